@@ -1,0 +1,28 @@
+// sockit: the command-line tool. Errors go to stderr as "sockit: <what failed>: <why>";
+// exit 2 for usage errors, 1 for network or I/O failures.
+#include <fmt/core.h>
+
+#include <exception>
+
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"sockit: sockets from the command line: servers, clients and tools", "sockit"};
+  app.set_version_flag("--version", std::string("sockit ") + SOCKIT_VERSION);
+  app.require_subcommand(1);
+  app.footer("Run 'sockit COMMAND --help' for a command's options and an example.");
+
+  int exit_code = sockit::cli::exit_ok;
+  sockit::cli::register_serve(app, exit_code);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : sockit::cli::exit_usage;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "sockit: {}\n", e.what());
+    return sockit::cli::exit_failure;
+  }
+  return exit_code;
+}

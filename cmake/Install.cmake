@@ -1,0 +1,21 @@
+# cmake --install: headers, the library, a CMake package (sockit::sockit) and sockit.pc.
+include(CMakePackageConfigHelpers)
+
+install(DIRECTORY include/sockit DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS sockit EXPORT sockitTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT sockitTargets NAMESPACE sockit:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/sockit)
+
+configure_package_config_file(cmake/sockitConfig.cmake.in
+                              ${CMAKE_CURRENT_BINARY_DIR}/sockitConfig.cmake
+                              INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/sockit)
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/sockitConfigVersion.cmake
+                                 COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sockitConfig.cmake
+              ${CMAKE_CURRENT_BINARY_DIR}/sockitConfigVersion.cmake
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/sockit)
+
+configure_file(cmake/sockit.pc.in ${CMAKE_CURRENT_BINARY_DIR}/sockit.pc @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sockit.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

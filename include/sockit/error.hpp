@@ -1,0 +1,57 @@
+// Errors: every failure is a sockit::Error carrying a std::error_code and a message that
+// names the operation and the address, e.g. "connect 127.0.0.1:7777: Connection refused".
+// errno values use std::system_category(); getaddrinfo failures use resolve_category();
+// sockit's own conditions (line too long, closed early...) use sockit::errc.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace sockit {
+
+// sockit's own error conditions, for failures that have no errno.
+enum class errc {
+  line_too_long = 1,   // a line exceeded its maximum length
+  frame_too_large,     // a length prefix or frame exceeded its maximum size
+  connection_closed,   // the peer closed before the operation completed
+  datagram_truncated,  // a datagram was larger than the buffer given for it
+  timed_out,           // a deadline passed
+  not_found,           // a lookup found nothing (interface, service name...)
+  invalid_argument,    // a malformed host, port, path or option value
+};
+
+const std::error_category& sockit_category() noexcept;
+// getaddrinfo/getnameinfo EAI_* codes ("Name or service not known").
+const std::error_category& resolve_category() noexcept;
+
+std::error_code make_error_code(errc e) noexcept;
+
+// The exception type of the whole library.
+//   what() == "<operation> <target>: <detail or ec.message()>"   (target may be empty)
+class Error : public std::system_error {
+ public:
+  Error(std::error_code ec, std::string operation, std::string target = {},
+        std::string detail = {});
+
+  const std::string& operation() const noexcept { return operation_; }
+  const std::string& target() const noexcept { return target_; }
+
+ private:
+  std::string operation_;
+  std::string target_;
+};
+
+// Throws Error(std::error_code(err, system_category()), operation, target).
+[[noreturn]] void throw_errno(std::string_view operation, std::string_view target, int err);
+// Throws Error for a sockit::errc, with an optional detail replacing the generic message.
+[[noreturn]] void throw_error(errc e, std::string_view operation, std::string_view target,
+                              std::string_view detail = {});
+
+// The errno-to-code helper used by the non-throwing overloads.
+inline std::error_code errno_code(int err) noexcept { return {err, std::system_category()}; }
+
+}  // namespace sockit
+
+template <>
+struct std::is_error_code_enum<sockit::errc> : std::true_type {};
