@@ -1,0 +1,69 @@
+// Running a Service: pick one of seven architectures at run time, with the production
+// policies every architecture honours (connection limits, idle timeout, line limit, rate
+// limit, graceful drain on SIGINT/SIGTERM). Ruby: "Working with TCP Sockets", Part 3.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sockit/address.hpp"
+#include "sockit/server/session.hpp"
+
+namespace sockit::server {
+
+enum class Architecture { serial, thread, fork, prefork, pool, reactor, hybrid };
+
+std::string_view to_string(Architecture arch) noexcept;
+std::optional<Architecture> parse_architecture(std::string_view name) noexcept;
+// One line for --help, e.g. "reactor: one thread, epoll, non-blocking everything".
+std::string_view describe(Architecture arch) noexcept;
+// Whether sessions of this architecture share one address space (threads, reactors).
+bool shares_memory(Architecture arch) noexcept;
+
+enum class LogLevel { quiet, info, verbose };
+
+struct ServerOptions {
+  Architecture architecture = Architecture::reactor;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: the kernel picks a free port; local_address() tells which
+  std::string unix_path;   // non-empty: listen on this Unix socket instead of host:port
+  unsigned workers = 0;    // prefork processes, pool threads, hybrid reactors; 0 = per core
+  std::size_t queue_size = 0;  // pool: bound of the accept queue; 0 = 4 x workers
+  std::size_t max_connections = 1024;
+  std::size_t max_connections_per_ip = 0;  // 0 = no per-address limit
+  std::chrono::milliseconds idle_timeout{300'000};
+  std::chrono::milliseconds drain_timeout{5'000};
+  SessionLimits limits;  // max line, request rate
+  LogLevel log_level = LogLevel::info;
+  bool handle_signals = true;  // SIGINT/SIGTERM start a graceful stop; SIGPIPE ignored
+};
+
+// One server: binds at construction (so the port is known before run()), runs until
+// stop() or a signal.
+class Server {
+ public:
+  // Throws Error when the address cannot be bound, or std::invalid_argument when the
+  // architecture cannot run this service (fork/prefork with shared state).
+  Server(std::shared_ptr<Service> service, ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  Address local_address() const;
+  // Serves until stopped; returns once the drain has finished (or its deadline passed).
+  void run();
+  // Graceful stop, from any thread: stop accepting, finish in-flight work, close idle
+  // connections, return from run() within the drain timeout.
+  void stop() noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sockit::server
