@@ -1,0 +1,111 @@
+// Internal to the server layer: what every architecture runner is handed. The policies
+// shared by all seven architectures (logging, the connection gate, the stop signal) live
+// here so that each runner only decides how connections are scheduled.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "sockit/address.hpp"
+#include "sockit/server/server.hpp"
+#include "sockit/server/session.hpp"
+#include "sockit/socket.hpp"
+
+namespace sockit::server::detail {
+
+// Thread-safe line logger to stderr: "sockit[PID] LEVEL message". Errors always print;
+// info unless quiet; debug only when verbose. One write(2) per line (safe across fork).
+class Logger {
+ public:
+  explicit Logger(LogLevel level) : level_(level) {}
+  void info(std::string_view message) const;
+  void debug(std::string_view message) const;
+  void error(std::string_view message) const;
+  LogLevel level() const noexcept { return level_; }
+
+ private:
+  LogLevel level_;
+};
+
+// The connection limits (global and per client address). admit() either gives a ticket
+// that releases the slot when destroyed, or an empty ticket with the refusal reason.
+// Thread-safe. Process-local: prefork workers each hold their share (max / workers).
+class ConnectionGate {
+ public:
+  class Ticket {
+   public:
+    Ticket() = default;
+    Ticket(Ticket&& other) noexcept;
+    Ticket& operator=(Ticket&& other) noexcept;
+    Ticket(const Ticket&) = delete;
+    Ticket& operator=(const Ticket&) = delete;
+    ~Ticket();
+    explicit operator bool() const noexcept { return gate_ != nullptr; }
+
+   private:
+    friend class ConnectionGate;
+    Ticket(ConnectionGate* gate, std::string key) : gate_(gate), key_(std::move(key)) {}
+    ConnectionGate* gate_ = nullptr;
+    std::string key_;
+  };
+
+  ConnectionGate(std::size_t max_total, std::size_t max_per_address);
+  // An empty ticket when over a limit; `reason` then says which ("connection limit 1024
+  // reached" / "per-address limit 4 reached for 127.0.0.1").
+  Ticket admit(const Address& peer, std::string* reason = nullptr);
+  std::size_t active() const noexcept { return active_.load(std::memory_order_relaxed); }
+
+ private:
+  void release(const std::string& key) noexcept;
+  std::size_t max_total_;
+  std::size_t max_per_address_;
+  std::atomic<std::size_t> active_{0};
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::size_t> per_address_;
+};
+
+// The stop request: an eventfd that becomes readable once stop is requested, so blocking
+// runners can poll it beside their sockets and the reactor can add it to epoll.
+// request() is async-signal-safe. stop_fd() stays readable once requested.
+class StopSignal {
+ public:
+  StopSignal();
+  ~StopSignal();
+  StopSignal(const StopSignal&) = delete;
+  StopSignal& operator=(const StopSignal&) = delete;
+  void request() noexcept;
+  bool requested() const noexcept { return requested_.load(std::memory_order_acquire); }
+  int fd() const noexcept { return fd_; }
+
+ private:
+  int fd_ = -1;
+  std::atomic<bool> requested_{false};
+};
+
+// What a runner gets. The listener is bound and listening, in non-blocking mode.
+struct Runtime {
+  Service& service;
+  const ServerOptions& options;
+  Socket& listener;
+  Address local;  // the listener's address
+  Logger& log;
+  ConnectionGate& gate;
+  StopSignal& stop;
+};
+
+// The seven runners. Each returns once it has stopped accepting and drained (or the
+// drain deadline, options.drain_timeout after stop was requested, has passed).
+void run_serial(Runtime& rt);
+void run_thread(Runtime& rt);
+void run_fork(Runtime& rt);
+void run_prefork(Runtime& rt);
+void run_pool(Runtime& rt);
+void run_reactor(Runtime& rt);
+void run_hybrid(Runtime& rt);
+
+}  // namespace sockit::server::detail
