@@ -36,10 +36,13 @@ class Error : public std::system_error {
 
   const std::string& operation() const noexcept { return operation_; }
   const std::string& target() const noexcept { return target_; }
+  // std::system_error would append ": " + ec.message() even when a detail is given.
+  const char* what() const noexcept override { return what_.c_str(); }
 
  private:
   std::string operation_;
   std::string target_;
+  std::string what_;
 };
 
 // Throws Error(std::error_code(err, system_category()), operation, target).

@@ -1,0 +1,711 @@
+// Address value type, name resolution (getaddrinfo/getnameinfo), service names and the
+// machine's interfaces (getifaddrs).
+#include "sockit/address.hpp"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <ostream>
+#include <utility>
+
+#include "sockit/error.hpp"
+
+namespace sockit {
+namespace {
+
+constexpr socklen_t kSunPathOffset = offsetof(sockaddr_un, sun_path);
+constexpr std::size_t kSunPathCapacity = sizeof(sockaddr_un::sun_path);
+
+const sockaddr_in& as_v4(const sockaddr_storage& s) {
+  return *reinterpret_cast<const sockaddr_in*>(&s);
+}
+const sockaddr_in6& as_v6(const sockaddr_storage& s) {
+  return *reinterpret_cast<const sockaddr_in6*>(&s);
+}
+const sockaddr_un& as_un(const sockaddr_storage& s) {
+  return *reinterpret_cast<const sockaddr_un*>(&s);
+}
+
+std::uint32_t v4_host_order(const sockaddr_storage& s) {
+  return ntohl(as_v4(s).sin_addr.s_addr);
+}
+
+const std::uint8_t* v6_bytes(const sockaddr_storage& s) {
+  return as_v6(s).sin6_addr.s6_addr;
+}
+
+bool all_zero(const std::uint8_t* bytes, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (bytes[i] != 0) return false;
+  }
+  return true;
+}
+
+bool is_all_digits(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// Parses a decimal port; nullopt when out of 0..65535 (text must be all digits).
+std::optional<std::uint16_t> parse_port(std::string_view text) {
+  unsigned long value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(value);
+}
+
+// The getaddrinfo/getnameinfo result as an error_code: EAI_SYSTEM means errno holds the
+// real cause, which belongs in the system category.
+std::error_code gai_code(int rc, int saved_errno) {
+  if (rc == EAI_SYSTEM) return errno_code(saved_errno != 0 ? saved_errno : EIO);
+  return {rc, resolve_category()};
+}
+
+std::string scope_text(std::uint32_t scope_id) {
+  std::array<char, IF_NAMESIZE> name{};
+  if (::if_indextoname(scope_id, name.data()) != nullptr) return name.data();
+  return std::to_string(scope_id);
+}
+
+// The kind of Unix address, used to compare and hash by meaning rather than by the
+// exact bytes a caller or the kernel happened to pass (with or without a trailing NUL).
+enum class UnixKind { unnamed, path, abstract };
+
+// What two addresses are compared on, in order: family, then (Unix) unnamed < path <
+// abstract, then the address bytes, then port, then the IPv6 scope and flow label.
+struct Key {
+  int family = AF_UNSPEC;
+  UnixKind unix_kind = UnixKind::unnamed;
+  std::string_view bytes;
+  std::uint32_t port = 0;
+  std::uint32_t scope = 0;
+  std::uint32_t flow = 0;
+};
+
+std::strong_ordering compare_bytes(std::string_view a, std::string_view b) {
+  const int c = a.compare(b);
+  if (c < 0) return std::strong_ordering::less;
+  if (c > 0) return std::strong_ordering::greater;
+  return std::strong_ordering::equal;
+}
+
+// The Unix name without the bytes that do not change its meaning (the trailing NUL of a
+// path, anything after it). Points into the address; no allocation.
+std::string_view unix_name(const Address& a) {
+  const socklen_t size = a.size();
+  if (size <= kSunPathOffset) return {};
+  const char* sun_path = reinterpret_cast<const sockaddr_un*>(a.data())->sun_path;
+  const std::size_t length = std::min<std::size_t>(size - kSunPathOffset, kSunPathCapacity);
+  if (sun_path[0] == '\0') return {sun_path + 1, length - 1};
+  return {sun_path, ::strnlen(sun_path, length)};
+}
+
+std::optional<Address> parse_numeric(std::string_view text, std::uint16_t port) {
+  if (text.empty() || text.size() > INET6_ADDRSTRLEN + IF_NAMESIZE) return std::nullopt;
+  const std::string literal(text);
+  if (literal.find('\0') != std::string::npos) return std::nullopt;
+
+  sockaddr_in v4{};
+  if (::inet_pton(AF_INET, literal.c_str(), &v4.sin_addr) == 1) {
+    v4.sin_family = AF_INET;
+    v4.sin_port = htons(port);
+    return Address(reinterpret_cast<const sockaddr*>(&v4), sizeof v4);
+  }
+  sockaddr_in6 v6{};
+  if (::inet_pton(AF_INET6, literal.c_str(), &v6.sin6_addr) == 1) {
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(port);
+    return Address(reinterpret_cast<const sockaddr*>(&v6), sizeof v6);
+  }
+  // A scope id ("fe80::1%lo", "fe80::1%2"): inet_pton does not take it; getaddrinfo with
+  // AI_NUMERICHOST does, and never touches DNS.
+  if (literal.find('%') == std::string::npos) return std::nullopt;
+  addrinfo hints{};
+  hints.ai_family = AF_INET6;
+  hints.ai_flags = AI_NUMERICHOST;
+  addrinfo* list = nullptr;
+  if (::getaddrinfo(literal.c_str(), nullptr, &hints, &list) != 0 || list == nullptr) {
+    return std::nullopt;
+  }
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(list, &::freeaddrinfo);
+  Address result(list->ai_addr, list->ai_addrlen);
+  return result.with_port(port);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Address
+
+Address::Address() noexcept : storage_{}, size_(0) {
+  storage_.ss_family = AF_UNSPEC;
+}
+
+Address::Address(const sockaddr* sa, socklen_t size) : storage_{}, size_(0) {
+  storage_.ss_family = AF_UNSPEC;
+  if (size > capacity()) {
+    throw_error(errc::invalid_argument, "address", "",
+                "sockaddr of " + std::to_string(size) + " bytes is larger than sockaddr_storage");
+  }
+  if (sa != nullptr && size > 0) {
+    std::memcpy(&storage_, sa, size);
+    size_ = size;
+  }
+}
+
+Address Address::parse(std::string_view ip, std::uint16_t port) {
+  if (auto address = try_parse(ip, port)) return *address;
+  throw_error(errc::invalid_argument, "parse address", ip, "not a numeric IPv4 or IPv6 address");
+}
+
+std::optional<Address> Address::try_parse(std::string_view ip, std::uint16_t port) noexcept {
+  try {
+    return parse_numeric(ip, port);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+Address Address::unix_path(std::string_view path) {
+  if (path.empty()) {
+    throw_error(errc::invalid_argument, "unix address", path, "empty path");
+  }
+  if (path.find('\0') != std::string_view::npos) {
+    throw_error(errc::invalid_argument, "unix address", path, "path contains a NUL byte");
+  }
+  // Room for the terminating NUL keeps the path printable and portable.
+  if (path.size() >= kSunPathCapacity) {
+    throw_error(errc::invalid_argument, "unix address", path,
+                "path longer than " + std::to_string(kSunPathCapacity - 1) + " bytes");
+  }
+  sockaddr_un un{};
+  un.sun_family = AF_UNIX;
+  std::memcpy(un.sun_path, path.data(), path.size());
+  return Address(reinterpret_cast<const sockaddr*>(&un),
+                 static_cast<socklen_t>(kSunPathOffset + path.size() + 1));
+}
+
+Address Address::unix_abstract(std::string_view name) {
+  if (name.size() >= kSunPathCapacity) {
+    throw_error(errc::invalid_argument, "unix address", "@" + std::string(name),
+                "abstract name longer than " + std::to_string(kSunPathCapacity - 1) + " bytes");
+  }
+  sockaddr_un un{};
+  un.sun_family = AF_UNIX;
+  un.sun_path[0] = '\0';
+  std::memcpy(un.sun_path + 1, name.data(), name.size());
+  return Address(reinterpret_cast<const sockaddr*>(&un),
+                 static_cast<socklen_t>(kSunPathOffset + 1 + name.size()));
+}
+
+Address Address::any_ipv4(std::uint16_t port) {
+  return parse("0.0.0.0", port);
+}
+Address Address::any_ipv6(std::uint16_t port) {
+  return parse("::", port);
+}
+Address Address::loopback_ipv4(std::uint16_t port) {
+  return parse("127.0.0.1", port);
+}
+Address Address::loopback_ipv6(std::uint16_t port) {
+  return parse("::1", port);
+}
+
+int Address::family() const noexcept {
+  return size_ == 0 ? AF_UNSPEC : storage_.ss_family;
+}
+
+bool Address::is_ipv4() const noexcept {
+  return family() == AF_INET && size_ >= sizeof(sockaddr_in);
+}
+bool Address::is_ipv6() const noexcept {
+  return family() == AF_INET6 && size_ >= sizeof(sockaddr_in6);
+}
+bool Address::is_unix() const noexcept {
+  return family() == AF_UNIX;
+}
+bool Address::is_abstract() const noexcept {
+  return is_unix() && size_ > kSunPathOffset && as_un(storage_).sun_path[0] == '\0';
+}
+
+std::uint16_t Address::port() const noexcept {
+  if (is_ipv4()) return ntohs(as_v4(storage_).sin_port);
+  if (is_ipv6()) return ntohs(as_v6(storage_).sin6_port);
+  return 0;
+}
+
+Address Address::with_port(std::uint16_t port) const {
+  Address copy = *this;
+  if (is_ipv4()) {
+    reinterpret_cast<sockaddr_in*>(&copy.storage_)->sin_port = htons(port);
+  } else if (is_ipv6()) {
+    reinterpret_cast<sockaddr_in6*>(&copy.storage_)->sin6_port = htons(port);
+  }
+  return copy;
+}
+
+std::string Address::ip() const {
+  std::array<char, INET6_ADDRSTRLEN> text{};
+  if (is_ipv4()) {
+    ::inet_ntop(AF_INET, &as_v4(storage_).sin_addr, text.data(), text.size());
+    return text.data();
+  }
+  if (is_ipv6()) {
+    const auto& v6 = as_v6(storage_);
+    ::inet_ntop(AF_INET6, &v6.sin6_addr, text.data(), text.size());
+    std::string result = text.data();
+    if (v6.sin6_scope_id != 0) result += "%" + scope_text(v6.sin6_scope_id);
+    return result;
+  }
+  return {};
+}
+
+std::string Address::path() const {
+  if (!is_unix()) return {};
+  return std::string(unix_name(*this));
+}
+
+bool Address::is_loopback() const noexcept {
+  if (is_ipv4()) return (v4_host_order(storage_) >> 24) == 127;
+  if (is_ipv6()) {
+    const auto* b = v6_bytes(storage_);
+    return all_zero(b, 15) && b[15] == 1;
+  }
+  return false;
+}
+
+bool Address::is_private() const noexcept {
+  if (!is_ipv4()) return false;
+  const std::uint32_t a = v4_host_order(storage_);
+  return (a & 0xFF000000U) == 0x0A000000U      // 10.0.0.0/8
+         || (a & 0xFFF00000U) == 0xAC100000U   // 172.16.0.0/12
+         || (a & 0xFFFF0000U) == 0xC0A80000U;  // 192.168.0.0/16
+}
+
+bool Address::is_unique_local() const noexcept {
+  return is_ipv6() && (v6_bytes(storage_)[0] & 0xFE) == 0xFC;
+}
+
+bool Address::is_multicast() const noexcept {
+  if (is_ipv4()) return (v4_host_order(storage_) >> 28) == 0xE;
+  if (is_ipv6()) return v6_bytes(storage_)[0] == 0xFF;
+  return false;
+}
+
+bool Address::is_link_local() const noexcept {
+  if (is_ipv4()) return (v4_host_order(storage_) & 0xFFFF0000U) == 0xA9FE0000U;
+  if (is_ipv6()) {
+    const auto* b = v6_bytes(storage_);
+    return b[0] == 0xFE && (b[1] & 0xC0) == 0x80;
+  }
+  return false;
+}
+
+bool Address::is_any() const noexcept {
+  if (is_ipv4()) return v4_host_order(storage_) == 0;
+  if (is_ipv6()) return all_zero(v6_bytes(storage_), 16);
+  return false;
+}
+
+bool Address::is_v4_mapped() const noexcept {
+  if (!is_ipv6()) return false;
+  const auto* b = v6_bytes(storage_);
+  return all_zero(b, 10) && b[10] == 0xFF && b[11] == 0xFF;
+}
+
+bool Address::is_v4_compat() const noexcept {
+  if (!is_ipv6()) return false;
+  const auto* b = v6_bytes(storage_);
+  if (!all_zero(b, 12)) return false;
+  // :: and ::1 are the unspecified and loopback addresses, not embedded IPv4 ones.
+  return !(all_zero(b + 12, 3) && b[15] <= 1);
+}
+
+Address Address::unmap_v4() const {
+  if (!is_v4_mapped()) return *this;
+  sockaddr_in v4{};
+  v4.sin_family = AF_INET;
+  v4.sin_port = as_v6(storage_).sin6_port;
+  std::memcpy(&v4.sin_addr, v6_bytes(storage_) + 12, 4);
+  return Address(reinterpret_cast<const sockaddr*>(&v4), sizeof v4);
+}
+
+std::string Address::to_string() const {
+  switch (family()) {
+    case AF_UNSPEC:
+      return "(unspecified)";
+    case AF_INET:
+      if (is_ipv4()) return ip() + ":" + std::to_string(port());
+      break;
+    case AF_INET6:
+      if (is_ipv6()) return "[" + ip() + "]:" + std::to_string(port());
+      break;
+    case AF_UNIX:
+      if (size_ <= kSunPathOffset) return "(unnamed unix)";
+      return is_abstract() ? "@" + path() : path();
+    default:
+      break;
+  }
+  return "(family " + std::to_string(family()) + ")";
+}
+
+const sockaddr* Address::data() const noexcept {
+  return reinterpret_cast<const sockaddr*>(&storage_);
+}
+sockaddr* Address::data() noexcept {
+  return reinterpret_cast<sockaddr*>(&storage_);
+}
+
+void Address::resize(socklen_t size) {
+  if (size > capacity()) {
+    throw_error(errc::invalid_argument, "address", "",
+                "size " + std::to_string(size) + " is larger than sockaddr_storage");
+  }
+  size_ = size;
+}
+
+namespace {
+
+Key key_of(const Address& a) {
+  Key key;
+  key.family = a.family();
+  if (a.is_ipv4()) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(a.data());
+    key.bytes = {reinterpret_cast<const char*>(&v4->sin_addr), 4};
+    key.port = a.port();
+  } else if (a.is_ipv6()) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(a.data());
+    key.bytes = {reinterpret_cast<const char*>(v6->sin6_addr.s6_addr), 16};
+    key.port = a.port();
+    key.scope = v6->sin6_scope_id;
+    key.flow = v6->sin6_flowinfo;
+  } else if (a.is_unix()) {
+    key.unix_kind = a.size() <= kSunPathOffset ? UnixKind::unnamed
+                    : a.is_abstract()          ? UnixKind::abstract
+                                               : UnixKind::path;
+    key.bytes = unix_name(a);
+  } else if (a.family() != AF_UNSPEC) {
+    key.bytes = {reinterpret_cast<const char*>(a.data()), a.size()};
+  }
+  return key;
+}
+
+}  // namespace
+
+std::strong_ordering operator<=>(const Address& a, const Address& b) noexcept {
+  const Key ka = key_of(a);
+  const Key kb = key_of(b);
+  if (auto c = ka.family <=> kb.family; c != 0) return c;
+  if (auto c = ka.unix_kind <=> kb.unix_kind; c != 0) return c;
+  if (auto c = compare_bytes(ka.bytes, kb.bytes); c != 0) return c;
+  if (auto c = ka.port <=> kb.port; c != 0) return c;
+  if (auto c = ka.scope <=> kb.scope; c != 0) return c;
+  return ka.flow <=> kb.flow;
+}
+
+bool operator==(const Address& a, const Address& b) noexcept {
+  return (a <=> b) == 0;
+}
+
+std::ostream& operator<<(std::ostream& os, const Address& address) {
+  return os << address.to_string();
+}
+
+// ---------------------------------------------------------------------------------------
+// Resolution
+
+namespace {
+
+// "host" when the service is a number or empty (the number is already in the result),
+// "host:service" for a service name, since a bad name is then a possible cause.
+std::string resolve_target(std::string_view host, std::string_view service) {
+  std::string target(host);
+  if (!service.empty() && !is_all_digits(service)) {
+    if (host.find(':') != std::string_view::npos) target = "[" + target + "]";
+    target += ":";
+    target += service;
+  }
+  return target;
+}
+
+std::vector<ResolvedAddress> resolve_impl(std::string_view host, std::string_view service,
+                                          const ResolveOptions& options, bool numeric_service,
+                                          std::error_code& ec, std::string* detail) {
+  ec.clear();
+  if (is_all_digits(service) && !parse_port(service)) {
+    // glibc would silently truncate "70000" to a 16-bit port.
+    ec = make_error_code(errc::invalid_argument);
+    if (detail != nullptr) *detail = "port " + std::string(service) + " out of range (0-65535)";
+    return {};
+  }
+  const std::string host_z(host);
+  const std::string service_z(service);
+
+  addrinfo hints{};
+  hints.ai_family = options.family;
+  hints.ai_socktype = options.socktype;
+  hints.ai_flags =
+      (options.passive ? AI_PASSIVE : 0) | (options.numeric_host ? AI_NUMERICHOST : 0) |
+      (options.canonical_name ? AI_CANONNAME : 0) | (numeric_service ? AI_NUMERICSERV : 0);
+
+  addrinfo* list = nullptr;
+  errno = 0;
+  const int rc = ::getaddrinfo(host.empty() ? nullptr : host_z.c_str(),
+                               service.empty() ? nullptr : service_z.c_str(), &hints, &list);
+  const int saved_errno = errno;
+  if (rc != 0) {
+    ec = gai_code(rc, saved_errno);
+    return {};
+  }
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(list, &::freeaddrinfo);
+
+  std::vector<ResolvedAddress> results;
+  for (const addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
+    if (ai->ai_addr == nullptr) continue;
+    ResolvedAddress r;
+    r.address = Address(ai->ai_addr, ai->ai_addrlen);
+    r.family = ai->ai_family;
+    r.socktype = ai->ai_socktype;
+    r.protocol = ai->ai_protocol;
+    if (ai == list && ai->ai_canonname != nullptr) r.canonical_name = ai->ai_canonname;
+    results.push_back(std::move(r));
+  }
+  return results;
+}
+
+}  // namespace
+
+std::vector<ResolvedAddress> resolve(std::string_view host, std::string_view service,
+                                     const ResolveOptions& options) {
+  std::error_code ec;
+  std::string detail;
+  auto results = resolve_impl(host, service, options, false, ec, &detail);
+  if (ec) throw Error(ec, "resolve", resolve_target(host, service), detail);
+  return results;
+}
+
+std::vector<ResolvedAddress> resolve(std::string_view host, std::uint16_t port,
+                                     const ResolveOptions& options) {
+  const std::string service = std::to_string(port);
+  std::error_code ec;
+  auto results = resolve_impl(host, service, options, true, ec, nullptr);
+  if (ec) throw Error(ec, "resolve", resolve_target(host, service));
+  return results;
+}
+
+std::vector<ResolvedAddress> resolve(std::string_view host, std::string_view service,
+                                     const ResolveOptions& options, std::error_code& ec) {
+  try {
+    return resolve_impl(host, service, options, false, ec, nullptr);
+  } catch (const std::bad_alloc&) {
+    ec = std::make_error_code(std::errc::not_enough_memory);
+    return {};
+  }
+}
+
+std::string reverse_lookup(const Address& address) {
+  if (!address.is_ip()) {
+    throw_error(errc::invalid_argument, "reverse lookup", address.to_string(), "not an IP address");
+  }
+  std::array<char, NI_MAXHOST> host{};
+  errno = 0;
+  const int rc = ::getnameinfo(address.data(), address.size(), host.data(),
+                               static_cast<socklen_t>(host.size()), nullptr, 0, NI_NAMEREQD);
+  const int saved_errno = errno;
+  if (rc != 0) throw Error(gai_code(rc, saved_errno), "reverse lookup", address.ip());
+  return host.data();
+}
+
+std::uint16_t service_port(std::string_view name, std::string_view protocol) {
+  if (name.empty()) throw_error(errc::invalid_argument, "service", name, "empty service name");
+  if (is_all_digits(name)) {
+    if (auto port = parse_port(name)) return *port;
+    throw_error(errc::invalid_argument, "service", name, "port out of range (0-65535)");
+  }
+  const std::string name_z(name);
+  const std::string proto_z(protocol);
+  servent entry{};
+  servent* found = nullptr;
+  std::array<char, 4096> buffer{};
+  const int rc = ::getservbyname_r(name_z.c_str(), proto_z.empty() ? nullptr : proto_z.c_str(),
+                                   &entry, buffer.data(), buffer.size(), &found);
+  if (rc != 0 || found == nullptr) {
+    throw_error(
+        errc::not_found, "service", name,
+        "unknown service name for " + (proto_z.empty() ? std::string("any protocol") : proto_z));
+  }
+  return ntohs(static_cast<std::uint16_t>(found->s_port));
+}
+
+std::string service_name(std::uint16_t port, std::string_view protocol) {
+  const std::string proto_z(protocol);
+  servent entry{};
+  servent* found = nullptr;
+  std::array<char, 4096> buffer{};
+  const int rc = ::getservbyport_r(htons(port), proto_z.empty() ? nullptr : proto_z.c_str(), &entry,
+                                   buffer.data(), buffer.size(), &found);
+  if (rc != 0 || found == nullptr || found->s_name == nullptr) return std::to_string(port);
+  return found->s_name;
+}
+
+// ---------------------------------------------------------------------------------------
+// Interfaces
+
+namespace {
+
+// getifaddrs gives netmasks whose family field is not always filled in; the interface's
+// own family says how many bytes are meaningful.
+std::optional<Address> ip_sockaddr(const sockaddr* sa, int family) {
+  if (sa == nullptr) return std::nullopt;
+  if (family == AF_INET) {
+    sockaddr_in v4{};
+    std::memcpy(&v4, sa, sizeof v4);
+    v4.sin_family = AF_INET;
+    return Address(reinterpret_cast<const sockaddr*>(&v4), sizeof v4);
+  }
+  sockaddr_in6 v6{};
+  std::memcpy(&v6, sa, sizeof v6);
+  v6.sin6_family = AF_INET6;
+  return Address(reinterpret_cast<const sockaddr*>(&v6), sizeof v6);
+}
+
+struct FlagName {
+  unsigned bit;
+  const char* name;
+};
+
+// In the order `ip link` and ifconfig print them. The last three come from <linux/if.h>,
+// which clashes with <net/if.h>, so their values are spelled out.
+constexpr std::array<FlagName, 19> kFlagNames{{
+    {IFF_UP, "UP"},
+    {IFF_BROADCAST, "BROADCAST"},
+    {IFF_DEBUG, "DEBUG"},
+    {IFF_LOOPBACK, "LOOPBACK"},
+    {IFF_POINTOPOINT, "POINTOPOINT"},
+    {IFF_NOTRAILERS, "NOTRAILERS"},
+    {IFF_RUNNING, "RUNNING"},
+    {IFF_NOARP, "NOARP"},
+    {IFF_PROMISC, "PROMISC"},
+    {IFF_ALLMULTI, "ALLMULTI"},
+    {IFF_MASTER, "MASTER"},
+    {IFF_SLAVE, "SLAVE"},
+    {IFF_MULTICAST, "MULTICAST"},
+    {IFF_PORTSEL, "PORTSEL"},
+    {IFF_AUTOMEDIA, "AUTOMEDIA"},
+    {IFF_DYNAMIC, "DYNAMIC"},
+    {1U << 16, "LOWER_UP"},
+    {1U << 17, "DORMANT"},
+    {1U << 18, "ECHO"},
+}};
+
+}  // namespace
+
+bool Interface::is_up() const noexcept {
+  return (flags & IFF_UP) != 0;
+}
+bool Interface::is_loopback() const noexcept {
+  return (flags & IFF_LOOPBACK) != 0;
+}
+
+std::string Interface::flags_string() const {
+  std::string text;
+  unsigned rest = flags;
+  for (const auto& flag : kFlagNames) {
+    if ((flags & flag.bit) == 0) continue;
+    if (!text.empty()) text += ',';
+    text += flag.name;
+    rest &= ~flag.bit;
+  }
+  if (rest != 0) {
+    std::array<char, 16> hex{};
+    auto [end, ec] = std::to_chars(hex.data(), hex.data() + hex.size(), rest, 16);
+    if (!text.empty()) text += ',';
+    text += "0x";
+    text.append(hex.data(), end);
+  }
+  return text;
+}
+
+std::vector<Interface> interfaces() {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) throw_errno("getifaddrs", "", errno);
+  std::unique_ptr<ifaddrs, decltype(&::freeifaddrs)> guard(list, &::freeifaddrs);
+
+  std::vector<Interface> result;
+  for (const ifaddrs* ifa = list; ifa != nullptr; ifa = ifa->ifa_next) {
+    if (ifa->ifa_addr == nullptr) continue;
+    const int family = ifa->ifa_addr->sa_family;
+    if (family != AF_INET && family != AF_INET6) continue;
+    Interface entry;
+    entry.name = ifa->ifa_name != nullptr ? ifa->ifa_name : "";
+    entry.index = ::if_nametoindex(entry.name.c_str());
+    entry.flags = ifa->ifa_flags;
+    entry.address = *ip_sockaddr(ifa->ifa_addr, family);
+    entry.netmask = ip_sockaddr(ifa->ifa_netmask, family);
+    // ifa_broadaddr and ifa_dstaddr share storage; the flags say which one it is.
+    if ((ifa->ifa_flags & IFF_BROADCAST) != 0) {
+      entry.broadcast = ip_sockaddr(ifa->ifa_broadaddr, family);
+    } else if ((ifa->ifa_flags & IFF_POINTOPOINT) != 0) {
+      entry.destination = ip_sockaddr(ifa->ifa_dstaddr, family);
+    }
+    result.push_back(std::move(entry));
+  }
+  return result;
+}
+
+std::vector<Address> ip_address_list() {
+  std::vector<Address> addresses;
+  for (auto& entry : interfaces())
+    addresses.push_back(std::move(entry.address));
+  return addresses;
+}
+
+}  // namespace sockit
+
+std::size_t std::hash<sockit::Address>::operator()(const sockit::Address& a) const noexcept {
+  // FNV-1a over the same fields operator== compares, so equal addresses hash alike.
+  std::size_t h = 1469598103934665603ULL;
+  auto mix = [&h](const void* data, std::size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < n; ++i) {
+      h ^= p[i];
+      h *= 1099511628211ULL;
+    }
+  };
+  const int family = a.family();
+  mix(&family, sizeof family);
+  if (a.is_ip()) {
+    const std::uint16_t port = a.port();
+    mix(&port, sizeof port);
+    if (a.is_ipv4()) {
+      mix(&reinterpret_cast<const sockaddr_in*>(a.data())->sin_addr, 4);
+    } else {
+      const auto* v6 = reinterpret_cast<const sockaddr_in6*>(a.data());
+      mix(v6->sin6_addr.s6_addr, 16);
+      mix(&v6->sin6_scope_id, sizeof v6->sin6_scope_id);
+      mix(&v6->sin6_flowinfo, sizeof v6->sin6_flowinfo);
+    }
+  } else if (a.is_unix()) {
+    const bool abstract = a.is_abstract();
+    mix(&abstract, sizeof abstract);
+    const std::string_view name = sockit::unix_name(a);
+    mix(name.data(), name.size());
+  } else if (family != AF_UNSPEC) {
+    mix(a.data(), a.size());
+  }
+  return h;
+}
