@@ -130,6 +130,9 @@ class Socket {
 
  private:
   int fd_ = -1;
+  // The peer given to connect or returned by accept (empty when unknown), so error
+  // messages can still name it after a reset, when getpeername fails with ENOTCONN.
+  Address peer_;
 };
 
 struct Accepted {
