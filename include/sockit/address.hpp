@@ -51,7 +51,7 @@ class Address {
   bool is_unspecified_family() const noexcept { return family() == AF_UNSPEC; }
 
   std::uint16_t port() const noexcept;  // 0 for non-IP addresses
-  Address with_port(std::uint16_t port) const;
+  Address with_port(std::uint16_t port) const;  // non-IP addresses come back unchanged
   std::string ip() const;    // "127.0.0.1", "::1", "fe80::1%eth0"; empty for non-IP
   std::string path() const;  // Unix path, or abstract name without '@'; empty for IP
 
@@ -107,7 +107,12 @@ struct ResolveOptions {
 
 // Resolves host and service ("80", "http") into every address getaddrinfo returns, in its
 // order. An empty host means loopback (or the wildcard with passive). Throws
-// Error("resolve", host, ...) e.g. "resolve nosuch.invalid: Name or service not known".
+// Error("resolve", target, ...) e.g. "resolve nosuch.invalid: Name or service not known".
+// The target is the host alone when the service is a number or empty, and
+// "host:service" ("[::1]:http" for an IPv6 literal) when it is a name, since the name may
+// be the cause. A numeric service above 65535 fails with errc::invalid_argument
+// ("resolve HOST: port 70000 out of range (0-65535)") instead of being truncated.
+// getaddrinfo's EAI_* codes use resolve_category(); EAI_SYSTEM becomes the errno it reports.
 std::vector<ResolvedAddress> resolve(std::string_view host, std::string_view service,
                                      const ResolveOptions& options = {});
 std::vector<ResolvedAddress> resolve(std::string_view host, std::uint16_t port,
