@@ -132,9 +132,15 @@ class Stream {
   bool fill(std::string_view operation, Deadline deadline);
   // Reads until `n` bytes are buffered; false if the stream ended first.
   bool fill_to(std::size_t n, std::string_view operation, Deadline deadline);
+  // One transport read into `out` (waiting as needed); 0 at end of stream.
   std::size_t read_into(std::span<char> out, std::string_view operation, Deadline deadline);
   void read_exact_into(std::span<char> out, std::string_view operation, Deadline deadline);
+  // Fills `out`, which is bytes [already, already + out.size()) of a `total`-byte read
+  // (the numbers go into the "closed after X of N bytes" message).
+  void read_exact_part(std::span<char> out, std::size_t already, std::size_t total,
+                       std::string_view operation, Deadline deadline);
   void write_bytes(std::string_view bytes, std::string_view operation, Deadline deadline);
+  void write_scratch(std::string_view operation, Deadline deadline);
   [[noreturn]] void fail(std::error_code ec, std::string_view operation,
                          std::string_view detail = {}) const;
 
