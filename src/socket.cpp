@@ -5,14 +5,15 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <string>
 #include <utility>
 
 #include "sockit/error.hpp"
-#include "sockit/poll.hpp"
 
 namespace sockit {
 namespace {
@@ -24,8 +25,11 @@ std::string fd_target(int fd) {
 // An address for a message; an unnamed Unix peer or an unknown one falls back to "fd N".
 std::string target_of(const Address& address, int fd) {
   if (address.is_unspecified_family()) return fd_target(fd);
-  std::string text = address.to_string();
-  return text.empty() ? fd_target(fd) : text;
+  // An unnamed Unix socket (socketpair, a client that never bound) has nothing to show.
+  if (address.is_unix() && address.size() <= offsetof(sockaddr_un, sun_path)) {
+    return fd_target(fd);
+  }
+  return address.to_string();
 }
 
 std::string local_target(int fd) {

@@ -1,0 +1,557 @@
+// Socket over loopback: ownership and close-on-exec, the accept/connect round trip and
+// their deadlines, send/recv flags, non-blocking I/O, resets without SIGPIPE, half-close
+// and the error messages.
+#include "sockit/socket.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <string>
+#include <type_traits>
+
+#include <gtest/gtest.h>
+
+#include "sockit/error.hpp"
+#include "sockit/poll.hpp"
+
+namespace sockit {
+namespace {
+
+using namespace std::chrono_literals;
+
+static_assert(!std::is_copy_constructible_v<Socket>);
+static_assert(!std::is_copy_assignable_v<Socket>);
+static_assert(std::is_nothrow_move_constructible_v<Socket>);
+static_assert(std::is_nothrow_move_assignable_v<Socket>);
+
+bool fd_is_open(int fd) {
+  return ::fcntl(fd, F_GETFD) != -1 || errno != EBADF;
+}
+bool has_cloexec(int fd) {
+  return (::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0;
+}
+
+Socket make_listener(int backlog = SOMAXCONN) {
+  Socket listener(AF_INET, SOCK_STREAM);
+  listener.bind(Address::loopback_ipv4(0));
+  listener.listen(backlog);
+  return listener;
+}
+
+struct Pair {
+  Socket listener;
+  Socket client;
+  Socket server;
+};
+
+Pair make_pair() {
+  Pair p;
+  p.listener = make_listener();
+  p.client = Socket(AF_INET, SOCK_STREAM);
+  p.client.connect(p.listener.local_address(), 10s);
+  p.server = p.listener.accept(10s).socket;
+  return p;
+}
+
+std::string recv_string(Socket& s, int flags = 0) {
+  std::array<char, 256> buffer{};
+  std::size_t n = s.recv(buffer, flags);
+  return std::string(buffer.data(), n);
+}
+
+// A port on 127.0.0.1 nobody listens on: bound but not listening, so it stays ours and a
+// connect gets a reset.
+struct ClosedPort {
+  Socket holder{AF_INET, SOCK_STREAM};
+  ClosedPort() { holder.bind(Address::loopback_ipv4(0)); }
+  Address address() const { return holder.local_address(); }
+};
+
+TEST(Socket, DefaultHasNoDescriptor) {
+  Socket s;
+  EXPECT_FALSE(s.is_open());
+  EXPECT_FALSE(s);
+  EXPECT_EQ(s.fd(), -1);
+}
+
+TEST(Socket, DestructionClosesTheDescriptor) {
+  int fd = -1;
+  {
+    Socket s(AF_INET, SOCK_STREAM);
+    fd = s.fd();
+    ASSERT_GE(fd, 0);
+    EXPECT_TRUE(fd_is_open(fd));
+  }
+  EXPECT_EQ(::fcntl(fd, F_GETFD), -1);
+  EXPECT_EQ(errno, EBADF);
+}
+
+TEST(Socket, MoveTransfersOwnership) {
+  Socket a(AF_INET, SOCK_STREAM);
+  int fd = a.fd();
+  Socket b(std::move(a));
+  EXPECT_FALSE(a.is_open());  // NOLINT(bugprone-use-after-move): moved-from state is defined
+  EXPECT_EQ(b.fd(), fd);
+
+  Socket c(AF_INET, SOCK_STREAM);
+  int old_fd = c.fd();
+  c = std::move(b);
+  EXPECT_EQ(c.fd(), fd);
+  EXPECT_FALSE(b.is_open());  // NOLINT(bugprone-use-after-move)
+  EXPECT_FALSE(fd_is_open(old_fd)) << "move assignment must close the previous descriptor";
+  EXPECT_TRUE(fd_is_open(fd));
+}
+
+TEST(Socket, CloseIsIdempotentAndReleaseGivesUpOwnership) {
+  Socket s(AF_INET, SOCK_STREAM);
+  int fd = s.fd();
+  s.close();
+  EXPECT_FALSE(s.is_open());
+  EXPECT_FALSE(fd_is_open(fd));
+  s.close();
+  EXPECT_FALSE(s.is_open());
+
+  Socket t(AF_INET, SOCK_STREAM);
+  int raw = t.release();
+  EXPECT_FALSE(t.is_open());
+  EXPECT_TRUE(fd_is_open(raw));
+  ::close(raw);
+}
+
+TEST(Socket, CloseOnExecOnSocketAcceptAndAdopt) {
+  Pair p = make_pair();
+  EXPECT_TRUE(has_cloexec(p.listener.fd()));
+  EXPECT_TRUE(has_cloexec(p.client.fd()));
+  EXPECT_TRUE(has_cloexec(p.server.fd()));
+
+  int raw = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(raw, 0);
+  ASSERT_FALSE(has_cloexec(raw));
+  Socket adopted = Socket::adopt(raw);
+  EXPECT_EQ(adopted.fd(), raw);
+  EXPECT_TRUE(has_cloexec(raw));
+}
+
+TEST(Socket, AdoptRejectsABadDescriptor) {
+  EXPECT_THROW(Socket::adopt(-1), Error);
+}
+
+TEST(Socket, FamilyAndType) {
+  Socket tcp(AF_INET, SOCK_STREAM);
+  EXPECT_EQ(tcp.family(), AF_INET);
+  EXPECT_EQ(tcp.type(), SOCK_STREAM);
+  Socket udp(AF_INET, SOCK_DGRAM);
+  EXPECT_EQ(udp.type(), SOCK_DGRAM);
+  Socket local(AF_UNIX, SOCK_STREAM);
+  EXPECT_EQ(local.family(), AF_UNIX);
+}
+
+TEST(Socket, RoundTripOverLoopback) {
+  Pair p = make_pair();
+  EXPECT_EQ(p.client.send("hello"), 5u);
+  EXPECT_EQ(recv_string(p.server), "hello");
+  EXPECT_EQ(p.server.send("world"), 5u);
+  EXPECT_EQ(recv_string(p.client), "world");
+}
+
+TEST(Socket, AcceptReportsThePeerAndGivesABlockingSocket) {
+  Socket listener = make_listener();
+  listener.set_nonblocking(true);
+  Socket client(AF_INET, SOCK_STREAM);
+  client.connect(listener.local_address(), 10s);
+  Accepted accepted = listener.accept(10s);
+  EXPECT_EQ(accepted.peer, client.local_address());
+  EXPECT_FALSE(accepted.socket.is_nonblocking());
+  EXPECT_EQ(accepted.socket.peer_or_empty(), client.local_address());
+}
+
+TEST(Socket, AddressesAgreeAcrossThePair) {
+  Pair p = make_pair();
+  EXPECT_EQ(p.client.local_address(), p.server.remote_address());
+  EXPECT_EQ(p.client.remote_address(), p.server.local_address());
+  EXPECT_EQ(p.client.remote_address(), p.listener.local_address());
+  EXPECT_TRUE(p.client.local_address().is_loopback());
+  EXPECT_NE(p.listener.local_address().port(), 0);
+}
+
+TEST(Socket, PeerOrEmptyOnAnUnconnectedSocket) {
+  Socket s(AF_INET, SOCK_STREAM);
+  EXPECT_TRUE(s.peer_or_empty().is_unspecified_family());
+  EXPECT_THROW(s.remote_address(), Error);
+}
+
+TEST(Socket, AcceptDeadlineExpires) {
+  Socket listener = make_listener();
+  try {
+    listener.accept(50ms);
+    FAIL() << "accept returned without a client";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), std::errc::timed_out);
+    EXPECT_EQ(std::string(e.what()),
+              "accept " + listener.local_address().to_string() + ": Connection timed out");
+  }
+}
+
+TEST(Socket, AcceptNonblockWithNothingPending) {
+  Socket listener = make_listener();
+  EXPECT_FALSE(listener.accept_nonblock().has_value());
+
+  Socket client(AF_INET, SOCK_STREAM);
+  client.connect(listener.local_address(), 10s);
+  ASSERT_TRUE(wait_readable(listener, 10s));
+  std::optional<Accepted> accepted = listener.accept_nonblock();
+  ASSERT_TRUE(accepted.has_value());
+  EXPECT_EQ(accepted->peer, client.local_address());
+  EXPECT_TRUE(has_cloexec(accepted->socket.fd()));
+  EXPECT_FALSE(listener.accept_nonblock().has_value());
+}
+
+TEST(Socket, AcceptNonblockThrowsOnAnUnlistenedSocket) {
+  Socket s(AF_INET, SOCK_STREAM);
+  EXPECT_THROW(s.accept_nonblock(), Error);
+}
+
+TEST(Socket, ConnectRefusedMessage) {
+  ClosedPort closed;
+  Address target = closed.address();
+  Socket s(AF_INET, SOCK_STREAM);
+  try {
+    s.connect(target);
+    FAIL() << "connect to a closed port succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "connect 127.0.0.1:" + std::to_string(target.port()) + ": Connection refused");
+    EXPECT_EQ(e.code(), std::errc::connection_refused);
+    EXPECT_EQ(e.operation(), "connect");
+    EXPECT_EQ(e.target(), target.to_string());
+  }
+}
+
+TEST(Socket, ConnectRefusedWithDeadlineAndErrorCode) {
+  ClosedPort closed;
+  Socket s(AF_INET, SOCK_STREAM);
+  std::error_code ec;
+  s.connect(closed.address(), 5s, ec);
+  EXPECT_EQ(ec, std::errc::connection_refused);
+  EXPECT_FALSE(s.is_nonblocking()) << "the blocking mode must be restored";
+}
+
+TEST(Socket, ConnectWithErrorCodeSucceeds) {
+  Socket listener = make_listener();
+  Socket s(AF_INET, SOCK_STREAM);
+  std::error_code ec = make_error_code(errc::not_found);
+  s.connect(listener.local_address(), 5s, ec);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(s.remote_address(), listener.local_address());
+  EXPECT_FALSE(s.is_nonblocking());
+}
+
+// A listener that never accepts and has backlog 0 holds one connection in its queue;
+// later SYNs are dropped, so their connects stay pending. Returns false when this kernel
+// completes them anyway (e.g. a different overflow policy).
+bool fill_backlog(const Socket& listener, std::vector<Socket>& held) {
+  for (int i = 0; i < 8; ++i) {
+    Socket s(AF_INET, SOCK_STREAM);
+    if (s.connect_nonblock(listener.local_address()) == ConnectStatus::in_progress &&
+        !wait_writable(s, 300ms)) {
+      held.push_back(std::move(s));
+      return true;
+    }
+    held.push_back(std::move(s));
+  }
+  return false;
+}
+
+TEST(Socket, ConnectDeadlineExpiresOnAPendingConnect) {
+  Socket listener = make_listener(0);
+  std::vector<Socket> held;
+  if (!fill_backlog(listener, held)) GTEST_SKIP() << "cannot produce a pending connect here";
+
+  Address target = listener.local_address();
+  Socket s(AF_INET, SOCK_STREAM);
+  try {
+    s.connect(target, 200ms);
+    FAIL() << "connect to a full backlog succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), std::errc::timed_out);
+    EXPECT_EQ(std::string(e.what()), "connect " + target.to_string() + ": Connection timed out");
+  }
+  EXPECT_FALSE(s.is_nonblocking());
+
+  Socket t(AF_INET, SOCK_STREAM);
+  std::error_code ec;
+  t.connect(target, 100ms, ec);
+  EXPECT_EQ(ec, std::errc::timed_out);
+}
+
+TEST(Socket, ConnectNonblockAndFinish) {
+  Socket listener = make_listener();
+  Socket s(AF_INET, SOCK_STREAM);
+  ConnectStatus status = s.connect_nonblock(listener.local_address());
+  EXPECT_TRUE(s.is_nonblocking());
+  if (status == ConnectStatus::in_progress) {
+    ASSERT_TRUE(wait_writable(s, 10s));
+  }
+  EXPECT_FALSE(s.finish_connect());
+  EXPECT_EQ(s.remote_address(), listener.local_address());
+}
+
+TEST(Socket, ConnectNonblockRefusedShowsInFinish) {
+  ClosedPort closed;
+  Socket s(AF_INET, SOCK_STREAM);
+  try {
+    if (s.connect_nonblock(closed.address()) == ConnectStatus::in_progress) {
+      ASSERT_TRUE(wait_writable(s, 10s));
+    }
+    EXPECT_EQ(s.finish_connect(), std::errc::connection_refused);
+  } catch (const Error& e) {
+    // Also acceptable: the refusal already known when connect returns.
+    EXPECT_EQ(e.code(), std::errc::connection_refused);
+  }
+}
+
+TEST(Socket, ConnectNonblockRefusedOnAUnixPathThrows) {
+  Socket s(AF_UNIX, SOCK_STREAM);
+  std::string path = "/nonexistent-sockit-" + std::to_string(::getpid()) + "/x.sock";
+  try {
+    s.connect_nonblock(Address::unix_path(path));
+    FAIL() << "connect to a missing path succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "connect " + path + ": No such file or directory");
+  }
+}
+
+TEST(Socket, PeekLeavesTheData) {
+  Pair p = make_pair();
+  p.client.send("abc");
+  ASSERT_TRUE(wait_readable(p.server, 10s));
+  EXPECT_EQ(recv_string(p.server, MSG_PEEK), "abc");
+  EXPECT_EQ(recv_string(p.server), "abc");
+}
+
+bool wait_urgent(const Socket& s) {
+  pollfd entry{s.fd(), POLLPRI, 0};
+  return ::poll(&entry, 1, 10'000) == 1 && (entry.revents & POLLPRI) != 0;
+}
+
+TEST(Socket, UrgentByteArrivesOutOfBand) {
+  Pair p = make_pair();
+  p.client.send("ab");
+  EXPECT_EQ(p.client.send("!", MSG_OOB), 1u);
+  ASSERT_TRUE(wait_urgent(p.server));
+  EXPECT_EQ(recv_string(p.server, MSG_OOB), "!");
+  EXPECT_EQ(recv_string(p.server), "ab") << "the urgent byte must not be in the stream";
+}
+
+TEST(Socket, UrgentByteInlineWithOobInline) {
+  Pair p = make_pair();
+  p.server.set(option::OobInline{true});
+  p.client.send("ab");
+  p.client.send("!", MSG_OOB);
+  ASSERT_TRUE(wait_urgent(p.server));
+  p.client.close();
+  std::string all;
+  std::array<char, 16> buffer{};
+  while (std::size_t n = p.server.recv(buffer))
+    all.append(buffer.data(), n);
+  EXPECT_EQ(all, "ab!");
+}
+
+TEST(Socket, ReadNonblockWouldBlockThenEof) {
+  Pair p = make_pair();
+  std::array<char, 16> buffer{};
+  EXPECT_FALSE(p.server.is_nonblocking());
+  EXPECT_TRUE(p.server.read_nonblock(buffer).would_block());
+  EXPECT_FALSE(p.server.is_nonblocking()) << "MSG_DONTWAIT must leave the mode alone";
+
+  p.client.send("xy");
+  ASSERT_TRUE(wait_readable(p.server, 10s));
+  IoResult r = p.server.read_nonblock(buffer);
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.bytes, 2u);
+
+  p.client.close();
+  ASSERT_TRUE(wait_readable(p.server, 10s));
+  EXPECT_TRUE(p.server.read_nonblock(buffer).eof());
+}
+
+TEST(Socket, WriteNonblockUntilFull) {
+  Pair p = make_pair();
+  p.client.set(option::SendBuffer{4096});
+  std::string chunk(64 * 1024, 'x');
+  bool blocked = false;
+  for (int i = 0; i < 10'000 && !blocked; ++i) {
+    IoResult r = p.client.write_nonblock(chunk);
+    if (r.would_block())
+      blocked = true;
+    else
+      EXPECT_GT(r.bytes, 0u);
+  }
+  EXPECT_TRUE(blocked) << "a peer that never reads must fill the buffers";
+}
+
+// The peer closes with SO_LINGER 0: an RST instead of a FIN.
+void reset_peer(Pair& p) {
+  p.server.set(option::Linger{std::chrono::seconds{0}});
+  p.server.close();
+  ASSERT_TRUE(wait_readable(p.client, 10s));
+}
+
+TEST(Socket, WritingToAResetPeerIsAnErrorNotSigpipe) {
+  // Make sure SIGPIPE has its default, deadly action: only MSG_NOSIGNAL keeps us alive.
+  struct sigaction deadly {};
+  deadly.sa_handler = SIG_DFL;
+  struct sigaction previous {};
+  ASSERT_EQ(::sigaction(SIGPIPE, &deadly, &previous), 0);
+
+  Pair p = make_pair();
+  std::string peer = p.client.remote_address().to_string();
+  reset_peer(p);
+  for (int attempt = 0; attempt < 3; ++attempt) {  // ECONNRESET first, then EPIPE
+    try {
+      p.client.write_nonblock("data");
+      ADD_FAILURE() << "write to a reset peer succeeded";
+    } catch (const Error& e) {
+      EXPECT_TRUE(e.code() == std::errc::broken_pipe || e.code() == std::errc::connection_reset)
+          << e.what();
+      EXPECT_EQ(std::string(e.what()), "write " + peer + ": " + e.code().message());
+    }
+    try {
+      p.client.send("data");
+      ADD_FAILURE() << "send to a reset peer succeeded";
+    } catch (const Error& e) {
+      EXPECT_TRUE(e.code() == std::errc::broken_pipe || e.code() == std::errc::connection_reset)
+          << e.what();
+      EXPECT_EQ(std::string(e.what()), "send " + peer + ": " + e.code().message());
+    }
+  }
+  ::sigaction(SIGPIPE, &previous, nullptr);
+}
+
+TEST(Socket, ShutdownAfterThePeerResetIsQuiet) {
+  Pair p = make_pair();
+  reset_peer(p);
+  EXPECT_NO_THROW(p.client.close_write());
+  EXPECT_NO_THROW(p.client.shutdown());
+}
+
+TEST(Socket, ShutdownOnANeverConnectedSocketThrows) {
+  Socket s(AF_INET, SOCK_STREAM);
+  try {
+    s.close_write();
+    FAIL() << "shutdown of an unconnected socket succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), std::errc::not_connected);
+    EXPECT_EQ(std::string(e.what()),
+              "close_write fd " + std::to_string(s.fd()) + ": Transport endpoint is not connected");
+  }
+}
+
+TEST(Socket, CloseWriteSendsEofAndTheOtherWayStillWorks) {
+  Pair p = make_pair();
+  p.client.send("last words");
+  p.client.close_write();
+  std::string got;
+  std::array<char, 64> buffer{};
+  while (std::size_t n = p.server.recv(buffer))
+    got.append(buffer.data(), n);
+  EXPECT_EQ(got, "last words");
+  EXPECT_EQ(p.server.send("reply"), 5u);
+  EXPECT_EQ(recv_string(p.client), "reply");
+}
+
+TEST(Socket, CloseReadStillLetsUsSend) {
+  Pair p = make_pair();
+  p.server.close_read();
+  std::array<char, 8> buffer{};
+  EXPECT_EQ(p.server.recv(buffer), 0u) << "after SHUT_RD a read returns EOF";
+  EXPECT_EQ(p.server.send("ok"), 2u);
+  EXPECT_EQ(recv_string(p.client), "ok");
+}
+
+TEST(Socket, RecvTimeoutReadsAsTimedOut) {
+  Pair p = make_pair();
+  p.server.set(option::ReceiveTimeout{std::chrono::milliseconds{50}});
+  std::array<char, 8> buffer{};
+  try {
+    p.server.recv(buffer);
+    FAIL() << "recv returned without data";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), std::errc::timed_out);
+    EXPECT_EQ(std::string(e.what()),
+              "recv " + p.client.local_address().to_string() + ": Connection timed out");
+  }
+}
+
+TEST(Socket, BlockingRecvOnANonblockingSocketWaits) {
+  Pair p = make_pair();
+  p.server.set_nonblocking(true);
+  EXPECT_TRUE(p.server.is_nonblocking());
+  p.client.send("z");
+  std::array<char, 8> buffer{};
+  EXPECT_EQ(p.server.recv(buffer), 1u);
+  p.server.set_nonblocking(false);
+  EXPECT_FALSE(p.server.is_nonblocking());
+}
+
+TEST(Socket, BindErrorNamesTheAddress) {
+  Socket a = make_listener();
+  Address taken = a.local_address();
+  Socket b(AF_INET, SOCK_STREAM);
+  try {
+    b.bind(taken);
+    FAIL() << "bound the same address twice";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "bind " + taken.to_string() + ": Address already in use");
+  }
+}
+
+TEST(Socket, OperationsOnAClosedSocketNameTheDescriptor) {
+  Socket s;
+  try {
+    s.set_nonblocking(true);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "fcntl fd -1: Bad file descriptor");
+  }
+  std::array<char, 4> buffer{};
+  EXPECT_THROW(s.recv(buffer), Error);
+  EXPECT_THROW(s.send("x"), Error);
+}
+
+TEST(Socket, KeepAliveConvenience) {
+  Socket s(AF_INET, SOCK_STREAM);
+  enable_keepalive(s, {std::chrono::seconds{30}, std::chrono::seconds{5}, 4});
+  EXPECT_TRUE(s.get<option::KeepAlive>().value);
+  EXPECT_EQ(s.get<option::KeepIdle>().value, std::chrono::seconds{30});
+  EXPECT_EQ(s.get<option::KeepInterval>().value, std::chrono::seconds{5});
+  EXPECT_EQ(s.get<option::KeepCount>().value, 4);
+}
+
+TEST(Socket, UnixSocketpairAdopted) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  Socket a = Socket::adopt(fds[0]);
+  Socket b = Socket::adopt(fds[1]);
+  a.send("over unix");
+  EXPECT_EQ(recv_string(b), "over unix");
+  b.close();
+  try {
+    for (int i = 0; i < 3; ++i)
+      a.send("x");
+    FAIL() << "send to a closed Unix peer succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), std::errc::broken_pipe);
+    // An unnamed Unix peer has no address to show: the descriptor stands in.
+    EXPECT_EQ(std::string(e.what()), "send fd " + std::to_string(a.fd()) + ": Broken pipe");
+  }
+}
+
+}  // namespace
+}  // namespace sockit
