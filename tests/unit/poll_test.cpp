@@ -1,0 +1,338 @@
+// Readiness: wait_readable/wait_writable deadlines and EINTR, select() over a few sockets
+// (including descriptors above FD_SETSIZE) and the epoll Poller.
+#include "sockit/poll.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "sockit/error.hpp"
+#include "sockit/socket.hpp"
+
+namespace sockit {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Pair {
+  Socket listener;
+  Socket client;
+  Socket server;
+};
+
+Pair make_pair() {
+  Pair p;
+  p.listener = Socket(AF_INET, SOCK_STREAM);
+  p.listener.bind(Address::loopback_ipv4(0));
+  p.listener.listen();
+  p.client = Socket(AF_INET, SOCK_STREAM);
+  p.client.connect(p.listener.local_address(), 10s);
+  p.server = p.listener.accept(10s).socket;
+  return p;
+}
+
+TEST(WaitReadable, TimesOutOnAQuietSocket) {
+  Pair p = make_pair();
+  EXPECT_FALSE(wait_readable(p.server, 50ms));
+  EXPECT_FALSE(wait_readable(p.server.fd(), 0ms));
+}
+
+TEST(WaitReadable, ReadyWhenDataArrivesAndAtEof) {
+  Pair p = make_pair();
+  p.client.send("x");
+  EXPECT_TRUE(wait_readable(p.server, 10s));
+  std::array<char, 4> buffer{};
+  p.server.recv(buffer);
+  EXPECT_FALSE(wait_readable(p.server, 0ms));
+  p.client.close();
+  EXPECT_TRUE(wait_readable(p.server, 10s)) << "EOF must count as readable";
+}
+
+TEST(WaitWritable, ConnectedSocketIsWritable) {
+  Pair p = make_pair();
+  EXPECT_TRUE(wait_writable(p.client, 10s));
+  EXPECT_TRUE(wait_writable(p.server.fd(), 10s));
+}
+
+TEST(WaitWritable, TimesOutWhenTheBuffersAreFull) {
+  Pair p = make_pair();
+  p.client.set(option::SendBuffer{4096});
+  p.server.set(option::ReceiveBuffer{4096});
+  std::string chunk(64 * 1024, 'x');
+  // After a would-block the send queue still drains into the peer's receive buffer, which
+  // makes the socket writable again for a while: fill until nothing moves any more.
+  bool stalled = false;
+  for (int round = 0; round < 1000 && !stalled; ++round) {
+    while (!p.client.write_nonblock(chunk).would_block()) {
+    }
+    stalled = !wait_writable(p.client, 50ms);
+  }
+  EXPECT_TRUE(stalled) << "a peer that never reads must stop the writer";
+}
+
+TEST(WaitReadable, ClosedDescriptorIsAnError) {
+  int fd = ::dup(STDERR_FILENO);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  EXPECT_THROW(wait_readable(fd, 1s), Error);
+}
+
+extern "C" void on_alarm(int) {}
+
+// An interval timer whose handler interrupts poll/epoll_wait (they are never restarted).
+class AlarmGuard {
+ public:
+  explicit AlarmGuard(std::chrono::milliseconds first) {
+    struct sigaction action {};
+    action.sa_handler = on_alarm;
+    ::sigaction(SIGALRM, &action, &previous_);
+    itimerval timer{};
+    timer.it_value.tv_usec = static_cast<suseconds_t>(first.count() * 1000);
+    timer.it_interval.tv_usec = 20'000;
+    ::setitimer(ITIMER_REAL, &timer, nullptr);
+  }
+  ~AlarmGuard() {
+    itimerval off{};
+    ::setitimer(ITIMER_REAL, &off, nullptr);
+    ::sigaction(SIGALRM, &previous_, nullptr);
+  }
+  AlarmGuard(const AlarmGuard&) = delete;
+  AlarmGuard& operator=(const AlarmGuard&) = delete;
+
+ private:
+  struct sigaction previous_ {};
+};
+
+TEST(WaitReadable, SignalsDoNotCutTheWaitShort) {
+  Pair p = make_pair();
+  auto start = Clock::now();
+  {
+    AlarmGuard alarm(20ms);
+    EXPECT_FALSE(wait_readable(p.server, 300ms));
+  }
+  // Not a speed check: returning false before the deadline would be the bug.
+  EXPECT_GE(Clock::now() - start, 300ms);
+}
+
+TEST(Select, ReturnsExactlyTheReadySocketsAsTheSamePointers) {
+  Pair a = make_pair();
+  Pair b = make_pair();
+  Pair c = make_pair();
+  a.client.send("1");
+  c.client.send("3");
+  ASSERT_TRUE(wait_readable(a.server, 10s));
+  ASSERT_TRUE(wait_readable(c.server, 10s));
+
+  std::array<Socket*, 3> read{&a.server, &b.server, &c.server};
+  SelectResult r = select(read, {}, 10s);
+  EXPECT_FALSE(r.timed_out());
+  ASSERT_EQ(r.readable.size(), 2u);
+  EXPECT_EQ(r.readable[0], &a.server);
+  EXPECT_EQ(r.readable[1], &c.server);
+  EXPECT_TRUE(r.writable.empty());
+  EXPECT_TRUE(r.errored.empty());
+}
+
+TEST(Select, ReadAndWriteSetsTogether) {
+  Pair a = make_pair();
+  Pair b = make_pair();
+  std::array<Socket*, 2> read{&a.server, &b.server};
+  std::array<Socket*, 1> write{&a.server};
+  b.client.send("x");
+  ASSERT_TRUE(wait_readable(b.server, 10s));
+  SelectResult r = select(read, write, 10s);
+  ASSERT_EQ(r.readable.size(), 1u);
+  EXPECT_EQ(r.readable[0], &b.server);
+  ASSERT_EQ(r.writable.size(), 1u);
+  EXPECT_EQ(r.writable[0], &a.server);
+}
+
+TEST(Select, TimesOutWithNothingReady) {
+  Pair a = make_pair();
+  std::array<Socket*, 2> read{&a.server, &a.client};
+  SelectResult r = select(read, {}, 50ms);
+  EXPECT_TRUE(r.timed_out());
+}
+
+TEST(Select, AResetPeerIsReadableAndErrored) {
+  Pair a = make_pair();
+  a.server.set(option::Linger{std::chrono::seconds{0}});
+  a.server.close();
+  std::array<Socket*, 1> read{&a.client};
+  SelectResult r = select(read, {}, 10s);
+  ASSERT_EQ(r.readable.size(), 1u);
+  EXPECT_EQ(r.readable[0], &a.client);
+  ASSERT_EQ(r.errored.size(), 1u);
+  EXPECT_EQ(r.errored[0], &a.client);
+}
+
+TEST(Select, NullAndClosedSocketsAreIgnored) {
+  Pair a = make_pair();
+  Socket closed;
+  a.client.send("x");
+  std::array<Socket*, 3> read{nullptr, &closed, &a.server};
+  SelectResult r = select(read, {}, 10s);
+  ASSERT_EQ(r.readable.size(), 1u);
+  EXPECT_EQ(r.readable[0], &a.server);
+}
+
+// Moves a socket's descriptor to a number above FD_SETSIZE, where select(2) cannot go.
+Socket above_fd_setsize(Socket s) {
+  int high = ::fcntl(s.fd(), F_DUPFD_CLOEXEC, FD_SETSIZE + 100);
+  if (high < 0) return Socket{};
+  return Socket::adopt(high);
+}
+
+TEST(Select, DescriptorsAboveFdSetsize) {
+  rlimit limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &limit), 0);
+  rlim_t wanted = FD_SETSIZE + 200;
+  if (limit.rlim_cur < wanted) {
+    if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < wanted) {
+      GTEST_SKIP() << "RLIMIT_NOFILE hard limit " << limit.rlim_max << " is too low";
+    }
+    rlimit raised = limit;
+    raised.rlim_cur = wanted;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) != 0) GTEST_SKIP() << "cannot raise RLIMIT_NOFILE";
+  }
+
+  Pair a = make_pair();
+  Pair b = make_pair();
+  Socket high_a = above_fd_setsize(std::move(a.server));
+  Socket high_b = above_fd_setsize(std::move(b.server));
+  if (!high_a || !high_b) GTEST_SKIP() << "cannot place a descriptor above FD_SETSIZE";
+  ASSERT_GT(high_a.fd(), FD_SETSIZE);
+
+  b.client.send("x");
+  ASSERT_TRUE(wait_readable(high_b, 10s));
+  std::array<Socket*, 2> read{&high_a, &high_b};
+  std::array<Socket*, 1> write{&high_a};
+  SelectResult r = select(read, write, 10s);
+  ASSERT_EQ(r.readable.size(), 1u);
+  EXPECT_EQ(r.readable[0], &high_b);
+  ASSERT_EQ(r.writable.size(), 1u);
+  EXPECT_EQ(r.writable[0], &high_a);
+
+  high_a.close();
+  high_b.close();
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+TEST(Poller, AddModifyRemoveAndTokens) {
+  Pair p = make_pair();
+  Poller poller;
+  std::array<PollEvent, 8> events{};
+
+  poller.add(p.server.fd(), Interest::readable, 41);
+  EXPECT_EQ(poller.wait(events, 50ms), 0u);
+
+  p.client.send("x");
+  ASSERT_EQ(poller.wait(events, 10s), 1u);
+  EXPECT_EQ(events[0].token, 41u);
+  EXPECT_TRUE(events[0].is_readable());
+  EXPECT_FALSE(events[0].is_writable());
+
+  poller.modify(p.server.fd(), Interest::writable, 0xFFFF'FFFF'FFFFull);
+  ASSERT_EQ(poller.wait(events, 10s), 1u);
+  EXPECT_EQ(events[0].token, 0xFFFF'FFFF'FFFFull);
+  EXPECT_TRUE(events[0].is_writable());
+
+  poller.remove(p.server.fd());
+  EXPECT_EQ(poller.wait(events, 50ms), 0u);
+  poller.remove(p.server.fd());  // a second remove is harmless
+}
+
+TEST(Poller, SeveralDescriptorsReportTheirOwnTokens) {
+  Pair a = make_pair();
+  Pair b = make_pair();
+  Poller poller;
+  poller.add(a.server.fd(), Interest::readable, 1);
+  poller.add(b.server.fd(), Interest::readable, 2);
+  poller.add(a.listener.fd(), Interest::readable, 3);
+  b.client.send("x");
+  std::array<PollEvent, 4> events{};
+  ASSERT_EQ(poller.wait(events, 10s), 1u);
+  EXPECT_EQ(events[0].token, 2u);
+
+  Socket third(AF_INET, SOCK_STREAM);
+  third.connect(a.listener.local_address(), 10s);
+  a.client.close();
+  std::vector<std::uint64_t> seen;
+  auto deadline = Deadline(10s);
+  while (seen.size() < 3 && !deadline.expired()) {
+    std::size_t n = poller.wait(events, deadline);
+    seen.clear();
+    for (std::size_t i = 0; i < n; ++i)
+      seen.push_back(events[i].token);
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{1, 2, 3}));
+}
+
+TEST(Poller, PeerHangupIsReported) {
+  Pair p = make_pair();
+  Poller poller;
+  poller.add(p.server.fd(), Interest::readable, 5);
+  p.client.close();
+  std::array<PollEvent, 2> events{};
+  ASSERT_EQ(poller.wait(events, 10s), 1u);
+  EXPECT_TRUE(events[0].is_readable());
+  EXPECT_NE(events[0].events & EPOLLRDHUP, 0u);
+}
+
+TEST(Poller, RegistrationErrors) {
+  Pair p = make_pair();
+  Poller poller;
+  poller.add(p.server.fd(), Interest::readable, 1);
+  try {
+    poller.add(p.server.fd(), Interest::readable, 1);
+    FAIL() << "a descriptor was added twice";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), std::errc::file_exists);
+    EXPECT_EQ(std::string(e.what()),
+              "epoll_ctl add fd " + std::to_string(p.server.fd()) + ": File exists");
+  }
+  EXPECT_THROW(poller.modify(p.client.fd(), Interest::readable, 2), Error);
+}
+
+TEST(Poller, InterruptedWaitReturnsNoEvents) {
+  Pair p = make_pair();
+  Poller poller;
+  poller.add(p.server.fd(), Interest::readable, 1);
+  std::array<PollEvent, 2> events{};
+  AlarmGuard alarm(20ms);
+  EXPECT_EQ(poller.wait(events, 10s), 0u);
+}
+
+TEST(Poller, MoveKeepsTheRegistrations) {
+  Pair p = make_pair();
+  Poller first;
+  int fd = first.fd();
+  EXPECT_TRUE((::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+  first.add(p.server.fd(), Interest::readable, 9);
+  Poller second(std::move(first));
+  EXPECT_EQ(second.fd(), fd);
+  EXPECT_EQ(first.fd(), -1);  // NOLINT(bugprone-use-after-move)
+  p.client.send("x");
+  std::array<PollEvent, 1> events{};
+  ASSERT_EQ(second.wait(events, -1), 1u);
+  EXPECT_EQ(events[0].token, 9u);
+
+  Poller third;
+  int third_fd = third.fd();
+  third = std::move(second);
+  EXPECT_EQ(third.fd(), fd);
+  EXPECT_EQ(::fcntl(third_fd, F_GETFD), -1) << "the replaced epoll descriptor must be closed";
+}
+
+}  // namespace
+}  // namespace sockit
