@@ -76,9 +76,12 @@ class Socket {
   Accepted accept(Deadline deadline = {});
   // nullopt when no connection is waiting. Transient errors (ECONNABORTED, EPROTO...)
   // also give nullopt; EMFILE/ENFILE/ENOBUFS/ENOMEM throw, so servers can back off.
+  // Like Ruby's, it leaves the listener in non-blocking mode (accept() still blocks).
   std::optional<Accepted> accept_nonblock();
 
-  // Blocking connect, bounded by the deadline. Throws Error("connect", address, ...).
+  // Blocking connect, bounded by the deadline. Throws Error("connect", address, ...);
+  // timed_out reads "connect 10.0.0.1:80: Connection timed out". After a timeout the
+  // attempt may still be pending in the kernel: close the socket rather than reuse it.
   void connect(const Address& address, Deadline deadline = {});
   // Non-throwing form, for when failure is an expected outcome.
   void connect(const Address& address, Deadline deadline, std::error_code& ec) noexcept;
@@ -98,6 +101,8 @@ class Socket {
   IoResult write_nonblock(std::string_view bytes);
 
   // shutdown(2): close_read = SHUT_RD, close_write = SHUT_WR (sends EOF to the peer).
+  // ENOTCONN is ignored on a socket that was connected (the peer already reset it: the
+  // goal is met) and thrown on one that never was (a caller's mistake).
   void close_read();
   void close_write();
   void shutdown(int how = SHUT_RDWR);
