@@ -1,0 +1,92 @@
+// The accept side shared by the blocking architectures (see accept_loop.hpp).
+#include "accept_loop.hpp"
+
+#include <poll.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "signals.hpp"
+#include "sockit/error.hpp"
+
+namespace sockit::server::detail {
+
+std::optional<Admitted> AcceptLoop::next(const std::function<void()>& tick,
+                                         std::chrono::milliseconds tick_every) {
+  // Stop accepting at once: closing our listener descriptor means clients that arrive
+  // from now on are refused by the kernel instead of waiting in a backlog nobody reads.
+  auto stopping = [&] {
+    rt_.listener.close();
+    return std::nullopt;
+  };
+  for (;;) {
+    if (stop_requested(rt_.stop)) return stopping();
+    if (tick) tick();
+
+    // Out of descriptors: the pending connection stays in the kernel's backlog and the
+    // listener stays readable, so waiting on it would spin. Sleep on the stop signal alone.
+    std::chrono::milliseconds wait = out_of_descriptors_
+                                         ? std::chrono::milliseconds(100)
+                                         : (tick ? tick_every : std::chrono::milliseconds(-1));
+    pollfd fds[2] = {{rt_.stop.fd(), POLLIN, 0}, {rt_.listener.fd(), POLLIN, 0}};
+    nfds_t count = out_of_descriptors_ ? 1 : 2;
+    int ready = ::poll(fds, count, static_cast<int>(wait.count()));
+    if (ready < 0 && errno != EINTR) {
+      rt_.log.error(std::string("poll on listener: ") + std::strerror(errno));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    if ((fds[0].revents & POLLIN) != 0) return stopping();
+    if (!out_of_descriptors_ && ready <= 0) continue;
+
+    std::optional<Accepted> accepted;
+    try {
+      accepted = rt_.listener.accept_nonblock();
+    } catch (const Error& e) {
+      if (!out_of_descriptors_) {
+        rt_.log.error(std::string(e.what()) + "; pausing new connections, serving current ones");
+        out_of_descriptors_ = true;
+      }
+      continue;
+    }
+    if (!accepted) continue;  // another acceptor won, or the client already left
+    if (out_of_descriptors_) {
+      out_of_descriptors_ = false;
+      rt_.log.info("accepting connections again");
+    }
+
+    std::string reason;
+    ConnectionGate::Ticket ticket = rt_.gate.admit(accepted->peer, &reason);
+    if (!ticket) {
+      turn_away(rt_, accepted->socket, accepted->peer, rt_.service.full_message(), reason);
+      continue;
+    }
+    return Admitted{std::move(accepted->socket), accepted->peer, std::move(ticket)};
+  }
+}
+
+void turn_away(Runtime& rt, Socket& socket, const Address& peer, std::string_view message,
+               std::string_view reason) {
+  rt.log.info("refused " + peer.to_string() + ": " + std::string(reason));
+  try {
+    // A fresh socket's send buffer takes a short line at once; if not, the client loses
+    // only the courtesy message.
+    if (!message.empty()) socket.write_nonblock(message);
+    socket.close_write();
+  } catch (const Error&) {
+  }
+  socket.close();
+}
+
+unsigned default_workers(const ServerOptions& options) {
+  if (options.workers != 0) return options.workers;
+  unsigned cores = std::thread::hardware_concurrency();
+  if (cores == 0) cores = 1;
+  // Pool threads block on their connection, so a pool needs more of them than cores.
+  if (options.architecture == Architecture::pool) return 8 * cores;
+  return cores;
+}
+
+}  // namespace sockit::server::detail

@@ -1,0 +1,18 @@
+// Internal: serving one accepted connection on the calling thread, for the blocking
+// architectures (serial, thread, fork, prefork, pool). A read loop feeds the Session in
+// chunks of 64 KiB, buffers what it writes and flushes it under a write deadline, closes the
+// connection after the idle timeout, and on a stop request answers what has already arrived
+// and closes within the drain deadline.
+#pragma once
+
+#include "runtime.hpp"
+#include "sockit/socket.hpp"
+
+namespace sockit::server::detail {
+
+// Runs the service's Session (or a BlockingService's handler) until the connection ends.
+// The socket stays open (its owner closes it), so a runner may shutdown() it from another
+// thread to cut a stuck connection short. Never throws: failures are logged.
+void serve_connection(Runtime& rt, Socket& socket, const Address& peer) noexcept;
+
+}  // namespace sockit::server::detail

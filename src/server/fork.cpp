@@ -1,0 +1,65 @@
+// fork: a child process per connection (the book's "Process per connection"). The parent
+// only accepts; children are reaped as the accept loop goes, so none is left a zombie. The
+// stop reaches children through the stop eventfd they share with the parent (and a
+// SIGTERM); the parent waits for them within the drain deadline, then kills the rest.
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <unordered_map>
+#include <vector>
+
+#include "accept_loop.hpp"
+#include "blocking_connection.hpp"
+#include "child_processes.hpp"
+#include "runtime.hpp"
+#include "signals.hpp"
+
+namespace sockit::server::detail {
+
+void run_fork(Runtime& rt) {
+  std::vector<pid_t> children;
+  // Each child's connection slot, released when it is reaped.
+  std::unordered_map<pid_t, ConnectionGate::Ticket> tickets;
+  auto on_exit = [&](pid_t pid, int status) {
+    tickets.erase(pid);
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+      rt.log.error("connection process " + std::to_string(pid) + " ended with " +
+                   describe_wait_status(status));
+    }
+  };
+  auto reap = [&] { reap_children(children, on_exit); };
+
+  AcceptLoop acceptor(rt);
+  while (auto admitted = acceptor.next(reap, std::chrono::milliseconds(100))) {
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      turn_away(rt, admitted->socket, admitted->peer, rt.service.full_message(),
+                std::string("fork: ") + std::strerror(errno));
+      continue;
+    }
+    if (pid == 0) {
+      enter_child_process(rt.stop);
+      rt.listener.close();
+      serve_connection(rt, admitted->socket, admitted->peer);
+      admitted->socket.close();
+      // No exit handlers, no destructors of the parent's objects: this process only
+      // served one connection.
+      ::_exit(0);
+    }
+    admitted->socket.close();
+    children.push_back(pid);
+    tickets.emplace(pid, std::move(admitted->ticket));
+  }
+
+  if (!children.empty()) {
+    rt.log.info("draining " + std::to_string(children.size()) + " connection process(es)");
+  }
+  stop_children(children, std::chrono::steady_clock::now() + rt.options.drain_timeout, rt.log,
+                on_exit);
+}
+
+}  // namespace sockit::server::detail

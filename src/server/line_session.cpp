@@ -1,0 +1,49 @@
+// LineSession: line framing and the per-line limits (see sockit/server/line_session.hpp).
+#include "sockit/server/line_session.hpp"
+
+#include <string>
+
+namespace sockit::server {
+
+LineSession::LineSession(const SessionLimits& limits)
+    : codec_(LineCodecOptions{limits.max_line, false}), bucket_(limits.rate_per_second) {}
+
+void LineSession::on_data(std::string_view bytes, Output& out) {
+  if (out.closing()) return;
+  codec_.feed(bytes);
+  for (;;) {
+    DecodeResult result = codec_.next();
+    if (result.is_frame()) {
+      deliver(result.frame, out);
+      if (out.closing()) return;
+      continue;
+    }
+    if (result.is_error()) {
+      out.write("Error: line too long (max " + std::to_string(codec_.max_line()) + " bytes)\n");
+      out.close();
+    }
+    break;
+  }
+  // Idle connections should not keep a read buffer around.
+  if (codec_.buffered() == 0) codec_.release_memory();
+}
+
+void LineSession::on_eof(Output& out) {
+  if (!out.closing() && codec_.buffered() > 0) {
+    std::string last(codec_.pending());
+    codec_.reset();
+    if (!last.empty() && last.back() == '\r') last.pop_back();
+    deliver(last, out);
+  }
+  out.close();
+}
+
+void LineSession::deliver(std::string_view line, Output& out) {
+  if (!bucket_.try_take()) {
+    out.write("Rate limit exceeded\n");
+    return;
+  }
+  on_line(line, out);
+}
+
+}  // namespace sockit::server

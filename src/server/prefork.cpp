@@ -1,0 +1,89 @@
+// prefork: N worker processes, each running a serial accept loop on the shared listener
+// (the book's "Preforking"). The master only supervises: a worker that dies is logged with
+// its PID and exit status and replaced; on SIGINT/SIGTERM the master stops every worker
+// (the shared stop eventfd plus SIGTERM), waits within the drain deadline, then kills.
+#include <poll.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <vector>
+
+#include "accept_loop.hpp"
+#include "child_processes.hpp"
+#include "runtime.hpp"
+#include "signals.hpp"
+
+namespace sockit::server::detail {
+namespace {
+
+[[noreturn]] void worker_main(Runtime& rt, unsigned workers) {
+  enter_child_process(rt.stop);
+  // Limits are per process: each worker holds its share of the global maximum.
+  std::size_t share = rt.options.max_connections == 0
+                          ? 0
+                          : std::max<std::size_t>(1, rt.options.max_connections / workers);
+  ConnectionGate gate(share, rt.options.max_connections_per_ip);
+  Runtime worker{rt.service, rt.options, rt.listener, rt.local, rt.log, gate, rt.stop};
+  run_serial(worker);
+  ::_exit(0);
+}
+
+}  // namespace
+
+void run_prefork(Runtime& rt) {
+  using Clock = std::chrono::steady_clock;
+  unsigned workers = default_workers(rt.options);
+  std::vector<pid_t> pids;
+  unsigned missing = 0;
+  Clock::time_point respawn_at{};
+
+  auto spawn = [&]() -> bool {
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      rt.log.error(std::string("fork worker: ") + std::strerror(errno));
+      return false;
+    }
+    if (pid == 0) worker_main(rt, workers);
+    rt.log.debug("worker " + std::to_string(pid) + " started");
+    pids.push_back(pid);
+    return true;
+  };
+
+  for (unsigned i = 0; i < workers; ++i) {
+    if (!spawn()) ++missing;
+  }
+  rt.log.info("prefork: " + std::to_string(pids.size()) + " workers");
+
+  auto on_exit = [&](pid_t pid, int status) {
+    if (stop_requested(rt.stop)) return;
+    rt.log.error("worker " + std::to_string(pid) + " exited with status " +
+                 describe_wait_status(status) + "; respawning");
+    ++missing;
+  };
+
+  while (!stop_requested(rt.stop)) {
+    pollfd p{rt.stop.fd(), POLLIN, 0};
+    ::poll(&p, 1, 100);
+    if (stop_requested(rt.stop)) break;
+    reap_children(pids, on_exit);
+    if (missing > 0 && !stop_requested(rt.stop) && Clock::now() >= respawn_at) {
+      while (missing > 0 && spawn())
+        --missing;
+      // A worker that cannot start, or dies as soon as it starts, is retried calmly
+      // rather than in a tight fork loop.
+      respawn_at = Clock::now() +
+                   (missing > 0 ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(200));
+    }
+  }
+
+  rt.listener.close();
+  rt.log.info("stopping " + std::to_string(pids.size()) + " worker(s)");
+  stop_children(pids, Clock::now() + rt.options.drain_timeout, rt.log, {});
+}
+
+}  // namespace sockit::server::detail

@@ -1,0 +1,140 @@
+// Server: binds the listener, checks that the architecture can run the service, installs
+// signal handling, and hands over to the architecture's runner.
+#include "sockit/server/server.hpp"
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "runtime.hpp"
+#include "signals.hpp"
+#include "sockit/server/blocking_service.hpp"
+#include "sockit/tcp.hpp"
+#include "sockit/unix.hpp"
+
+namespace sockit::server {
+namespace {
+
+std::string architectures_where(bool (*accept)(Architecture)) {
+  std::string list;
+  for (auto arch :
+       {Architecture::serial, Architecture::thread, Architecture::fork, Architecture::prefork,
+        Architecture::pool, Architecture::reactor, Architecture::hybrid}) {
+    if (!accept(arch)) continue;
+    if (!list.empty()) list += ", ";
+    list += to_string(arch);
+  }
+  return list;
+}
+
+bool is_event_loop(Architecture arch) {
+  return arch == Architecture::reactor || arch == Architecture::hybrid;
+}
+
+void check_compatible(const Service& service, Architecture arch) {
+  if (service.needs_shared_state() && !shares_memory(arch)) {
+    throw std::invalid_argument(
+        "service '" + std::string(service.name()) +
+        "' shares state between connections, which the " + std::string(to_string(arch)) +
+        " architecture cannot give (each connection runs in its own process); use one of: " +
+        architectures_where(shares_memory));
+  }
+  if (dynamic_cast<const BlockingService*>(&service) != nullptr && is_event_loop(arch)) {
+    throw std::invalid_argument(
+        "service '" + std::string(service.name()) + "' is a blocking handler, which the " +
+        std::string(to_string(arch)) +
+        " architecture cannot run (it would stall the event loop); use one of: " +
+        architectures_where([](Architecture a) { return !is_event_loop(a); }));
+  }
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(std::shared_ptr<Service> s, ServerOptions o)
+      : service(std::move(s)),
+        options(std::move(o)),
+        log(options.log_level),
+        gate(options.max_connections, options.max_connections_per_ip) {}
+
+  std::shared_ptr<Service> service;
+  ServerOptions options;
+  std::optional<TcpServer> tcp;
+  std::optional<UnixServer> unix_listener;
+  Socket* listener = nullptr;
+  Address local;
+  detail::Logger log;
+  detail::ConnectionGate gate;
+  detail::StopSignal stop;
+};
+
+Server::Server(std::shared_ptr<Service> service, ServerOptions options) {
+  if (!service) throw std::invalid_argument("Server: no service given");
+  check_compatible(*service, options.architecture);
+  impl_ = std::make_unique<Impl>(std::move(service), std::move(options));
+  Impl& s = *impl_;
+  if (!s.options.unix_path.empty()) {
+    s.unix_listener.emplace(s.options.unix_path);
+    s.listener = &*s.unix_listener;
+    s.local = s.unix_listener->address();
+  } else {
+    ListenOptions listen;
+    listen.reuse_address = true;
+    // Hybrid reactors bind listeners of their own to the same address.
+    listen.reuse_port = s.options.architecture == Architecture::hybrid;
+    s.tcp.emplace(s.options.host, s.options.port, listen);
+    s.listener = &*s.tcp;
+    s.local = s.tcp->address();
+  }
+  s.listener->set_nonblocking(true);
+}
+
+Server::~Server() = default;
+
+Address Server::local_address() const {
+  return impl_->local;
+}
+
+void Server::stop() noexcept {
+  impl_->stop.request();
+}
+
+void Server::run() {
+  Impl& s = *impl_;
+  detail::SignalScope signals(s.stop, s.options.handle_signals);
+  detail::Runtime rt{*s.service, s.options, *s.listener, s.local, s.log, s.gate, s.stop};
+
+  // Scripts and tests wait for this line (with the real port), so it prints even when quiet.
+  detail::Logger(LogLevel::info)
+      .info("listening on " + s.local.to_string() + " (" + std::string(s.service->name()) + ", " +
+            std::string(to_string(s.options.architecture)) + ")");
+
+  switch (s.options.architecture) {
+    case Architecture::serial:
+      detail::run_serial(rt);
+      break;
+    case Architecture::thread:
+      detail::run_thread(rt);
+      break;
+    case Architecture::fork:
+      detail::run_fork(rt);
+      break;
+    case Architecture::prefork:
+      detail::run_prefork(rt);
+      break;
+    case Architecture::pool:
+      detail::run_pool(rt);
+      break;
+    case Architecture::reactor:
+      detail::run_reactor(rt);
+      break;
+    case Architecture::hybrid:
+      detail::run_hybrid(rt);
+      break;
+  }
+  s.listener->close();
+  detail::Logger(LogLevel::info).info("Shutdown complete");
+}
+
+}  // namespace sockit::server
