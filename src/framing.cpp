@@ -6,14 +6,14 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "sockit/error.hpp"
 
 namespace sockit {
 
 std::string DecodeResult::describe() const {
-  if (!is_error())
-    return {};
+  if (!is_error()) return {};
   if (error == make_error_code(errc::line_too_long)) {
     return "line too long (more than " + std::to_string(limit) + " bytes)";
   }
@@ -24,27 +24,39 @@ std::string DecodeResult::describe() const {
   return error.message();
 }
 
-void DecodeResult::throw_if_error(std::string_view operation,
-                                  std::string_view target) const {
-  if (!is_error())
-    return;
+void DecodeResult::throw_if_error(std::string_view operation, std::string_view target) const {
+  if (!is_error()) return;
   throw Error(error, std::string(operation), std::string(target), describe());
 }
 
 namespace detail {
+
+ByteBuffer::ByteBuffer(ByteBuffer&& other) noexcept
+    : storage_(std::move(other.storage_)),
+      capacity_(std::exchange(other.capacity_, 0)),
+      begin_(std::exchange(other.begin_, 0)),
+      end_(std::exchange(other.end_, 0)) {}
+
+ByteBuffer& ByteBuffer::operator=(ByteBuffer&& other) noexcept {
+  if (this != &other) {
+    storage_ = std::move(other.storage_);
+    capacity_ = std::exchange(other.capacity_, 0);
+    begin_ = std::exchange(other.begin_, 0);
+    end_ = std::exchange(other.end_, 0);
+  }
+  return *this;
+}
 
 void ByteBuffer::consume(std::size_t n) noexcept {
   begin_ += std::min(n, size());
   // Rewinding only the offsets costs nothing and keeps later prepare() calls
   // from moving data; the bytes stay in place, so views handed out earlier
   // still read correctly.
-  if (begin_ == end_)
-    begin_ = end_ = 0;
+  if (begin_ == end_) begin_ = end_ = 0;
 }
 
 std::span<char> ByteBuffer::prepare(std::size_t n) {
-  if (capacity_ - end_ >= n)
-    return {storage_.get() + end_, capacity_ - end_};
+  if (capacity_ - end_ >= n) return {storage_.get() + end_, capacity_ - end_};
   const std::size_t used = size();
   if (capacity_ - used >= n) {
     std::memmove(storage_.get(), storage_.get() + begin_, used);
@@ -53,8 +65,7 @@ std::span<char> ByteBuffer::prepare(std::size_t n) {
     while (new_capacity - used < n)
       new_capacity *= 2;
     auto grown = std::make_unique_for_overwrite<char[]>(new_capacity);
-    if (used != 0)
-      std::memcpy(grown.get(), storage_.get() + begin_, used);
+    if (used != 0) std::memcpy(grown.get(), storage_.get() + begin_, used);
     storage_ = std::move(grown);
     capacity_ = new_capacity;
   }
@@ -68,21 +79,19 @@ void ByteBuffer::commit(std::size_t n) noexcept {
 }
 
 void ByteBuffer::append(std::string_view bytes) {
-  if (bytes.empty())
-    return;
+  if (bytes.empty()) return;
   auto space = prepare(bytes.size());
   std::memcpy(space.data(), bytes.data(), bytes.size());
   commit(bytes.size());
 }
 
 void ByteBuffer::release_memory() noexcept {
-  if (!empty())
-    return;
+  if (!empty()) return;
   storage_.reset();
   capacity_ = begin_ = end_ = 0;
 }
 
-} // namespace detail
+}  // namespace detail
 
 namespace {
 
@@ -102,21 +111,19 @@ DecodeResult make_frame(std::string_view frame) {
   return result;
 }
 
-} // namespace
+}  // namespace
 
 // ---- LineCodec ----
 
 LineCodec::LineCodec(LineCodecOptions options) : options_(options) {}
 
 void LineCodec::feed(std::string_view bytes) {
-  if (error_.is_error())
-    return;
+  if (error_.is_error()) return;
   buffer_.append(bytes);
 }
 
 DecodeResult LineCodec::next() noexcept {
-  if (error_.is_error())
-    return error_;
+  if (error_.is_error()) return error_;
   const std::string_view data = buffer_.data();
   const std::size_t newline = data.find('\n', scanned_);
   if (newline == std::string_view::npos) {
@@ -132,8 +139,7 @@ DecodeResult LineCodec::next() noexcept {
     return {};
   }
   std::size_t length = newline;
-  if (length > 0 && data[length - 1] == '\r')
-    --length;
+  if (length > 0 && data[length - 1] == '\r') --length;
   if (length > options_.max_line) {
     error_ = make_error(errc::line_too_long, length, options_.max_line);
     return error_;
@@ -149,14 +155,12 @@ void LineCodec::reset() noexcept {
   error_ = {};
 }
 
-void LineCodec::encode(std::string_view line, std::string &out) const {
+void LineCodec::encode(std::string_view line, std::string& out) const {
   if (line.size() > options_.max_line) {
-    make_error(errc::line_too_long, line.size(), options_.max_line)
-        .throw_if_error("encode line");
+    make_error(errc::line_too_long, line.size(), options_.max_line).throw_if_error("encode line");
   }
   if (line.find('\n') != std::string_view::npos) {
-    throw_error(errc::invalid_argument, "encode line", {},
-                "line contains a newline");
+    throw_error(errc::invalid_argument, "encode line", {}, "line contains a newline");
   }
   out.append(line);
   out.append(options_.crlf ? "\r\n" : "\n");
@@ -169,8 +173,7 @@ namespace {
 std::size_t checked_width(std::size_t width) {
   if (width != 1 && width != 2 && width != 4 && width != 8) {
     throw_error(errc::invalid_argument, "length prefix codec", {},
-                "prefix width must be 1, 2, 4 or 8 bytes, not " +
-                    std::to_string(width));
+                "prefix width must be 1, 2, 4 or 8 bytes, not " + std::to_string(width));
   }
   return width;
 }
@@ -178,44 +181,36 @@ std::size_t checked_width(std::size_t width) {
 LengthPrefixOptions normalized(LengthPrefixOptions options) {
   options.width = checked_width(options.width);
   if (options.width < 8) {
-    const std::uint64_t expressible =
-        (std::uint64_t{1} << (8 * options.width)) - 1;
-    if (options.max_frame > expressible)
-      options.max_frame = static_cast<std::size_t>(expressible);
+    const std::uint64_t expressible = (std::uint64_t{1} << (8 * options.width)) - 1;
+    if (options.max_frame > expressible) options.max_frame = static_cast<std::size_t>(expressible);
   }
   return options;
 }
 
-} // namespace
+}  // namespace
 
-LengthPrefixCodec::LengthPrefixCodec(LengthPrefixOptions options)
-    : options_(normalized(options)) {}
+LengthPrefixCodec::LengthPrefixCodec(LengthPrefixOptions options) : options_(normalized(options)) {}
 
-std::uint64_t
-LengthPrefixCodec::decode_length(std::string_view header) const noexcept {
+std::uint64_t LengthPrefixCodec::decode_length(std::string_view header) const noexcept {
   std::uint64_t length = 0;
   const std::size_t width = options_.width;
   for (std::size_t i = 0; i < width; ++i) {
-    const std::size_t index =
-        options_.order == ByteOrder::big_endian ? i : width - 1 - i;
+    const std::size_t index = options_.order == ByteOrder::big_endian ? i : width - 1 - i;
     length = (length << 8) | static_cast<unsigned char>(header[index]);
   }
   return length;
 }
 
-void LengthPrefixCodec::encode_length(std::uint64_t length,
-                                      std::span<char> out) const noexcept {
+void LengthPrefixCodec::encode_length(std::uint64_t length, std::span<char> out) const noexcept {
   const std::size_t width = options_.width;
   for (std::size_t i = 0; i < width; ++i) {
-    const std::size_t index =
-        options_.order == ByteOrder::big_endian ? width - 1 - i : i;
+    const std::size_t index = options_.order == ByteOrder::big_endian ? width - 1 - i : i;
     out[index] = static_cast<char>(static_cast<unsigned char>(length & 0xFF));
     length >>= 8;
   }
 }
 
-void LengthPrefixCodec::encode(std::string_view payload,
-                               std::string &out) const {
+void LengthPrefixCodec::encode(std::string_view payload, std::string& out) const {
   if (payload.size() > options_.max_frame) {
     make_error(errc::frame_too_large, payload.size(), options_.max_frame)
         .throw_if_error("encode frame");
@@ -227,28 +222,23 @@ void LengthPrefixCodec::encode(std::string_view payload,
 }
 
 void LengthPrefixCodec::feed(std::string_view bytes) {
-  if (error_.is_error())
-    return;
+  if (error_.is_error()) return;
   buffer_.append(bytes);
 }
 
 DecodeResult LengthPrefixCodec::next() noexcept {
-  if (error_.is_error())
-    return error_;
+  if (error_.is_error()) return error_;
   const std::string_view data = buffer_.data();
-  if (data.size() < options_.width)
-    return {};
+  if (data.size() < options_.width) return {};
   const std::uint64_t length = decode_length(data);
   if (length > options_.max_frame) {
     error_ = make_error(errc::frame_too_large, length, options_.max_frame);
     return error_;
   }
   // Compared this way round so a huge max_frame cannot overflow width + length.
-  if (data.size() - options_.width < length)
-    return {};
+  if (data.size() - options_.width < length) return {};
   buffer_.consume(options_.width + static_cast<std::size_t>(length));
-  return make_frame(
-      data.substr(options_.width, static_cast<std::size_t>(length)));
+  return make_frame(data.substr(options_.width, static_cast<std::size_t>(length)));
 }
 
 void LengthPrefixCodec::reset() noexcept {
@@ -256,4 +246,4 @@ void LengthPrefixCodec::reset() noexcept {
   error_ = {};
 }
 
-} // namespace sockit
+}  // namespace sockit

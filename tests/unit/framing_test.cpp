@@ -165,6 +165,20 @@ TEST(LineCodec, SteadyStateDoesNotGrowBuffer) {
   EXPECT_EQ(codec.capacity(), 0u);
 }
 
+TEST(LineCodec, MoveKeepsPendingBytesAndEmptiesTheSource) {
+  LineCodec first;
+  first.feed("par");
+  LineCodec second(std::move(first));
+  second.feed("tial\n");
+  auto result = second.next();
+  ASSERT_TRUE(result.is_frame());
+  EXPECT_EQ(result.frame, "partial");
+  EXPECT_EQ(first.buffered(), 0u);  // NOLINT(bugprone-use-after-move): documented state
+  EXPECT_EQ(first.capacity(), 0u);  // NOLINT(bugprone-use-after-move)
+  first.feed("reused\n");           // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(first.next().frame, "reused");
+}
+
 // ---- LengthPrefixCodec ----
 
 struct PrefixCase {
