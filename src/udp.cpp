@@ -1,6 +1,5 @@
-// UDP sockets: datagrams are received with MSG_TRUNC so the kernel tells their
-// real size and a datagram larger than the buffer is reported instead of
-// silently cut.
+// UDP sockets: datagrams are received with MSG_TRUNC so the kernel tells their real size and a
+// datagram larger than the buffer is reported instead of silently cut.
 #include "sockit/udp.hpp"
 
 #include <cerrno>
@@ -21,32 +20,29 @@ ResolveOptions datagram_resolution(int family, bool passive) {
   return options;
 }
 
-// Local address for messages about receiving, without throwing while building
-// one.
-std::string local_or_empty(const Socket &socket) {
+// Local address for messages about receiving, without throwing while building one.
+std::string local_or_empty(const Socket& socket) {
   try {
     return socket.local_address().to_string();
-  } catch (const Error &) {
+  } catch (const Error&) {
     return {};
   }
 }
 
-// One recvfrom with MSG_TRUNC, waiting for readability whatever the
-// descriptor's mode.
-Datagram receive(const Socket &socket, std::span<char> buffer,
-                 Deadline deadline, const char *operation) {
+// One recvfrom with MSG_TRUNC, waiting for readability whatever the descriptor's mode.
+Datagram receive(const Socket& socket, std::span<char> buffer, Deadline deadline,
+                 const char* operation) {
   for (;;) {
     Address from;
     socklen_t size = Address::capacity();
-    ssize_t n = ::recvfrom(socket.fd(), buffer.data(), buffer.size(),
-                           MSG_TRUNC | MSG_DONTWAIT, from.data(), &size);
+    ssize_t n = ::recvfrom(socket.fd(), buffer.data(), buffer.size(), MSG_TRUNC | MSG_DONTWAIT,
+                           from.data(), &size);
     if (n >= 0) {
       from.resize(size);
       auto real = static_cast<std::size_t>(n);
       return {real, std::move(from), real > buffer.size()};
     }
-    if (errno == EINTR)
-      continue;
+    if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
       throw_errno(operation, local_or_empty(socket), errno);
     }
@@ -56,20 +52,20 @@ Datagram receive(const Socket &socket, std::span<char> buffer,
   }
 }
 
-DatagramMessage receive_string(const Socket &socket, std::size_t max_size,
-                               Deadline deadline, const char *operation) {
+DatagramMessage receive_string(const Socket& socket, std::size_t max_size, Deadline deadline,
+                               const char* operation) {
   std::string data(max_size, '\0');
   Datagram datagram = receive(socket, data, deadline, operation);
   if (datagram.truncated) {
     throw_error(errc::datagram_truncated, operation, datagram.from.to_string(),
-                "datagram truncated (" + std::to_string(datagram.size) +
-                    " bytes, buffer " + std::to_string(max_size) + ")");
+                "datagram truncated (" + std::to_string(datagram.size) + " bytes, buffer " +
+                    std::to_string(max_size) + ")");
   }
   data.resize(datagram.size);
   return {std::move(data), std::move(datagram.from)};
 }
 
-} // namespace
+}  // namespace
 
 UdpSocket::UdpSocket(int family) : Socket(family, SOCK_DGRAM) {}
 
@@ -80,13 +76,12 @@ UdpSocket UdpSocket::bound(std::string_view host, std::uint16_t port) {
     return socket;
   }
   std::optional<Error> last_error;
-  for (const auto &result :
-       resolve(host, port, datagram_resolution(AF_UNSPEC, true))) {
+  for (const auto& result : resolve(host, port, datagram_resolution(AF_UNSPEC, true))) {
     try {
       UdpSocket socket(result.address.family());
       socket.Socket::bind(result.address);
       return socket;
-    } catch (const Error &error) {
+    } catch (const Error& error) {
       last_error = error;
     }
   }
@@ -95,13 +90,12 @@ UdpSocket UdpSocket::bound(std::string_view host, std::uint16_t port) {
 
 UdpSocket UdpSocket::connected(std::string_view host, std::uint16_t port) {
   std::optional<Error> last_error;
-  for (const auto &result :
-       resolve(host, port, datagram_resolution(AF_UNSPEC, false))) {
+  for (const auto& result : resolve(host, port, datagram_resolution(AF_UNSPEC, false))) {
     try {
       UdpSocket socket(result.address.family());
       socket.Socket::connect(result.address);
       return socket;
-    } catch (const Error &error) {
+    } catch (const Error& error) {
       last_error = error;
     }
   }
@@ -111,39 +105,28 @@ UdpSocket UdpSocket::connected(std::string_view host, std::uint16_t port) {
 void UdpSocket::bind(std::string_view host, std::uint16_t port) {
   const int own = family();
   if (host.empty()) {
-    Socket::bind(own == AF_INET6 ? Address::any_ipv6(port)
-                                 : Address::any_ipv4(port));
+    Socket::bind(own == AF_INET6 ? Address::any_ipv6(port) : Address::any_ipv4(port));
     return;
   }
-  Socket::bind(
-      resolve(host, port, datagram_resolution(own, true)).front().address);
+  Socket::bind(resolve(host, port, datagram_resolution(own, true)).front().address);
 }
 
 void UdpSocket::connect(std::string_view host, std::uint16_t port) {
-  Socket::connect(resolve(host, port, datagram_resolution(family(), false))
-                      .front()
-                      .address);
+  Socket::connect(resolve(host, port, datagram_resolution(family(), false)).front().address);
 }
 
-std::size_t UdpSocket::send_to(std::string_view data, const Address &to) {
+std::size_t UdpSocket::send_to(std::string_view data, const Address& to) {
   for (;;) {
-    ssize_t n = ::sendto(fd(), data.data(), data.size(), MSG_NOSIGNAL,
-                         to.data(), to.size());
-    if (n >= 0)
-      return static_cast<std::size_t>(n);
-    if (errno == EINTR)
-      continue;
-    if ((errno == EAGAIN || errno == EWOULDBLOCK) && wait_writable(*this))
-      continue;
+    ssize_t n = ::sendto(fd(), data.data(), data.size(), MSG_NOSIGNAL, to.data(), to.size());
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno == EINTR) continue;
+    if ((errno == EAGAIN || errno == EWOULDBLOCK) && wait_writable(*this)) continue;
     throw_errno("sendto", to.to_string(), errno);
   }
 }
 
-std::size_t UdpSocket::send_to(std::string_view data, std::string_view host,
-                               std::uint16_t port) {
-  return send_to(data, resolve(host, port, datagram_resolution(family(), false))
-                           .front()
-                           .address);
+std::size_t UdpSocket::send_to(std::string_view data, std::string_view host, std::uint16_t port) {
+  return send_to(data, resolve(host, port, datagram_resolution(family(), false)).front().address);
 }
 
 Datagram UdpSocket::recv_from(std::span<char> buffer, Deadline deadline) {
@@ -158,17 +141,15 @@ std::optional<Datagram> UdpSocket::recv_from_nonblock(std::span<char> buffer) {
   for (;;) {
     Address from;
     socklen_t size = Address::capacity();
-    ssize_t n = ::recvfrom(fd(), buffer.data(), buffer.size(),
-                           MSG_TRUNC | MSG_DONTWAIT, from.data(), &size);
+    ssize_t n = ::recvfrom(fd(), buffer.data(), buffer.size(), MSG_TRUNC | MSG_DONTWAIT,
+                           from.data(), &size);
     if (n >= 0) {
       from.resize(size);
       auto real = static_cast<std::size_t>(n);
       return Datagram{real, std::move(from), real > buffer.size()};
     }
-    if (errno == EINTR)
-      continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-      return std::nullopt;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;
     throw_errno("recvfrom", local_or_empty(*this), errno);
   }
 }
@@ -177,31 +158,27 @@ std::string UdpSocket::recv(std::size_t max_size, Deadline deadline) {
   return receive_string(*this, max_size, deadline, "recv").data;
 }
 
-void UdpSocket::set_broadcast(bool on) { set(option::Broadcast{on}); }
+void UdpSocket::set_broadcast(bool on) {
+  set(option::Broadcast{on});
+}
 
-void serve_udp(UdpSocket &socket, const UdpHandler &handler,
-               std::stop_token stop, Deadline until) {
-  // A stop request cannot interrupt poll(2): wait in short slices and look
-  // between them.
+void serve_udp(UdpSocket& socket, const UdpHandler& handler, std::stop_token stop, Deadline until) {
+  // A stop request cannot interrupt poll(2): wait in short slices and look between them.
   constexpr std::chrono::milliseconds kSlice{100};
   std::vector<char> buffer(UdpSocket::max_datagram + 1);
   while (!stop.stop_requested() && !until.expired()) {
     Deadline slice = kSlice;
-    if (!until.is_never() && *until.time_point() < *slice.time_point())
-      slice = until;
-    if (!wait_readable(socket, slice))
-      continue;
+    if (!until.is_never() && *until.time_point() < *slice.time_point()) slice = until;
+    if (!wait_readable(socket, slice)) continue;
     auto datagram = socket.recv_from_nonblock(buffer);
-    if (!datagram || datagram->truncated)
-      continue; // no IP datagram exceeds the buffer
+    if (!datagram || datagram->truncated) continue;  // no IP datagram exceeds the buffer
     const UdpReply reply(socket, datagram->from);
-    handler(std::string_view(buffer.data(), datagram->size), datagram->from,
-            reply);
+    handler(std::string_view(buffer.data(), datagram->size), datagram->from, reply);
   }
 }
 
-void serve_udp(UdpSocket &socket, const UdpHandler &handler, Deadline until) {
+void serve_udp(UdpSocket& socket, const UdpHandler& handler, Deadline until) {
   serve_udp(socket, handler, std::stop_token{}, until);
 }
 
-} // namespace sockit
+}  // namespace sockit

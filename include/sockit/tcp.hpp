@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -44,6 +45,9 @@ class TcpSocket : public Socket {
                                          const ConnectOptions& options = {});
   // The same with a service name or number ("http", "8080").
   [[nodiscard]] static TcpSocket connect(std::string_view host, std::string_view service,
+                                         const ConnectOptions& options = {});
+  // Races already-resolved addresses, in the order given, the same way.
+  [[nodiscard]] static TcpSocket connect(std::span<const Address> addresses,
                                          const ConnectOptions& options = {});
   // One address, no resolution. Throws Error("connect", address, ...).
   [[nodiscard]] static TcpSocket connect(const Address& address, Deadline deadline = {});

@@ -99,6 +99,8 @@ struct UnixServerOptions {
 // A listening Unix socket. A socket file left behind by a dead server is replaced (it is
 // removed only when it is a socket AND connecting to it is refused); a live socket gives
 // "bind /path: Address already in use"; anything that is not a socket is never removed.
+// (Finding a server alive takes a connect, which that server accepts as a connection
+// closed at once, as with every such check.)
 class UnixServer : public Socket {
  public:
   UnixServer() noexcept = default;
