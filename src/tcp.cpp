@@ -222,13 +222,13 @@ Address TcpServer::address() const {
 
 TcpAccepted TcpServer::accept(Deadline deadline) {
   Accepted accepted = Socket::accept(deadline);
-  return {TcpSocket(std::move(accepted.socket)), std::move(accepted.peer)};
+  return {TcpSocket(std::move(accepted.socket)), accepted.peer};
 }
 
 std::optional<TcpAccepted> TcpServer::accept_nonblock() {
   auto accepted = Socket::accept_nonblock();
   if (!accepted) return std::nullopt;
-  return TcpAccepted{TcpSocket(std::move(accepted->socket)), std::move(accepted->peer)};
+  return TcpAccepted{TcpSocket(std::move(accepted->socket)), accepted->peer};
 }
 
 std::vector<TcpServer> tcp_server_sockets(std::string_view host, std::uint16_t port,

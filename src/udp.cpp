@@ -40,7 +40,7 @@ Datagram receive(const Socket& socket, std::span<char> buffer, Deadline deadline
     if (n >= 0) {
       from.resize(size);
       auto real = static_cast<std::size_t>(n);
-      return {real, std::move(from), real > buffer.size()};
+      return {real, from, real > buffer.size()};
     }
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -62,7 +62,7 @@ DatagramMessage receive_string(const Socket& socket, std::size_t max_size, Deadl
                     std::to_string(max_size) + ")");
   }
   data.resize(datagram.size);
-  return {std::move(data), std::move(datagram.from)};
+  return {std::move(data), datagram.from};
 }
 
 }  // namespace
@@ -146,7 +146,7 @@ std::optional<Datagram> UdpSocket::recv_from_nonblock(std::span<char> buffer) {
     if (n >= 0) {
       from.resize(size);
       auto real = static_cast<std::size_t>(n);
-      return Datagram{real, std::move(from), real > buffer.size()};
+      return Datagram{real, from, real > buffer.size()};
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;

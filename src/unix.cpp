@@ -226,13 +226,13 @@ void UnixServer::unlink_if_ours() noexcept {
 
 UnixAccepted UnixServer::accept(Deadline deadline) {
   Accepted accepted = Socket::accept(deadline);
-  return {UnixSocket(std::move(accepted.socket)), std::move(accepted.peer)};
+  return {UnixSocket(std::move(accepted.socket)), accepted.peer};
 }
 
 std::optional<UnixAccepted> UnixServer::accept_nonblock() {
   auto accepted = Socket::accept_nonblock();
   if (!accepted) return std::nullopt;
-  return UnixAccepted{UnixSocket(std::move(accepted->socket)), std::move(accepted->peer)};
+  return UnixAccepted{UnixSocket(std::move(accepted->socket)), accepted->peer};
 }
 
 std::pair<UnixSocket, UnixSocket> unix_socketpair(int type) {

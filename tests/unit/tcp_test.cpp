@@ -233,6 +233,17 @@ TEST(TcpSocket, ASlowAddressDoesNotHoldUpTheNext) {
   expect_round_trip(live, client);
 }
 
+TEST(TcpSocket, RefusedIpv6AttemptFallsBackToIpv4) {
+  if (!ipv6_loopback_available()) GTEST_SKIP() << "no ::1 on this machine";
+  Socket refusing(AF_INET6, SOCK_STREAM);  // bound, never listening
+  refusing.bind(Address::loopback_ipv6(0));
+  TcpServer live("127.0.0.1", 0);
+  const std::array<Address, 2> addresses = {refusing.local_address(), live.address()};
+  TcpSocket client = TcpSocket::connect(addresses);
+  EXPECT_EQ(client.remote_address(), live.address());
+  expect_round_trip(live, client);
+}
+
 TEST(TcpSocket, TimeoutNamesTheHostAndPort) {
   SilentServer silent;
   if (!silent.is_silent()) GTEST_SKIP() << "this kernel does not drop SYNs on a full queue";
