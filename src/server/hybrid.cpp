@@ -1,0 +1,105 @@
+// The `hybrid` architecture (nginx-style): one reactor per core, each with its own listener
+// bound to the same address with SO_REUSEPORT, so the kernel spreads connections across
+// them with no lock between reactors. They share only the connection limits; sessions that
+// share state reach each other through Peer, which wakes the owning reactor.
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "event_loop.hpp"
+#include "runtime.hpp"
+#include "sockit/error.hpp"
+#include "sockit/options.hpp"
+
+namespace sockit::server::detail {
+namespace {
+
+// Another listener in the SO_REUSEPORT group of the runtime's listener.
+Socket open_sibling_listener(const Socket& first, const Address& local) {
+  Socket listener(local.family(), SOCK_STREAM);
+  listener.set(option::ReuseAddress{true});
+  listener.set(option::ReusePort{true});
+  if (local.is_ipv6()) listener.set(first.get<option::V6Only>());
+  listener.bind(local);
+  listener.listen();
+  listener.set_nonblocking(true);
+  return listener;
+}
+
+unsigned reactor_count(const ServerOptions& options) {
+  if (options.workers > 0) return options.workers;
+  return std::max(1U, std::thread::hardware_concurrency());
+}
+
+}  // namespace
+
+void run_hybrid(Runtime& rt) {
+  const unsigned count = reactor_count(rt.options);
+  // SO_REUSEPORT balancing is for IP listeners; a Unix socket listener (or a failure to
+  // join the group) falls back to one listener that every reactor accepts on.
+  bool shared = !rt.local.is_ip();
+  std::vector<Socket> siblings;
+  if (!shared) {
+    try {
+      for (unsigned i = 1; i < count; ++i) {
+        siblings.push_back(open_sibling_listener(rt.listener, rt.local));
+      }
+    } catch (const Error& error) {
+      rt.log.error(std::string(error.what()) + "; the reactors will share one listener");
+      siblings.clear();
+      shared = true;
+    }
+  }
+  prepare_listener(rt.listener, rt.local);
+  for (auto& listener : siblings)
+    prepare_listener(listener, rt.local);
+
+  const ListenerUse use = shared ? ListenerUse::shared : ListenerUse::exclusive;
+  std::vector<std::unique_ptr<EventLoop>> loops;
+  loops.push_back(std::make_unique<EventLoop>(rt, rt.listener, use));
+  for (unsigned i = 1; i < count; ++i) {
+    Socket& listener = shared ? rt.listener : siblings[i - 1];
+    loops.push_back(std::make_unique<EventLoop>(rt, listener, use));
+  }
+  if (rt.log.level() == LogLevel::verbose) {
+    rt.log.debug("hybrid: " + std::to_string(count) + " reactors" +
+                 (shared ? " on one shared listener" : " on SO_REUSEPORT listeners"));
+  }
+
+  std::mutex failure_mutex;
+  std::exception_ptr failure;
+  // A reactor that fails stops the others too: a server missing a reactor would silently
+  // drop the connections the kernel keeps handing to its listener.
+  auto run_one = [&](EventLoop& loop) {
+    try {
+      loop.run();
+    } catch (const std::exception& e) {
+      rt.log.error(std::string("reactor: ") + e.what());
+      std::lock_guard lock(failure_mutex);
+      if (!failure) failure = std::current_exception();
+      rt.stop.request();
+    }
+  };
+  {
+    std::vector<std::jthread> threads;
+    threads.reserve(count - 1);
+    try {
+      for (unsigned i = 1; i < count; ++i)
+        threads.emplace_back(run_one, std::ref(*loops[i]));
+    } catch (...) {
+      rt.stop.request();  // the reactors already started drain and return before the join
+      throw;
+    }
+    run_one(*loops[0]);
+  }  // joins every reactor thread
+  if (shared) rt.listener.close();
+  if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace sockit::server::detail

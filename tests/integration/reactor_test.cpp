@@ -1,0 +1,457 @@
+// The reactor and hybrid architectures, in-process: back-pressure against a client that
+// never reads, Peer delivery across reactors, the idle timeout, many idle connections,
+// connection limits, running out of descriptors, half-close and the drain on stop.
+// sockit-test-labels: threaded
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../../src/server/event_loop.hpp"
+#include "../../src/server/runtime.hpp"
+#include "sockit/error.hpp"
+#include "sockit/poll.hpp"
+#include "sockit/server/services.hpp"
+#include "sockit/socket.hpp"
+
+namespace sockit::server::detail {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A reactor (or all hybrid reactors) serving `service` on 127.0.0.1:0 in a thread.
+class Harness {
+ public:
+  Harness(std::shared_ptr<Service> service, ServerOptions options, LoopSettings settings = {})
+      : service_(std::move(service)),
+        options_(std::move(options)),
+        log_(LogLevel::quiet),
+        gate_(options_.max_connections, options_.max_connections_per_ip),
+        listener_(AF_INET, SOCK_STREAM) {
+    listener_.set(option::ReuseAddress{true});
+    if (options_.architecture == Architecture::hybrid) listener_.set(option::ReusePort{true});
+    listener_.bind(Address::loopback_ipv4(0));
+    listener_.listen();
+    listener_.set_nonblocking(true);
+    local_ = listener_.local_address();
+    runtime_ = std::make_unique<Runtime>(
+        Runtime{*service_, options_, listener_, local_, log_, gate_, stop_});
+    if (options_.architecture == Architecture::hybrid) {
+      thread_ = std::thread([this] {
+        run_hybrid(*runtime_);
+        finished_ = true;
+      });
+    } else {
+      loop_ = std::make_unique<EventLoop>(*runtime_, listener_, ListenerUse::exclusive, settings);
+      thread_ = std::thread([this] {
+        loop_->run();
+        finished_ = true;
+      });
+    }
+  }
+  ~Harness() { stop_and_join(); }
+
+  const Address& address() const { return local_; }
+  LoopStats stats() const { return loop_->stats(); }
+  void request_stop() { stop_.request(); }
+  // Waits (bounded) for the runner to return; true when it did.
+  bool wait_finished(std::chrono::milliseconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (!finished_ && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(5ms);
+    return finished_;
+  }
+  void stop_and_join() {
+    stop_.request();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::shared_ptr<Service> service_;
+  ServerOptions options_;
+  Logger log_;
+  ConnectionGate gate_;
+  StopSignal stop_;
+  Socket listener_;
+  Address local_;
+  std::unique_ptr<Runtime> runtime_;
+  std::unique_ptr<EventLoop> loop_;
+  std::atomic<bool> finished_{false};
+  std::thread thread_;
+};
+
+ServerOptions reactor_options() {
+  ServerOptions options;
+  options.architecture = Architecture::reactor;
+  options.log_level = LogLevel::quiet;
+  options.handle_signals = false;
+  return options;
+}
+
+Socket connect_to(const Address& address) {
+  Socket socket(address.family(), SOCK_STREAM);
+  socket.connect(address, 10s);
+  return socket;
+}
+
+void send_all(Socket& socket, std::string_view bytes) {
+  while (!bytes.empty())
+    bytes.remove_prefix(socket.send(bytes));
+}
+
+// Reads until `count` bytes arrived, EOF, or the timeout.
+std::string read_bytes(Socket& socket, std::size_t count, std::chrono::milliseconds timeout = 20s) {
+  std::string got;
+  const Deadline deadline(timeout);
+  char buffer[4096];
+  while (got.size() < count && wait_readable(socket, deadline)) {
+    std::size_t n = socket.recv({buffer, std::min(sizeof buffer, count - got.size())});
+    if (n == 0) break;
+    got.append(buffer, n);
+  }
+  return got;
+}
+
+// Reads everything until EOF; nullopt when the timeout passes first.
+std::optional<std::string> read_to_eof(Socket& socket, std::chrono::milliseconds timeout = 20s) {
+  std::string got;
+  const Deadline deadline(timeout);
+  char buffer[4096];
+  while (wait_readable(socket, deadline)) {
+    std::size_t n = 0;
+    try {
+      n = socket.recv(buffer);
+    } catch (const Error&) {
+      return got;  // a reset also ends the stream
+    }
+    if (n == 0) return got;
+    got.append(buffer, n);
+  }
+  return std::nullopt;
+}
+
+std::string echo_round_trip(const Address& address, const std::string& line) {
+  Socket client = connect_to(address);
+  send_all(client, line);
+  return read_bytes(client, line.size());
+}
+
+std::size_t resident_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  while (status >> key) {
+    if (key == "VmRSS:") {
+      std::size_t kib = 0;
+      status >> kib;
+      return kib * 1024;
+    }
+  }
+  return 0;
+}
+
+TEST(Reactor, EchoesLinesInAnySplit) {
+  Harness server(std::make_shared<EchoService>(), reactor_options());
+  Socket client = connect_to(server.address());
+  send_all(client, "one\ntw");
+  EXPECT_EQ(read_bytes(client, 4), "one\n");
+  send_all(client, "o\nthree\n");
+  EXPECT_EQ(read_bytes(client, 10), "two\nthree\n");
+}
+
+TEST(Reactor, HalfCloseAnswersThenCloses) {
+  Harness server(std::make_shared<EchoService>(), reactor_options());
+  Socket client = connect_to(server.address());
+  send_all(client, "abc\nlast");
+  client.close_write();
+  EXPECT_EQ(read_to_eof(client), std::optional<std::string>("abc\nlast\n"));
+}
+
+TEST(Reactor, ClientThatNeverReadsIsBoundedAndOthersAreServed) {
+  LoopSettings settings;  // high water 1 MiB
+  Harness server(std::make_shared<EchoService>(), reactor_options(), settings);
+  const std::size_t rss_before = resident_bytes();
+
+  Socket hog = connect_to(server.address());
+  const std::string lines = [] {
+    std::string line(1023, 'x');
+    line += '\n';
+    std::string chunk;
+    for (int i = 0; i < 64; ++i)
+      chunk += line;
+    return chunk;  // 64 KiB of 1 KiB lines
+  }();
+  // Without back-pressure the server would take (and echo into memory) all of this.
+  const std::size_t attempt = 256 * 1024 * 1024;
+  std::size_t sent = 0;
+  auto last_progress = std::chrono::steady_clock::now();
+  const auto give_up = last_progress + 60s;
+  while (sent < attempt && std::chrono::steady_clock::now() < give_up) {
+    IoResult r = hog.write_nonblock(lines);
+    if (r.ok()) {
+      sent += r.bytes;
+      last_progress = std::chrono::steady_clock::now();
+    } else if (std::chrono::steady_clock::now() - last_progress > 1500ms) {
+      break;  // stalled: the server stopped reading
+    } else {
+      wait_writable(hog, 100ms);
+    }
+  }
+  EXPECT_LT(sent, attempt) << "the server kept reading from a client that never reads";
+
+  const LoopStats stats = server.stats();
+  EXPECT_GE(stats.read_pauses, 1U);
+  EXPECT_LE(stats.peak_queued_bytes, settings.high_water + 2 * settings.read_buffer);
+  const std::size_t rss_after = resident_bytes();
+  EXPECT_LT(rss_after, rss_before + 64 * 1024 * 1024)
+      << "resident memory grew from " << rss_before << " to " << rss_after;
+
+  // The stalled client costs the others nothing.
+  EXPECT_EQ(echo_round_trip(server.address(), "still here\n"), "still here\n");
+
+  // Once the hog reads, everything it sent comes back and reading resumes.
+  std::thread reader([&] {
+    std::string echoed = read_bytes(hog, sent, 60s);
+    EXPECT_EQ(echoed.size(), sent);
+  });
+  reader.join();
+}
+
+TEST(Reactor, IdleConnectionIsClosedActiveOneIsNot) {
+  ServerOptions options = reactor_options();
+  options.idle_timeout = 1000ms;
+  Harness server(std::make_shared<EchoService>(), options);
+
+  Socket idle = connect_to(server.address());
+  Socket active = connect_to(server.address());
+  const auto start = std::chrono::steady_clock::now();
+  // The active client talks every 200 ms for 2.5 s: it must outlive the idle one.
+  while (std::chrono::steady_clock::now() - start < 2500ms) {
+    send_all(active, "ping\n");
+    ASSERT_EQ(read_bytes(active, 5), "ping\n");
+    std::this_thread::sleep_for(200ms);
+  }
+  auto rest = read_to_eof(idle, 10s);
+  ASSERT_TRUE(rest.has_value()) << "idle connection still open";
+  EXPECT_EQ(*rest, "");
+  EXPECT_EQ(echo_round_trip(server.address(), "x\n"), "x\n");
+  send_all(active, "still\n");
+  EXPECT_EQ(read_bytes(active, 6), "still\n");
+}
+
+TEST(Reactor, TwoHundredIdleConnectionsAndOneServed) {
+  Harness server(std::make_shared<EchoService>(), reactor_options());
+  std::vector<Socket> idle;
+  for (int i = 0; i < 200; ++i)
+    idle.push_back(connect_to(server.address()));
+  EXPECT_EQ(echo_round_trip(server.address(), "served\n"), "served\n");
+  for (int i = 0; i < 200 && server.stats().accepted < 201; ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_GE(server.stats().accepted, 201U);
+  // Idle connections hold no output buffers.
+  EXPECT_EQ(server.stats().queued_bytes, 0U);
+}
+
+TEST(Reactor, OverTheLimitClientIsToldAndClosed) {
+  ServerOptions options = reactor_options();
+  options.max_connections = 2;
+  Harness server(std::make_shared<EchoService>(), options);
+  Socket a = connect_to(server.address());
+  Socket b = connect_to(server.address());
+  send_all(a, "a\n");
+  send_all(b, "b\n");
+  ASSERT_EQ(read_bytes(a, 2), "a\n");
+  ASSERT_EQ(read_bytes(b, 2), "b\n");
+  Socket c = connect_to(server.address());
+  EXPECT_EQ(read_to_eof(c), std::optional<std::string>("Server full, try again later\n"));
+}
+
+TEST(Reactor, StopAnswersWhatArrivedThenCloses) {
+  ServerOptions options = reactor_options();
+  options.drain_timeout = 2000ms;
+  Harness server(std::make_shared<EchoService>(), options);
+  std::vector<Socket> clients;
+  for (int i = 0; i < 10; ++i)
+    clients.push_back(connect_to(server.address()));
+  // Every client has been accepted (its first echo came back) before the requests go out.
+  for (auto& client : clients) {
+    send_all(client, "hi\n");
+    ASSERT_EQ(read_bytes(client, 3), "hi\n");
+  }
+  for (int i = 0; i < 10; ++i)
+    send_all(clients[i], "request " + std::to_string(i) + "\n");
+  std::this_thread::sleep_for(50ms);
+  server.request_stop();
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(read_to_eof(clients[i]),
+              std::optional<std::string>("request " + std::to_string(i) + "\n"));
+  }
+  EXPECT_TRUE(server.wait_finished(10s));
+  // The listener is closed at once: new clients are refused.
+  std::error_code ec;
+  Socket late(AF_INET, SOCK_STREAM);
+  late.connect(server.address(), 5s, ec);
+  EXPECT_TRUE(ec);
+}
+
+TEST(Reactor, StopGivesUpOnClientsThatNeverReadAtTheDeadline) {
+  ServerOptions options = reactor_options();
+  options.drain_timeout = 1000ms;
+  Harness server(std::make_shared<EchoService>(), options);
+  Socket hog = connect_to(server.address());
+  std::string chunk(64 * 1024 - 1, 'y');
+  chunk += '\n';
+  chunk.resize(64 * 1024);
+  // Fill every buffer on the way until the server pauses reading this client.
+  auto last_progress = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - last_progress < 1000ms) {
+    std::string line(1000, 'z');
+    line += '\n';
+    if (hog.write_nonblock(line).ok())
+      last_progress = std::chrono::steady_clock::now();
+    else
+      wait_writable(hog, 50ms);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  server.request_stop();
+  EXPECT_TRUE(server.wait_finished(20s));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 900ms) << "should have waited to drain";
+}
+
+TEST(Reactor, OutOfDescriptorsPausesAcceptingThenRecovers) {
+  Harness server(std::make_shared<EchoService>(), reactor_options());
+  // The client socket exists before the table fills, so only the server's accept fails.
+  Socket client(AF_INET, SOCK_STREAM);
+  rlimit original{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &original), 0);
+  rlimit lowered = original;
+  lowered.rlim_cur = std::min<rlim_t>(original.rlim_cur, 4096);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  std::vector<int> fillers;
+  for (;;) {
+    int fd = ::dup(STDIN_FILENO);
+    if (fd < 0) break;
+    fillers.push_back(fd);
+  }
+  ASSERT_EQ(errno, EMFILE);
+  client.connect(server.address(), 10s);  // the kernel completes the handshake
+  send_all(client, "after\n");
+  std::this_thread::sleep_for(1000ms);
+  const std::size_t pauses = server.stats().accept_pauses;
+  for (int fd : fillers)
+    ::close(fd);
+  ::setrlimit(RLIMIT_NOFILE, &original);
+  EXPECT_GE(pauses, 1U);
+  EXPECT_LE(pauses, 30U) << "retrying accept far more often than every 100 ms";
+  EXPECT_EQ(read_bytes(client, 6), "after\n");
+}
+
+// A test-only service with shared state: every line is sent to every connection so far,
+// through Peers, recording which thread each session was opened on.
+class BroadcastService final : public Service {
+ public:
+  std::string_view name() const override { return "broadcast"; }
+  std::uint16_t default_port() const override { return 0; }
+  bool needs_shared_state() const override { return true; }
+  std::unique_ptr<Session> open(const ConnectionInfo&) override {
+    return std::make_unique<BroadcastSession>(*this);
+  }
+
+  std::size_t members() {
+    std::lock_guard lock(mutex_);
+    return peers_.size();
+  }
+  std::size_t threads() {
+    std::lock_guard lock(mutex_);
+    return threads_.size();
+  }
+
+ private:
+  class BroadcastSession final : public Session {
+   public:
+    explicit BroadcastSession(BroadcastService& room) : room_(room) {}
+    void on_open(Output& out) override { room_.join(out.peer()); }
+    void on_data(std::string_view bytes, Output&) override { room_.broadcast(bytes); }
+
+   private:
+    BroadcastService& room_;
+  };
+
+  void join(std::shared_ptr<Peer> peer) {
+    std::lock_guard lock(mutex_);
+    // Peers stay listed after their connection goes: sending to them must be a no-op.
+    peers_.push_back(std::move(peer));
+    threads_.insert(std::this_thread::get_id());
+  }
+  void broadcast(std::string_view bytes) {
+    std::lock_guard lock(mutex_);
+    for (auto& peer : peers_)
+      peer->send(std::string(bytes));
+  }
+
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<Peer>> peers_;
+  std::set<std::thread::id> threads_;
+};
+
+TEST(Hybrid, PeerSendsReachConnectionsOnOtherReactors) {
+  auto room = std::make_shared<BroadcastService>();
+  ServerOptions options = reactor_options();
+  options.architecture = Architecture::hybrid;
+  options.workers = 2;
+  Harness server(room, options);
+
+  std::vector<Socket> clients;
+  // SO_REUSEPORT spreads connections by hash: keep connecting until both reactors have some.
+  for (int i = 0; i < 64 && (clients.size() < 8 || room->threads() < 2); ++i) {
+    clients.push_back(connect_to(server.address()));
+    for (int wait = 0; wait < 500 && room->members() < clients.size(); ++wait) {
+      std::this_thread::sleep_for(2ms);
+    }
+  }
+  ASSERT_EQ(room->members(), clients.size());
+  ASSERT_GE(room->threads(), 2U) << "every connection landed on one reactor";
+
+  send_all(clients.front(), "hello all\n");
+  for (auto& client : clients)
+    EXPECT_EQ(read_bytes(client, 10), "hello all\n");
+
+  // One client leaves; sending to its Peer is now a no-op and the rest still hear.
+  clients.front().close();
+  std::this_thread::sleep_for(100ms);
+  send_all(clients.back(), "still on\n");
+  for (std::size_t i = 1; i < clients.size(); ++i) {
+    EXPECT_EQ(read_bytes(clients[i], 9), "still on\n");
+  }
+}
+
+TEST(Hybrid, EchoOnEveryReactorAndStopWakesThemAll) {
+  ServerOptions options = reactor_options();
+  options.architecture = Architecture::hybrid;
+  options.workers = 3;
+  Harness server(std::make_shared<EchoService>(), options);
+  std::vector<Socket> clients;
+  for (int i = 0; i < 30; ++i)
+    clients.push_back(connect_to(server.address()));
+  for (int i = 0; i < 30; ++i) {
+    const std::string line = "n" + std::to_string(i) + "\n";
+    send_all(clients[i], line);
+    EXPECT_EQ(read_bytes(clients[i], line.size()), line);
+  }
+  server.request_stop();
+  EXPECT_TRUE(server.wait_finished(10s));
+  for (auto& client : clients)
+    EXPECT_TRUE(read_to_eof(client, 10s).has_value());
+}
+
+}  // namespace
+}  // namespace sockit::server::detail
