@@ -33,6 +33,7 @@ void run_fork(Runtime& rt) {
   };
   auto reap = [&] { reap_children(children, on_exit); };
 
+  const pid_t parent = ::getpid();
   AcceptLoop acceptor(rt);
   while (auto admitted = acceptor.next(reap, std::chrono::milliseconds(100))) {
     pid_t pid = ::fork();
@@ -42,7 +43,7 @@ void run_fork(Runtime& rt) {
       continue;
     }
     if (pid == 0) {
-      enter_child_process(rt.stop);
+      enter_child_process(rt.stop, parent);
       rt.listener.close();
       serve_connection(rt, admitted->socket, admitted->peer);
       admitted->socket.close();

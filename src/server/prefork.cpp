@@ -21,8 +21,8 @@
 namespace sockit::server::detail {
 namespace {
 
-[[noreturn]] void worker_main(Runtime& rt, unsigned workers) {
-  enter_child_process(rt.stop);
+[[noreturn]] void worker_main(Runtime& rt, unsigned workers, pid_t parent) {
+  enter_child_process(rt.stop, parent);
   // Limits are per process: each worker holds its share of the global maximum.
   std::size_t share = rt.options.max_connections == 0
                           ? 0
@@ -42,13 +42,14 @@ void run_prefork(Runtime& rt) {
   unsigned missing = 0;
   Clock::time_point respawn_at{};
 
+  const pid_t parent = ::getpid();
   auto spawn = [&]() -> bool {
     pid_t pid = ::fork();
     if (pid < 0) {
       rt.log.error(std::string("fork worker: ") + std::strerror(errno));
       return false;
     }
-    if (pid == 0) worker_main(rt, workers);
+    if (pid == 0) worker_main(rt, workers, parent);
     rt.log.debug("worker " + std::to_string(pid) + " started");
     pids.push_back(pid);
     return true;

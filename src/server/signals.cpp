@@ -3,6 +3,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -54,8 +55,11 @@ SignalScope::~SignalScope() {
   g_stop.store(nullptr);
 }
 
-void enter_child_process(StopSignal& stop) noexcept {
+void enter_child_process(StopSignal& stop, pid_t parent) noexcept {
   g_child = 1;
+  // A master that dies (even by SIGKILL) must not leave workers serving on its port.
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (::getppid() != parent) stop.request();
   g_stop.store(&stop);
   // Installed even when the embedding program handles signals itself: these processes
   // are ours, and the master stops them with SIGTERM.

@@ -4,6 +4,8 @@
 // Ctrl-C reaches the whole process group and the master forwards SIGTERM on top of it.
 #pragma once
 
+#include <sys/types.h>
+
 #include "runtime.hpp"
 
 namespace sockit::server::detail {
@@ -20,9 +22,10 @@ class SignalScope {
   bool enabled_;
 };
 
-// Call first thing in a forked child. `stop` is the child's copy of the stop signal (its
-// eventfd is shared with the parent, so a stop in the parent is seen here too).
-void enter_child_process(StopSignal& stop) noexcept;
+// Call first thing in a forked child, with the parent's PID taken before fork(). `stop` is
+// the child's copy of the stop signal (its eventfd is shared with the parent, so a stop in
+// the parent is seen here too). The child also stops if the parent dies.
+void enter_child_process(StopSignal& stop, pid_t parent) noexcept;
 
 // True once stop was requested in this process or in the parent that shares its eventfd.
 bool stop_requested(const StopSignal& stop) noexcept;

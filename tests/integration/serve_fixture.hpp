@@ -1,0 +1,134 @@
+// Shared by the `sockit serve` integration tests: start the CLI's server as a child process
+// on port 0, and a small blocking client with deadlines on every read.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sockit/address.hpp"
+#include "sockit/error.hpp"
+#include "sockit/poll.hpp"
+#include "sockit/socket.hpp"
+#include "sockit/tcp.hpp"
+#include "support/process.hpp"
+
+namespace sockit::test {
+
+inline const std::vector<std::string>& all_architectures() {
+  static const std::vector<std::string> archs{"serial", "thread",  "fork",  "prefork",
+                                              "pool",   "reactor", "hybrid"};
+  return archs;
+}
+
+inline bool is_event_loop(std::string_view arch) {
+  return arch == "reactor" || arch == "hybrid";
+}
+
+// A `sockit serve` child. `prefix` runs the server through a wrapper (prlimit...).
+struct ServeProcess {
+  std::optional<Process> process;
+  std::uint16_t port = 0;
+  std::string skip_reason;  // set when the architecture is not built into this tree yet
+
+  ServeProcess(const std::string& service, const std::string& arch,
+               std::vector<std::string> extra = {}, std::vector<std::string> prefix = {}) {
+    std::vector<std::string> argv = prefix;
+    argv.push_back(binary("bin/sockit"));
+    for (const char* a : {"serve", service.c_str(), "--arch", arch.c_str(), "--port", "0"}) {
+      argv.emplace_back(a);
+    }
+    for (auto& e : extra)
+      argv.push_back(std::move(e));
+    process.emplace(std::move(argv));
+    auto p = wait_listening_port(*process);
+    if (p) {
+      port = *p;
+      return;
+    }
+    auto status = process->wait(std::chrono::seconds(2));
+    const std::string& err = process->stderr_text();
+    if (is_event_loop(arch) && (err.find("not implemented") != std::string::npos ||
+                                err.find("not available") != std::string::npos)) {
+      skip_reason = arch + " architecture not available yet: " + err;
+      return;
+    }
+    ADD_FAILURE() << "server did not start (" << arch << ", " << service
+                  << "), exited=" << (status ? status->exited : false) << ": " << err;
+  }
+
+  bool ok() const { return port != 0; }
+
+  // SIGTERM, then the exit status (SIGKILL after the timeout).
+  ExitStatus terminate(std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    process->signal(SIGTERM);
+    return process->finish(timeout);
+  }
+};
+
+// A blocking client with a deadline on each operation.
+class Client {
+ public:
+  explicit Client(std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(20))
+      : socket_(TcpSocket::connect(Address::loopback_ipv4(port), timeout)) {}
+
+  Socket& socket() { return socket_; }
+
+  void send(std::string_view bytes) {
+    while (!bytes.empty())
+      bytes.remove_prefix(socket_.send(bytes));
+  }
+  void shutdown_write() { socket_.close_write(); }
+
+  // Reads until `text` holds `needle`, EOF, an error or the timeout; returns what it read.
+  std::string read_until(std::string_view needle,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    Deadline deadline(timeout);
+    while (buffer_.find(needle) == std::string::npos && !eof_) {
+      if (!read_some(deadline)) break;
+    }
+    return buffer_;
+  }
+  // Reads until the server closes (EOF or reset) or the timeout.
+  std::string read_to_eof(std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    Deadline deadline(timeout);
+    while (!eof_) {
+      if (!read_some(deadline)) break;
+    }
+    return buffer_;
+  }
+  bool eof() const { return eof_; }
+  bool reset() const { return reset_; }
+  const std::string& received() const { return buffer_; }
+
+ private:
+  bool read_some(const Deadline& deadline) {
+    if (!wait_readable(socket_, deadline)) return false;
+    char chunk[16384];
+    try {
+      std::size_t n = socket_.recv(std::span<char>(chunk, sizeof chunk));
+      if (n == 0) {
+        eof_ = true;
+        return false;
+      }
+      buffer_.append(chunk, n);
+      return true;
+    } catch (const Error&) {
+      eof_ = reset_ = true;
+      return false;
+    }
+  }
+
+  TcpSocket socket_;
+  std::string buffer_;
+  bool eof_ = false;
+  bool reset_ = false;
+};
+
+}  // namespace sockit::test

@@ -1,0 +1,232 @@
+// The server policies that do not need a socket: the connection gate, the token bucket,
+// LineSession's limits, the registry and daytime's time format.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../../src/server/runtime.hpp"
+#include "sockit/server/line_session.hpp"
+#include "sockit/server/server.hpp"
+#include "sockit/server/services.hpp"
+#include "sockit/server/token_bucket.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using sockit::Address;
+using sockit::server::ConnectionInfo;
+using sockit::server::Output;
+using sockit::server::Peer;
+using sockit::server::SessionLimits;
+using sockit::server::TokenBucket;
+using sockit::server::detail::ConnectionGate;
+
+class RecordingOutput final : public Output {
+ public:
+  void write(std::string_view bytes) override {
+    if (!closed) text += bytes;
+  }
+  void close() override { closed = true; }
+  bool closing() const noexcept override { return closed; }
+  std::shared_ptr<Peer> peer() override { return nullptr; }
+
+  std::string text;
+  bool closed = false;
+};
+
+ConnectionInfo info(SessionLimits limits = {}) {
+  return {Address::loopback_ipv4(40000), Address::loopback_ipv4(7777), limits};
+}
+
+TEST(ConnectionGate, RefusesOverTheGlobalLimitAndFreesSlotsWhenTicketsDie) {
+  ConnectionGate gate(2, 0);
+  auto a = gate.admit(Address::loopback_ipv4(1));
+  auto b = gate.admit(Address::parse("10.0.0.1", 2));
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(gate.active(), 2u);
+  std::string reason;
+  EXPECT_FALSE(gate.admit(Address::parse("10.0.0.2", 3), &reason));
+  EXPECT_EQ(reason, "connection limit 2 reached");
+  a = {};
+  EXPECT_EQ(gate.active(), 1u);
+  EXPECT_TRUE(gate.admit(Address::parse("10.0.0.2", 3)));
+}
+
+TEST(ConnectionGate, PerAddressLimitCountsPortsOfOneAddressTogether) {
+  ConnectionGate gate(0, 2);
+  auto a = gate.admit(Address::parse("10.0.0.1", 1000));
+  auto b = gate.admit(Address::parse("10.0.0.1", 1001));
+  ASSERT_TRUE(a && b);
+  std::string reason;
+  EXPECT_FALSE(gate.admit(Address::parse("10.0.0.1", 1002), &reason));
+  EXPECT_EQ(reason, "per-address limit 2 reached for 10.0.0.1");
+  EXPECT_TRUE(gate.admit(Address::parse("10.0.0.2", 1000)));
+  // A v4-mapped IPv6 peer is the same client as its IPv4 form.
+  EXPECT_FALSE(gate.admit(Address::parse("::ffff:10.0.0.1", 1003)));
+  auto moved = std::move(a);
+  EXPECT_EQ(gate.active(), 2u);
+  moved = {};
+  EXPECT_TRUE(gate.admit(Address::parse("10.0.0.1", 1004)));
+}
+
+TEST(ConnectionGate, IsSafeFromManyThreads) {
+  ConnectionGate gate(1000, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&gate] {
+      for (int i = 0; i < 500; ++i) {
+        auto ticket = gate.admit(Address::loopback_ipv4(static_cast<std::uint16_t>(i)));
+        EXPECT_TRUE(ticket);
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(gate.active(), 0u);
+}
+
+TEST(TokenBucket, AllowsTheBurstThenRefillsAtTheRate) {
+  auto t0 = TokenBucket::Clock::now();
+  TokenBucket bucket(10, 0, t0);  // 10/s, burst 10
+  for (int i = 0; i < 10; ++i)
+    EXPECT_TRUE(bucket.try_take(t0)) << i;
+  EXPECT_FALSE(bucket.try_take(t0));
+  EXPECT_FALSE(bucket.try_take(t0 + 50ms));  // half a token
+  EXPECT_TRUE(bucket.try_take(t0 + 100ms));
+  EXPECT_FALSE(bucket.try_take(t0 + 100ms));
+  // Refill never exceeds the burst.
+  auto later = t0 + 10s;
+  for (int i = 0; i < 10; ++i)
+    EXPECT_TRUE(bucket.try_take(later));
+  EXPECT_FALSE(bucket.try_take(later));
+}
+
+TEST(TokenBucket, ZeroRateMeansNoLimit) {
+  TokenBucket bucket(0);
+  EXPECT_FALSE(bucket.enabled());
+  for (int i = 0; i < 10000; ++i)
+    ASSERT_TRUE(bucket.try_take());
+}
+
+TEST(LineSession, EchoAnswersEachLineWhateverTheSplit) {
+  sockit::server::EchoService echo;
+  auto session = echo.open(info());
+  RecordingOutput out;
+  session->on_open(out);
+  session->on_data("hel", out);
+  EXPECT_EQ(out.text, "");
+  session->on_data("lo\nwor", out);
+  EXPECT_EQ(out.text, "hello\n");
+  session->on_data("ld\r\nthree\nfour\n", out);
+  EXPECT_EQ(out.text, "hello\nworld\nthree\nfour\n");
+  EXPECT_FALSE(out.closed);
+}
+
+TEST(LineSession, DeliversAnUnterminatedLastLineAtEofThenCloses) {
+  sockit::server::EchoService echo;
+  auto session = echo.open(info());
+  RecordingOutput out;
+  session->on_data("a\nlast", out);
+  session->on_eof(out);
+  EXPECT_EQ(out.text, "a\nlast\n");
+  EXPECT_TRUE(out.closed);
+}
+
+TEST(LineSession, LineOverTheLimitGetsTheErrorAndCloses) {
+  SessionLimits limits;
+  limits.max_line = 8;
+  sockit::server::EchoService echo;
+  auto session = echo.open(info(limits));
+  RecordingOutput out;
+  session->on_data("12345678\n", out);  // exactly the limit: fine
+  EXPECT_EQ(out.text, "12345678\n");
+  session->on_data("123456789", out);  // over it before any newline
+  EXPECT_EQ(out.text, "12345678\nError: line too long (max 8 bytes)\n");
+  EXPECT_TRUE(out.closed);
+  session->on_data("more\n", out);
+  EXPECT_EQ(out.text, "12345678\nError: line too long (max 8 bytes)\n");
+}
+
+TEST(LineSession, RateLimitAnswersAndKeepsTheConnection) {
+  SessionLimits limits;
+  limits.rate_per_second = 2;  // burst of 2
+  sockit::server::EchoService echo;
+  auto session = echo.open(info(limits));
+  RecordingOutput out;
+  session->on_data("a\nb\nc\nd\n", out);
+  EXPECT_EQ(out.text, "a\nb\nRate limit exceeded\nRate limit exceeded\n");
+  EXPECT_FALSE(out.closed);
+}
+
+TEST(Services, RegistryFindsEachServiceByName) {
+  std::vector<std::string> expected{"echo", "daytime", "hello"};
+  EXPECT_EQ(sockit::server::service_names(), expected);
+  for (const auto& name : expected) {
+    auto service = sockit::server::find_service(name);
+    ASSERT_TRUE(service) << name;
+    EXPECT_EQ(service->name(), name);
+  }
+  EXPECT_EQ(sockit::server::find_service("echo")->default_port(), 7777);
+  EXPECT_EQ(sockit::server::find_service("daytime")->default_port(), 20000);
+  EXPECT_EQ(sockit::server::find_service("hello")->default_port(), 7777);
+  EXPECT_EQ(sockit::server::find_service("nosuch"), nullptr);
+}
+
+TEST(Services, HelloWritesItsLineAndCloses) {
+  sockit::server::HelloService hello;
+  auto session = hello.open(info());
+  RecordingOutput out;
+  session->on_open(out);
+  EXPECT_EQ(out.text, "Hello, world!\n");
+  EXPECT_TRUE(out.closed);
+}
+
+TEST(Services, DaytimeUsesRubyTimeToSFormat) {
+  sockit::server::DaytimeService daytime;
+  auto session = daytime.open(info());
+  RecordingOutput out;
+  session->on_open(out);
+  EXPECT_TRUE(out.closed);
+  static const std::regex ruby(R"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4}\n)");
+  EXPECT_TRUE(std::regex_match(out.text, ruby)) << out.text;
+}
+
+TEST(Services, RubyTimeStringOfAKnownInstantInUtc) {
+  // 2026-11-25 23:36:57 UTC; TZ pinned so the offset is known.
+  std::string saved = getenv("TZ") != nullptr ? getenv("TZ") : "";
+  setenv("TZ", "UTC", 1);
+  tzset();
+  auto when = std::chrono::system_clock::from_time_t(1795649817);
+  EXPECT_EQ(sockit::server::ruby_time_string(when), "2026-11-25 23:36:57 +0000");
+  setenv("TZ", "Asia/Kolkata", 1);
+  tzset();
+  EXPECT_EQ(sockit::server::ruby_time_string(when), "2026-11-26 05:06:57 +0530");
+  if (saved.empty()) {
+    unsetenv("TZ");
+  } else {
+    setenv("TZ", saved.c_str(), 1);
+  }
+  tzset();
+}
+
+TEST(Architectures, NamesRoundTripAndEachHasADescription) {
+  using sockit::server::Architecture;
+  for (auto arch :
+       {Architecture::serial, Architecture::thread, Architecture::fork, Architecture::prefork,
+        Architecture::pool, Architecture::reactor, Architecture::hybrid}) {
+    auto name = sockit::server::to_string(arch);
+    EXPECT_EQ(sockit::server::parse_architecture(name), arch);
+    EXPECT_FALSE(sockit::server::describe(arch).empty());
+  }
+  EXPECT_FALSE(sockit::server::parse_architecture("nosuch"));
+  EXPECT_FALSE(sockit::server::shares_memory(Architecture::fork));
+  EXPECT_FALSE(sockit::server::shares_memory(Architecture::prefork));
+  EXPECT_TRUE(sockit::server::shares_memory(Architecture::hybrid));
+}
+
+}  // namespace
