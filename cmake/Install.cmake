@@ -2,7 +2,13 @@
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY include/sockit DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS sockit EXPORT sockitTargets
+set(_sockit_libs sockit)
+foreach(part tls auth)
+  if(TARGET sockit_${part})
+    list(APPEND _sockit_libs sockit_${part})
+  endif()
+endforeach()
+install(TARGETS ${_sockit_libs} EXPORT sockitTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
