@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   app.footer("Run 'sockit COMMAND --help' for a command's options and an example.");
 
   int exit_code = sockit::cli::exit_ok;
-  sockit::cli::register_serve(app, exit_code);
+  sockit::cli::register_all(app, exit_code);
 
   try {
     app.parse(argc, argv);

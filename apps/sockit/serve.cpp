@@ -152,4 +152,6 @@ void register_serve(CLI::App& app, int& exit_code) {
   cmd->callback([args, &exit_code] { exit_code = run_serve(*args); });
 }
 
+static const CommandRegistration serve_registration{10, register_serve};
+
 }  // namespace sockit::cli
