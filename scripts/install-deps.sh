@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers used by the tests, and process tools
   ruby netcat-openbsd socat curl python3 procps util-linux iproute2 openssl
+  # TLS peer for the TLS client tests (started by the test itself, never as a service)
+  nginx-light
   # /etc/services and /etc/protocols, for service-name lookups ("http" -> 80)
   netbase
 )
