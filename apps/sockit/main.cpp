@@ -3,7 +3,9 @@
 #include <fmt/core.h>
 
 #include <exception>
+#include <string>
 
+#include "cli_support.hpp"
 #include "commands.hpp"
 
 int main(int argc, char** argv) {
@@ -11,6 +13,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("sockit ") + SOCKIT_VERSION);
   app.require_subcommand(1);
   app.footer("Run 'sockit COMMAND --help' for a command's options and an example.");
+  // Set before the subcommands are added: they copy it from their parent.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return fmt::format("sockit: {}\nRun with --help for more information.\n", e.what());
+  });
 
   int exit_code = sockit::cli::exit_ok;
   sockit::cli::register_all(app, exit_code);
@@ -20,6 +26,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : sockit::cli::exit_usage;
+  } catch (const sockit::cli::CliError& e) {
+    fmt::print(stderr, "sockit: {}\n", e.what());
+    return e.code();
   } catch (const std::exception& e) {
     fmt::print(stderr, "sockit: {}\n", e.what());
     return sockit::cli::exit_failure;
