@@ -32,13 +32,28 @@ bool is_event_loop(Architecture arch) {
   return arch == Architecture::reactor || arch == Architecture::hybrid;
 }
 
+bool concurrent(Architecture arch) {
+  return arch != Architecture::serial;
+}
+
+bool shared_and_concurrent(Architecture arch) {
+  return shares_memory(arch) && concurrent(arch);
+}
+
 void check_compatible(const Service& service, Architecture arch) {
   if (service.needs_shared_state() && !shares_memory(arch)) {
     throw std::invalid_argument(
         "service '" + std::string(service.name()) +
         "' shares state between connections, which the " + std::string(to_string(arch)) +
         " architecture cannot give (each connection runs in its own process); use one of: " +
-        architectures_where(shares_memory));
+        architectures_where(service.needs_concurrency() ? shared_and_concurrent : shares_memory));
+  }
+  if (service.needs_concurrency() && arch == Architecture::serial) {
+    throw std::invalid_argument(
+        "service '" + std::string(service.name()) +
+        "' needs several clients connected at once, which the serial architecture cannot give "
+        "(it serves one connection at a time); use one of: " +
+        architectures_where(service.needs_shared_state() ? shared_and_concurrent : concurrent));
   }
   if (dynamic_cast<const BlockingService*>(&service) != nullptr && is_event_loop(arch)) {
     throw std::invalid_argument(

@@ -3,6 +3,7 @@
 
 #include <ctime>
 
+#include "sockit/server/chat_service.hpp"
 #include "sockit/server/line_session.hpp"
 
 namespace sockit::server {
@@ -44,6 +45,7 @@ constexpr ServiceEntry registry[] = {
     {"daytime", "writes the local time, Ruby's Time.now.to_s, and closes (port 20000)",
      &make<DaytimeService>},
     {"hello", "writes \"Hello, world!\" and closes (port 7777)", &make<HelloService>},
+    {"chat", "chat room: nickname first, then lines to everyone (port 5000)", &make<ChatService>},
 };
 
 }  // namespace

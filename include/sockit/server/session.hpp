@@ -74,6 +74,9 @@ class Service {
   // Services whose sessions share memory (a chat room) say so; architectures that run
   // sessions in separate processes (fork, prefork) refuse them at start-up.
   virtual bool needs_shared_state() const { return false; }
+  // Services whose clients talk to each other (a chat room) need several connections served
+  // at once; the serial architecture, which holds one connection at a time, refuses them.
+  virtual bool needs_concurrency() const { return false; }
   // Sent to a client turned away because the server is at its connection limit.
   virtual std::string_view full_message() const { return "Server full, try again later\n"; }
   virtual std::unique_ptr<Session> open(const ConnectionInfo& connection) = 0;

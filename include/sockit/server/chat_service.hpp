@@ -1,0 +1,59 @@
+// chat (port 5000), the seeds' ChatServer: the first line a client sends is its nickname,
+// then every line it sends reaches everyone else as "NICK: message". Joins and leaves are
+// announced. The room is shared state, so it runs on thread, pool, reactor and hybrid;
+// serial (one client at a time), fork and prefork (one process per client) refuse it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "sockit/server/session.hpp"
+
+namespace sockit::server {
+
+// The protocol, line by line (every line the server writes ends with "\n"):
+//   client -> "alice"                   first line: the nickname
+//   alice  <- "Welcome to the chat, alice"
+//   others <- "alice joined the chat"
+//   client -> "hello"                    any later line
+//   others <- "alice: hello"            (the sender gets no copy; empty lines are skipped)
+//   others <- "alice left the chat"      when alice disconnects, however that happens
+// A refused nickname gets one line saying why ("Nickname taken: alice, choose another",
+// "Invalid nickname: ...") and the client may send another; after max_nick_attempts
+// refusals the connection is closed. Nicknames are 1..max_nick_length bytes of printable
+// ASCII without spaces or ':' (so "NICK: message" cannot be forged), unique ignoring case.
+// Control characters in messages are replaced by '?' so one client cannot drive the
+// others' terminals.
+struct ChatOptions {
+  std::size_t max_nick_length = 32;
+  unsigned max_nick_attempts = 5;
+};
+
+class ChatService : public Service {
+ public:
+  explicit ChatService(ChatOptions options = {});
+  ~ChatService() override;
+
+  std::string_view name() const override { return "chat"; }
+  std::uint16_t default_port() const override { return 5000; }
+  bool needs_shared_state() const override { return true; }
+  bool needs_concurrency() const override { return true; }
+  std::unique_ptr<Session> open(const ConnectionInfo& connection) override;
+
+  // Members in the room now (after their nickname was accepted).
+  std::size_t members() const;
+
+  // Why `nick` cannot be a nickname, or "" when it can (uniqueness aside).
+  static std::string nickname_problem(std::string_view nick, std::size_t max_length);
+
+  class Room;
+
+ private:
+  ChatOptions options_;
+  std::shared_ptr<Room> room_;
+};
+
+}  // namespace sockit::server

@@ -1,0 +1,195 @@
+// The chat room (see sockit/server/chat_service.hpp). Members are reached through Peer
+// handles, which any thread may send through, so a room spans threads and hybrid reactors
+// alike. The room lock orders every announcement, so all members see joins, messages and
+// leaves in the same order.
+#include "sockit/server/chat_service.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "sockit/server/line_session.hpp"
+
+namespace sockit::server {
+namespace {
+
+std::string folded(std::string_view nick) {
+  std::string key(nick);
+  std::transform(key.begin(), key.end(), key.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return key;
+}
+
+// Control characters would let one client move the cursor or clear the screen of every
+// other client's terminal.
+std::string printable(std::string_view text) {
+  std::string clean(text);
+  for (char& c : clean) {
+    auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\t') || byte == 0x7f) c = '?';
+  }
+  return clean;
+}
+
+}  // namespace
+
+class ChatService::Room {
+ public:
+  // Adds a member unless the nickname is in use (ignoring case); false when it is.
+  // `greeting` is written to the newcomer's own output under the lock, so it precedes
+  // anything others send to it.
+  bool join(std::uint64_t id, const std::string& nick, std::shared_ptr<Peer> peer,
+            Output& newcomer) {
+    std::lock_guard lock(mutex_);
+    std::string key = folded(nick);
+    for (const auto& m : members_) {
+      if (m.key == key) return false;
+    }
+    members_.push_back(Member{id, key, std::move(peer)});
+    newcomer.write("Welcome to the chat, " + nick + "\n");
+    broadcast_locked(nick + " joined the chat\n", id);
+    return true;
+  }
+
+  void say(std::uint64_t from, const std::string& line) {
+    std::lock_guard lock(mutex_);
+    broadcast_locked(line, from);
+  }
+
+  void leave(std::uint64_t id, const std::string& nick) {
+    std::lock_guard lock(mutex_);
+    auto it = std::find_if(members_.begin(), members_.end(),
+                           [id](const Member& m) { return m.id == id; });
+    if (it == members_.end()) return;
+    members_.erase(it);
+    broadcast_locked(nick + " left the chat\n", id);
+  }
+
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return members_.size();
+  }
+
+  std::uint64_t next_id() {
+    std::lock_guard lock(mutex_);
+    return ++last_id_;
+  }
+
+ private:
+  struct Member {
+    std::uint64_t id;
+    std::string key;  // the nickname, case-folded
+    std::shared_ptr<Peer> peer;
+  };
+
+  // Peer::send only queues (it never calls back into a session), so it is safe under the
+  // lock; a member whose connection has died is a no-op until its on_close removes it.
+  void broadcast_locked(const std::string& message, std::uint64_t except) {
+    for (const auto& m : members_) {
+      if (m.id != except) m.peer->send(message);
+    }
+  }
+
+  mutable std::mutex mutex_;
+  std::vector<Member> members_;
+  std::uint64_t last_id_ = 0;
+};
+
+namespace {
+
+class ChatSession final : public LineSession {
+ public:
+  ChatSession(const SessionLimits& limits, std::shared_ptr<ChatService::Room> room,
+              const ChatOptions& options)
+      : LineSession(limits), room_(std::move(room)), options_(options), id_(room_->next_id()) {}
+
+  ~ChatSession() override { leave(); }
+
+  void on_close() override { leave(); }
+
+ protected:
+  void on_line(std::string_view line, Output& out) override {
+    if (!joined_) {
+      choose_nickname(line, out);
+      return;
+    }
+    if (line.empty()) return;
+    room_->say(id_, nick_ + ": " + printable(line) + "\n");
+  }
+
+ private:
+  void choose_nickname(std::string_view line, Output& out) {
+    std::string nick(line);
+    // Surrounding blanks are a typing accident, not part of the name.
+    auto first = nick.find_first_not_of(" \t");
+    auto last = nick.find_last_not_of(" \t");
+    nick = first == std::string::npos ? std::string() : nick.substr(first, last - first + 1);
+
+    std::string problem = ChatService::nickname_problem(nick, options_.max_nick_length);
+    if (problem.empty()) {
+      if (room_->join(id_, nick, out.peer(), out)) {
+        nick_ = std::move(nick);
+        joined_ = true;
+        return;
+      }
+      out.write("Nickname taken: " + nick + ", choose another\n");
+    } else {
+      out.write("Invalid nickname: " + problem + "\n");
+    }
+    if (++attempts_ >= options_.max_nick_attempts) {
+      out.write("Too many attempts, goodbye\n");
+      out.close();
+    }
+  }
+
+  void leave() noexcept {
+    if (!joined_) return;
+    joined_ = false;
+    try {
+      room_->leave(id_, nick_);
+    } catch (...) {
+      // Out of memory while announcing: the member is gone either way.
+    }
+  }
+
+  std::shared_ptr<ChatService::Room> room_;
+  ChatOptions options_;
+  std::uint64_t id_;
+  std::string nick_;
+  bool joined_ = false;
+  unsigned attempts_ = 0;
+};
+
+}  // namespace
+
+ChatService::ChatService(ChatOptions options)
+    : options_(options), room_(std::make_shared<Room>()) {}
+
+ChatService::~ChatService() = default;
+
+std::unique_ptr<Session> ChatService::open(const ConnectionInfo& connection) {
+  return std::make_unique<ChatSession>(connection.limits, room_, options_);
+}
+
+std::size_t ChatService::members() const {
+  return room_->size();
+}
+
+std::string ChatService::nickname_problem(std::string_view nick, std::size_t max_length) {
+  if (nick.empty()) return "empty (send your nickname as the first line)";
+  if (nick.size() > max_length) {
+    return "longer than " + std::to_string(max_length) + " bytes";
+  }
+  for (char c : nick) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte <= 0x20 || byte >= 0x7f) {
+      return "use printable ASCII letters, digits and punctuation, without spaces";
+    }
+    if (c == ':') return "':' is not allowed";
+  }
+  return {};
+}
+
+}  // namespace sockit::server

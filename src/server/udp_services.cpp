@@ -1,0 +1,236 @@
+// The UDP time and echo services, their registry, and the datagram server loop (see
+// sockit/server/udp_services.hpp).
+#include "sockit/server/udp_services.hpp"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <iterator>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "runtime.hpp"
+#include "signals.hpp"
+#include "sockit/error.hpp"
+#include "sockit/server/services.hpp"
+#include "sockit/server/token_bucket.hpp"
+#include "sockit/udp.hpp"
+
+namespace sockit::server {
+namespace {
+
+// Ruby's String#strip: blanks, line ends and NULs.
+std::string_view strip(std::string_view text) {
+  constexpr std::string_view blanks(" \t\n\v\f\r\0", 7);
+  auto first = text.find_first_not_of(blanks);
+  if (first == std::string_view::npos) return {};
+  auto last = text.find_last_not_of(blanks);
+  return text.substr(first, last - first + 1);
+}
+
+template <class S>
+std::shared_ptr<UdpService> make() {
+  return std::make_shared<S>();
+}
+
+constexpr UdpServiceEntry udp_registry[] = {
+    {"time", "UDP: TIME, TIMESTAMP or ISO8601 -> the time in that form (port 3000)",
+     &make<UdpTimeService>},
+    {"echo", "UDP (with --udp): answers each datagram with \"Received: <data>\" (port 7777)",
+     &make<UdpEchoService>},
+};
+
+// Per-address token buckets. The table is bounded: addresses silent for a while are
+// forgotten, and while it is full of active addresses (a flood from many sources) new
+// addresses are refused rather than letting the table grow without limit.
+class RateTable {
+ public:
+  explicit RateTable(double rate) : rate_(rate) {}
+
+  bool admit(const Address& from, TokenBucket::Clock::time_point now) {
+    if (rate_ <= 0) return true;
+    std::string key = from.ip();
+    auto it = buckets_.find(key);
+    if (it == buckets_.end()) {
+      if (buckets_.size() >= max_entries) prune(now);
+      if (buckets_.size() >= max_entries) return false;
+      it = buckets_.emplace(std::move(key), Entry{TokenBucket(rate_, 0, now), now}).first;
+    }
+    it->second.last_seen = now;
+    return it->second.bucket.try_take(now);
+  }
+
+ private:
+  static constexpr std::size_t max_entries = 8192;
+  static constexpr std::chrono::seconds forget_after{30};
+
+  struct Entry {
+    TokenBucket bucket;
+    TokenBucket::Clock::time_point last_seen;
+  };
+
+  void prune(TokenBucket::Clock::time_point now) {
+    for (auto it = buckets_.begin(); it != buckets_.end();) {
+      it = now - it->second.last_seen > forget_after ? buckets_.erase(it) : std::next(it);
+    }
+  }
+
+  double rate_;
+  std::unordered_map<std::string, Entry> buckets_;
+};
+
+}  // namespace
+
+std::string iso8601_time_string(std::chrono::system_clock::time_point when) {
+  std::time_t t = std::chrono::system_clock::to_time_t(when);
+  std::tm local{};
+  ::localtime_r(&t, &local);
+  char text[64];
+  std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S%z", &local);
+  std::string result(text, n);
+  // strftime gives "+0000"; ISO 8601 extended format (and Ruby) write "+00:00".
+  if (result.size() >= 5) result.insert(result.size() - 2, ":");
+  return result;
+}
+
+std::string time_service_answer(std::string_view request,
+                                std::chrono::system_clock::time_point now) {
+  std::string_view command = strip(request);
+  if (command == "TIME") return ruby_time_string(now);
+  if (command == "TIMESTAMP") {
+    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch());
+    return std::to_string(seconds.count());
+  }
+  if (command == "ISO8601") return iso8601_time_string(now);
+  return "Unknown command. Use TIME, TIMESTAMP, or ISO8601";
+}
+
+std::optional<std::string> UdpTimeService::answer(std::string_view request, const Address&) {
+  return time_service_answer(request, std::chrono::system_clock::now());
+}
+
+std::optional<std::string> UdpEchoService::answer(std::string_view request, const Address&) {
+  std::string reply = "Received: ";
+  reply += request;
+  return reply;
+}
+
+struct UdpServer::Impl {
+  Impl(std::shared_ptr<UdpService> s, UdpServerOptions o)
+      : service(std::move(s)),
+        options(std::move(o)),
+        log(options.log_level),
+        socket(UdpSocket::bound(options.host, options.port)),
+        rates(options.rate_per_second) {}
+
+  void serve();
+  void handle(std::string_view request, const Address& from);
+
+  std::shared_ptr<UdpService> service;
+  UdpServerOptions options;
+  detail::Logger log;
+  UdpSocket socket;
+  RateTable rates;
+  detail::StopSignal stop;
+};
+
+UdpServer::UdpServer(std::shared_ptr<UdpService> service, UdpServerOptions options) {
+  if (!service) throw std::invalid_argument("UdpServer: no service given");
+  impl_ = std::make_unique<Impl>(std::move(service), std::move(options));
+}
+
+UdpServer::~UdpServer() = default;
+
+Address UdpServer::local_address() const {
+  return impl_->socket.local_address();
+}
+
+void UdpServer::stop() noexcept {
+  impl_->stop.request();
+}
+
+void UdpServer::run() {
+  Impl& s = *impl_;
+  detail::SignalScope signals(s.stop, s.options.handle_signals);
+  // Scripts and tests wait for this line (with the real port), so it prints even when quiet.
+  detail::Logger(LogLevel::info)
+      .info("listening on " + local_address().to_string() + " (" + std::string(s.service->name()) +
+            ", udp)");
+  s.serve();
+  detail::Logger(LogLevel::info).info("Shutdown complete");
+}
+
+void UdpServer::Impl::serve() {
+  // One byte more than the limit tells an oversized datagram from one exactly at it;
+  // MSG_TRUNC reports the real size either way.
+  std::vector<char> buffer(std::min(options.max_datagram, UdpSocket::max_datagram) + 1);
+  while (!stop.requested()) {
+    pollfd fds[2] = {{socket.fd(), POLLIN, 0}, {stop.fd(), POLLIN, 0}};
+    int ready = ::poll(fds, 2, -1);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      log.error(std::string("poll: ") + std::strerror(errno));
+      return;
+    }
+    if ((fds[1].revents & POLLIN) != 0) return;
+    // Drain what is queued, a bounded batch at a time so a stop is noticed under a flood.
+    for (int batch = 0; batch < 256; ++batch) {
+      std::optional<Datagram> datagram;
+      try {
+        datagram = socket.recv_from_nonblock(buffer);
+      } catch (const Error& e) {
+        // ICMP errors from earlier replies surface here; they concern that peer only.
+        log.debug(std::string("recvfrom: ") + e.what());
+        continue;
+      }
+      if (!datagram) break;
+      if (datagram->size > options.max_datagram) {
+        log.debug("dropped a " + std::to_string(datagram->size) + "-byte datagram from " +
+                  datagram->from.to_string() + " (max " + std::to_string(options.max_datagram) +
+                  ")");
+        continue;
+      }
+      handle(std::string_view(buffer.data(), datagram->size), datagram->from);
+    }
+  }
+}
+
+void UdpServer::Impl::handle(std::string_view request, const Address& from) {
+  if (!rates.admit(from, TokenBucket::Clock::now())) {
+    log.debug("rate limit: dropped a datagram from " + from.to_string());
+    return;
+  }
+  log.debug("request from " + from.to_string());
+  std::optional<std::string> reply;
+  try {
+    reply = service->answer(request, from);
+  } catch (const std::exception& e) {
+    log.error("service " + std::string(service->name()) + " for " + from.to_string() + ": " +
+              e.what());
+    return;
+  }
+  if (!reply) return;
+  try {
+    socket.send_to(*reply, from);
+  } catch (const Error& e) {
+    log.error(e.what());
+  }
+}
+
+std::span<const UdpServiceEntry> registered_udp_services() {
+  return udp_registry;
+}
+
+std::shared_ptr<UdpService> find_udp_service(std::string_view name) {
+  for (const auto& entry : udp_registry) {
+    if (entry.name == name) return entry.make();
+  }
+  return nullptr;
+}
+
+}  // namespace sockit::server
