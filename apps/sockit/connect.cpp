@@ -1,0 +1,121 @@
+// sockit connect: netcat as a client. stdin goes to the socket, the socket to stdout; when
+// stdin ends the write side is shut down (the peer sees EOF and may still answer), and the
+// command exits 0 when the peer closes.
+//   printf 'GET / HTTP/1.0\r\n\r\n' | sockit connect example.com 80
+#include <fmt/core.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "cli_support.hpp"
+#include "commands.hpp"
+#include "relay.hpp"
+#include "sockit/connect.hpp"
+#include "sockit/stream.hpp"
+#include "sockit/tcp.hpp"
+#include "sockit/udp.hpp"
+#include "sockit/unix.hpp"
+
+namespace sockit::cli {
+namespace {
+
+struct ConnectArgs {
+  std::string host;
+  std::string port;
+  bool udp = false;
+  std::string unix_path;
+  double timeout = 0;  // seconds; 0: the kernel's own
+  int retries = 0;
+  double retry_delay = 1;
+  double wait = 2;
+  bool verbose = false;
+};
+
+TcpSocket connect_tcp(const ConnectArgs& args, std::uint16_t port) {
+  ConnectOptions options;
+  if (args.timeout > 0) options.timeout = seconds(args.timeout);
+  if (args.retries == 0) return TcpSocket::connect(args.host, port, options);
+
+  RetryPolicy policy;
+  policy.max_attempts = args.retries + 1;
+  policy.initial_delay = seconds(args.retry_delay);
+  if (options.timeout) policy.attempt_timeout = *options.timeout;
+  policy.on_failure = [](const ConnectAttempt& attempt) {
+    if (attempt.retry_in) {
+      fmt::print(stderr, "sockit: attempt {} failed: {}; retrying in {} ms\n", attempt.attempt,
+                 attempt.message, attempt.retry_in->count());
+    }
+  };
+  return robust_connect(args.host, port, policy, options);
+}
+
+void run_connect(const ConnectArgs& args) {
+  if (!args.unix_path.empty()) {
+    if (args.udp) usage_error("connect: --unix and --udp exclude each other");
+    if (!args.host.empty()) usage_error("connect: --unix takes no HOST or PORT");
+    Deadline deadline;
+    if (args.timeout > 0) deadline = Deadline(seconds(args.timeout));
+    UnixSocket socket = UnixSocket::connect(args.unix_path, deadline);
+    if (args.verbose) fmt::print(stderr, "connected to {}\n", args.unix_path);
+    SocketTransport transport(socket);
+    relay_stream(transport);
+    return;
+  }
+  if (args.host.empty() || args.port.empty()) usage_error("connect: HOST and PORT are required");
+  std::uint16_t port = parse_port(args.port);
+
+  if (args.udp) {
+    if (args.retries > 0) usage_error("connect: --retries applies to TCP only");
+    UdpSocket socket = UdpSocket::connected(args.host, port);
+    if (args.verbose) fmt::print(stderr, "sending to {}\n", socket.remote_address().to_string());
+    relay_datagrams(socket, seconds(args.wait));
+    return;
+  }
+  TcpSocket socket = connect_tcp(args, port);
+  if (args.verbose) fmt::print(stderr, "connected to {}\n", socket.remote_address().to_string());
+  SocketTransport transport(socket);
+  relay_stream(transport);
+}
+
+}  // namespace
+
+void register_connect(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<ConnectArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "connect", "Connect to HOST PORT and relay stdin/stdout (netcat as a client)");
+  cmd->add_option("host", args->host, "Host name or address");
+  cmd->add_option("port", args->port, "Port (1-65535)");
+  cmd->add_flag("--udp,-u", args->udp, "Use UDP: each stdin read is one datagram");
+  cmd->add_option("--unix,-U", args->unix_path, "Connect to this Unix socket path instead");
+  cmd->add_option("--timeout,-w", args->timeout, "Connect timeout in seconds (0: the system's)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--retries", args->retries,
+                  "Retry a failed connect this many times with exponential backoff "
+                  "(refusals and unknown names fail at once)")
+      ->check(CLI::Range(0, 100));
+  cmd->add_option("--retry-delay", args->retry_delay, "First pause between retries, seconds")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--wait", args->wait,
+                  "UDP: after stdin ends, exit once no datagram came for this many seconds "
+                  "(0: never)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_flag("--verbose,-v", args->verbose, "Say on stderr where it connected");
+  cmd->footer(
+      "\nWhen stdin ends, the write side is shut down (the peer sees EOF and can still\n"
+      "answer); the command exits 0 once the peer closes.\n"
+      "\nExample:\n"
+      "  printf 'hello\\n' | sockit connect 127.0.0.1 7777\n"
+      "  echo TIME | sockit connect --udp 127.0.0.1 3000\n"
+      "  sockit connect --unix /run/app.sock < request.txt\n");
+  cmd->callback([args, &exit_code] {
+    run_connect(*args);
+    exit_code = exit_ok;
+  });
+}
+
+static const CommandRegistration connect_registration{20, register_connect};
+
+}  // namespace sockit::cli
