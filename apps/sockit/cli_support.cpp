@@ -37,6 +37,8 @@ std::uint16_t port_number(std::string_view text, bool allow_zero) {
   return static_cast<std::uint16_t>(value);
 }
 
+std::vector<std::uint16_t> parse_ports(std::string_view spec);
+
 }  // namespace
 
 void usage_error(const std::string& message) {
@@ -46,11 +48,27 @@ void failure(const std::string& message) {
   throw CliError(exit_failure, message);
 }
 
-std::uint16_t parse_port(std::string_view text, bool allow_zero) {
-  return port_number(text, allow_zero);
+std::uint16_t parse_port(std::string_view text, bool allow_zero, std::string_view context) {
+  try {
+    return port_number(text, allow_zero);
+  } catch (const CliError& e) {
+    if (context.empty()) throw;
+    throw CliError(e.code(), fmt::format("{}: {}", context, e.what()));
+  }
 }
 
-std::vector<std::uint16_t> parse_port_list(std::string_view spec) {
+std::vector<std::uint16_t> parse_port_list(std::string_view spec, std::string_view context) {
+  try {
+    return parse_ports(spec);
+  } catch (const CliError& e) {
+    if (context.empty()) throw;
+    throw CliError(e.code(), fmt::format("{}: {}", context, e.what()));
+  }
+}
+
+namespace {
+
+std::vector<std::uint16_t> parse_ports(std::string_view spec) {
   if (trim(spec).empty()) usage_error("empty port list (expected e.g. 20-100,443)");
   std::set<std::uint16_t> ports;
   std::string_view rest = spec;
@@ -83,6 +101,8 @@ std::vector<std::uint16_t> parse_port_list(std::string_view spec) {
   }
   return {ports.begin(), ports.end()};
 }
+
+}  // namespace
 
 std::chrono::milliseconds parse_duration(std::string_view text, TimeUnit default_unit,
                                          std::string_view what) {

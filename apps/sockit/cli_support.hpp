@@ -34,12 +34,14 @@ class CliError : public std::runtime_error {
 [[noreturn]] void failure(const std::string& message);
 
 // "443" -> 443. Throws CliError(exit_usage): "port 70000 out of range (1-65535)",
-// "port 'abc' is not a number". allow_zero admits 0 ("let the kernel pick").
-std::uint16_t parse_port(std::string_view text, bool allow_zero = false);
+// "port 'abc' is not a number", prefixed with "context: " when one is given ("scan").
+// allow_zero admits 0 ("let the kernel pick").
+std::uint16_t parse_port(std::string_view text, bool allow_zero = false,
+                         std::string_view context = {});
 
 // "20-100,443" -> every port, sorted, without duplicates. Throws CliError(exit_usage) for
-// "70000", "10-5", "abc", "", "1-".
-std::vector<std::uint16_t> parse_port_list(std::string_view spec);
+// "70000", "10-5", "abc", "", "1-", prefixed with "context: " when one is given.
+std::vector<std::uint16_t> parse_port_list(std::string_view spec, std::string_view context = {});
 
 // "5" (in default_unit), "1.5s", "500ms", "2m" -> milliseconds. Throws CliError(exit_usage)
 // naming `what` for malformed or negative values.

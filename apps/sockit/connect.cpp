@@ -63,7 +63,7 @@ void run_connect(const ConnectArgs& args) {
     return;
   }
   if (args.host.empty() || args.port.empty()) usage_error("connect: HOST and PORT are required");
-  std::uint16_t port = parse_port(args.port);
+  std::uint16_t port = parse_port(args.port, false, "connect");
 
   if (args.udp) {
     if (args.retries > 0) usage_error("connect: --retries applies to TCP only");

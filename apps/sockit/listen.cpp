@@ -77,7 +77,7 @@ void run_listen(const ListenArgs& args) {
     return;
   }
   if (args.port.empty()) usage_error("listen: PORT is required (0 lets the kernel pick)");
-  std::uint16_t port = parse_port(args.port, /*allow_zero=*/true);
+  std::uint16_t port = parse_port(args.port, /*allow_zero=*/true, "listen");
   if (args.udp) {
     if (args.keep_open) usage_error("listen: --keep-open applies to TCP and Unix sockets");
     listen_udp(args, port);
