@@ -9,6 +9,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "serve_extra.hpp"
 #include "sockit/error.hpp"
 #include "sockit/server/server.hpp"
 #include "sockit/server/services.hpp"
@@ -38,6 +39,7 @@ struct ServeArgs {
   double drain = 5;
   bool quiet = false;
   bool verbose = false;
+  ExtraServeOptions extra;  // --udp, --users
 };
 
 std::chrono::milliseconds seconds_to_ms(double seconds) {
@@ -49,6 +51,7 @@ std::string help_footer() {
   for (const auto& entry : registered_services()) {
     text += fmt::format("  {:<9} {}\n", entry.name, entry.summary);
   }
+  text += extra_services_help();
   text += "\nArchitectures (--arch):\n";
   for (auto arch : all_architectures) {
     text += fmt::format("  {:<9} {}\n", to_string(arch), describe(arch));
@@ -63,10 +66,16 @@ std::string help_footer() {
 }
 
 int run_serve(const ServeArgs& args) {
-  auto service = find_service(args.service);
+  if (wants_udp(args.service, args.extra)) {
+    return run_udp_serve({args.service, args.arch, to_string(ServerOptions{}.architecture),
+                          args.host, args.unix_path, args.port, args.max_line, args.rate,
+                          args.quiet, args.verbose});
+  }
+  auto service = find_extra_service(args.service, args.extra);
+  if (!service) service = find_service(args.service);
   if (!service) {
     std::string names;
-    for (const auto& name : service_names())
+    for (const auto& name : all_serve_service_names())
       names += (names.empty() ? "" : ", ") + name;
     fmt::print(stderr, "sockit: serve: unknown service '{}' (services: {})\n", args.service, names);
     return exit_usage;
@@ -148,6 +157,7 @@ void register_serve(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_flag("--quiet,-q", args->quiet, "Log errors only");
   cmd->add_flag("--verbose,-v", args->verbose, "Log debug details too");
+  add_extra_serve_options(*cmd, args->extra);
   cmd->footer(help_footer());
   cmd->callback([args, &exit_code] { exit_code = run_serve(*args); });
 }

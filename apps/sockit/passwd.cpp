@@ -1,0 +1,168 @@
+// sockit passwd: add a user to the command service's user file, or change one.
+//   printf 'secret\n' | sockit passwd users.txt alice --permit STATUS,INFO,HELP
+// The password comes from stdin (asked twice, without echo, on a terminal); the file is
+// replaced atomically and left readable by its owner only.
+#include <fmt/core.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli_support.hpp"
+#include "commands.hpp"
+#include "sockit/auth/command_service.hpp"
+#include "sockit/auth/password.hpp"
+#include "sockit/auth/user_file.hpp"
+
+namespace sockit::cli {
+namespace {
+
+struct PasswdArgs {
+  std::string file;
+  std::string user;
+  std::vector<std::string> permit;
+  bool permit_given = false;
+  std::uint32_t iterations = auth::default_iterations;
+};
+
+constexpr std::size_t max_password = 1024;
+
+// Turns terminal echo off for its lifetime.
+class NoEcho {
+ public:
+  NoEcho() {
+    if (::tcgetattr(STDIN_FILENO, &saved_) != 0) return;
+    termios quiet = saved_;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    active_ = ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+  }
+  ~NoEcho() {
+    if (active_) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_);
+  }
+  NoEcho(const NoEcho&) = delete;
+  NoEcho& operator=(const NoEcho&) = delete;
+
+ private:
+  termios saved_{};
+  bool active_ = false;
+};
+
+std::string read_line_from_stdin(const char* prompt) {
+  bool terminal = ::isatty(STDIN_FILENO) != 0;
+  std::string line;
+  if (terminal) {
+    fmt::print(stderr, "{}", prompt);
+    std::fflush(stderr);
+    NoEcho no_echo;
+    std::getline(std::cin, line);
+    fmt::print(stderr, "\n");
+  } else {
+    std::getline(std::cin, line);
+  }
+  if (!std::cin && line.empty()) failure("passwd: no password on stdin");
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+std::string read_password(const std::string& user) {
+  std::string password = read_line_from_stdin(fmt::format("Password for {}: ", user).c_str());
+  if (password.empty()) usage_error("passwd: empty password refused");
+  if (password.size() > max_password) {
+    usage_error(fmt::format("passwd: password longer than {} bytes", max_password));
+  }
+  if (::isatty(STDIN_FILENO) != 0 && read_line_from_stdin("Retype password: ") != password) {
+    usage_error("passwd: the passwords do not match");
+  }
+  return password;
+}
+
+std::vector<std::string> checked_permissions(const std::vector<std::string>& items) {
+  std::vector<std::string> permissions;
+  for (const auto& item : items) {
+    bool known = false;
+    for (auto word : auth::command_words())
+      known = known || word == item;
+    if (!known) {
+      std::string list;
+      for (auto word : auth::command_words())
+        list += (list.empty() ? "" : ", ") + std::string(word);
+      usage_error(fmt::format("passwd: unknown command '{}' (commands: {})", item, list));
+    }
+    if (std::find(permissions.begin(), permissions.end(), item) == permissions.end()) {
+      permissions.push_back(item);
+    }
+  }
+  return permissions;
+}
+
+int run_passwd(const PasswdArgs& args) {
+  if (auto problem = auth::UserFile::name_problem(args.user); !problem.empty()) {
+    usage_error(fmt::format("passwd: user name '{}': {}", args.user, problem));
+  }
+  std::vector<std::string> permissions = args.permit_given
+                                             ? checked_permissions(args.permit)
+                                             : std::vector<std::string>{"STATUS", "INFO", "HELP"};
+
+  auth::UserFile file;
+  if (::access(args.file.c_str(), F_OK) == 0) {
+    try {
+      file = auth::UserFile::load(args.file);
+    } catch (const std::exception& e) {
+      failure(fmt::format("passwd: {}", e.what()));
+    }
+    // Changing a password keeps the permissions unless new ones are given.
+    if (const auth::UserRecord* existing = file.find(args.user); existing && !args.permit_given) {
+      permissions = existing->permissions;
+    }
+  }
+  bool existed = file.find(args.user) != nullptr;
+
+  std::string password = read_password(args.user);
+  auth::UserRecord record{args.user, auth::hash_password(password, args.iterations), permissions};
+  file.upsert(std::move(record));
+  try {
+    file.save(args.file);
+  } catch (const std::exception& e) {
+    failure(fmt::format("passwd: {}", e.what()));
+  }
+  std::string list;
+  for (const auto& p : permissions)
+    list += (list.empty() ? "" : ",") + p;
+  fmt::print(stderr, "{} {} in {} (may run: {})\n", existed ? "updated" : "added", args.user,
+             args.file, list.empty() ? "nothing" : list);
+  return exit_ok;
+}
+
+void register_passwd(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<PasswdArgs>();
+  CLI::App* cmd =
+      app.add_subcommand("passwd", "Add or change a user of the command service's user file");
+  cmd->add_option("file", args->file, "The user file (created if missing)")->required();
+  cmd->add_option("user", args->user, "The user name")->required();
+  cmd->add_option("--permit", args->permit,
+                  "Commands the user may run, comma-separated [STATUS,INFO,HELP for a new user; "
+                  "unchanged for an existing one]")
+      ->delimiter(',')
+      ->each([args](const std::string&) { args->permit_given = true; });
+  cmd->add_option("--iterations", args->iterations, "PBKDF2 iterations")
+      ->check(CLI::Range(auth::min_iterations, 10'000'000U))
+      ->capture_default_str();
+  cmd->footer(
+      "\nThe password is read from stdin: asked twice without echo on a terminal, else the\n"
+      "first line. Lines look like user:pbkdf2-sha256:ITERATIONS:SALT:HASH:PERMISSIONS.\n"
+      "\nExample:\n"
+      "  printf 'secret\\n' | sockit passwd users.txt alice --permit STATUS,INFO,HELP,TIME\n"
+      "  sockit serve command --users users.txt\n");
+  cmd->callback([args, &exit_code] { exit_code = run_passwd(*args); });
+}
+
+static const CommandRegistration passwd_registration{60, register_passwd};
+
+}  // namespace
+}  // namespace sockit::cli

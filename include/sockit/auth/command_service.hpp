@@ -1,0 +1,63 @@
+// command (port 9000): the seeds' SecureCommandServer and AuthenticatedServer, done right.
+// A line protocol: "AUTH <user> <password>", then whitelisted commands the user's entry in
+// the user file permits. Passwords are PBKDF2 hashes compared in constant time; sessions
+// expire; failed logins from one address are slowed down.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "sockit/auth/login_throttle.hpp"
+#include "sockit/auth/user_file.hpp"
+#include "sockit/server/session.hpp"
+
+namespace sockit::auth {
+
+// The protocol (every answer one line ending in "\n"; the client's "\n" or "\r\n" is
+// stripped before anything is checked):
+//   AUTH <user> <password>  -> "Authenticated successfully" | "Unauthorized"
+//                              | "Too many failed attempts, try again later" (back-off)
+//   STATUS | INFO | HELP | WHOAMI | TIME -> the answer, when the user's permissions name
+//                              the command; "Unauthorized" when they do not, before AUTH,
+//                              or once the session has expired (AUTH again)
+//   a line over 256 bytes   -> "Error: Input exceeds maximum length", then close
+//   a command word with characters outside A-Z, or control characters anywhere
+//                           -> "Error: Input contains invalid characters", then close
+//   any other command word  -> "Error: Command not permitted"
+// Empty lines are ignored. After max_failures_per_connection failed AUTHs the connection
+// is closed. The per-address back-off is shared by the connections of one process: on
+// fork each connection starts afresh, on prefork each worker counts on its own.
+inline constexpr std::size_t max_command_input = 256;
+
+// Every command word the service implements, in HELP's order.
+std::span<const std::string_view> command_words();
+
+struct CommandOptions {
+  std::chrono::milliseconds session_ttl{30 * 60'000};
+  unsigned max_failures_per_connection = 5;
+  ThrottleOptions throttle;
+  // The clock sessions and the throttle read; tests substitute their own.
+  std::function<std::chrono::steady_clock::time_point()> clock;
+};
+
+class CommandService : public server::Service {
+ public:
+  explicit CommandService(UserFile users, CommandOptions options = {});
+  ~CommandService() override;
+
+  std::string_view name() const override { return "command"; }
+  std::uint16_t default_port() const override { return 9000; }
+  std::unique_ptr<server::Session> open(const server::ConnectionInfo& connection) override;
+
+  struct Shared;
+
+ private:
+  std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace sockit::auth

@@ -1,0 +1,32 @@
+// Password hashing for the command service's user file: PBKDF2-HMAC-SHA256 with a random
+// 16-byte salt (OpenSSL libcrypto), encoded as "pbkdf2-sha256:ITERATIONS:SALT_HEX:HASH_HEX".
+// Verification recomputes the hash and compares in constant time.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace sockit::auth {
+
+inline constexpr std::string_view pbkdf2_scheme = "pbkdf2-sha256";
+// Fewer iterations than this are refused when hashing and when reading a user file.
+inline constexpr std::uint32_t min_iterations = 100'000;
+inline constexpr std::uint32_t default_iterations = 210'000;
+
+// "pbkdf2-sha256:210000:<32 hex>:<64 hex>". Throws std::invalid_argument for iterations
+// under min_iterations, std::runtime_error if the system cannot give random bytes.
+std::string hash_password(std::string_view password, std::uint32_t iterations = default_iterations);
+
+// True when `password` matches `encoded`. A malformed `encoded` never matches.
+bool verify_password(std::string_view password, std::string_view encoded);
+
+// Why `encoded` is not a valid hash ("" when it is): wrong scheme, too few iterations,
+// bad hex. For reporting a broken user file line.
+std::string hash_problem(std::string_view encoded);
+
+// A hash no password matches, costing what a real verification costs: checking a login
+// for an unknown user against it takes as long as for a known one.
+const std::string& decoy_hash();
+
+}  // namespace sockit::auth

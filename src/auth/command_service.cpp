@@ -1,0 +1,215 @@
+// The authenticated command service (see sockit/auth/command_service.hpp). Sessions are
+// sans-I/O: the PBKDF2 check runs inline (tens of milliseconds), and the back-off for
+// repeated failures refuses attempts instead of sleeping, so it works on every
+// architecture, event loops included.
+#include "sockit/auth/command_service.hpp"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "sockit/auth/password.hpp"
+#include "sockit/framing.hpp"
+#include "sockit/server/services.hpp"
+#include "sockit/server/token_bucket.hpp"
+
+namespace sockit::auth {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view words[] = {"STATUS", "INFO", "HELP", "WHOAMI", "TIME"};
+
+bool is_command_word(std::string_view word) {
+  return std::find(std::begin(words), std::end(words), word) != std::end(words);
+}
+
+bool is_upper_word(std::string_view word) {
+  return !word.empty() &&
+         std::all_of(word.begin(), word.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+}
+
+bool has_control(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7f;
+  });
+}
+
+}  // namespace
+
+std::span<const std::string_view> command_words() {
+  return words;
+}
+
+struct CommandService::Shared {
+  Shared(UserFile u, CommandOptions o)
+      : users(std::move(u)), options(std::move(o)), throttle(options.throttle) {
+    if (!options.clock) options.clock = [] { return Clock::now(); };
+    started = options.clock();
+  }
+  UserFile users;
+  CommandOptions options;
+  LoginThrottle throttle;
+  Clock::time_point started;
+};
+
+namespace {
+
+class CommandSession final : public server::Session {
+ public:
+  CommandSession(std::shared_ptr<CommandService::Shared> shared,
+                 const server::ConnectionInfo& connection)
+      : shared_(std::move(shared)),
+        address_(connection.peer.is_ip() ? connection.peer.ip() : connection.peer.to_string()),
+        codec_(LineCodecOptions{max_command_input, false}),
+        bucket_(connection.limits.rate_per_second) {}
+
+  void on_data(std::string_view bytes, server::Output& out) override {
+    if (out.closing()) return;
+    codec_.feed(bytes);
+    for (;;) {
+      DecodeResult result = codec_.next();
+      if (result.is_frame()) {
+        line(result.frame, out);
+        if (out.closing()) return;
+        continue;
+      }
+      if (result.is_error()) reply_and_close(out, "Error: Input exceeds maximum length");
+      break;
+    }
+    if (codec_.buffered() == 0) codec_.release_memory();
+  }
+
+  void on_eof(server::Output& out) override {
+    if (!out.closing() && codec_.buffered() > 0) {
+      std::string last(codec_.pending());
+      codec_.reset();
+      if (!last.empty() && last.back() == '\r') last.pop_back();
+      line(last, out);
+    }
+    out.close();
+  }
+
+ private:
+  static void reply(server::Output& out, std::string_view text) {
+    out.write(text);
+    out.write("\n");
+  }
+  static void reply_and_close(server::Output& out, std::string_view text) {
+    reply(out, text);
+    out.close();
+  }
+
+  void line(std::string_view text, server::Output& out) {
+    if (text.empty()) return;
+    if (text.size() > max_command_input) {
+      reply_and_close(out, "Error: Input exceeds maximum length");
+      return;
+    }
+    std::string_view word = text.substr(0, text.find(' '));
+    if (!is_upper_word(word) || has_control(text)) {
+      reply_and_close(out, "Error: Input contains invalid characters");
+      return;
+    }
+    if (!bucket_.try_take()) {
+      reply(out, "Rate limit exceeded");
+      return;
+    }
+    if (word == "AUTH") {
+      authenticate(text.size() > word.size() ? text.substr(word.size() + 1) : "", out);
+      return;
+    }
+    if (!is_command_word(word)) {
+      reply(out, "Error: Command not permitted");
+      return;
+    }
+    if (!authorized(word)) {
+      reply(out, "Unauthorized");
+      return;
+    }
+    reply(out, run(word));
+  }
+
+  void authenticate(std::string_view arguments, server::Output& out) {
+    const auto now = shared_->options.clock();
+    if (!shared_->throttle.allowed(address_, now)) {
+      reply(out, "Too many failed attempts, try again later");
+      return;
+    }
+    auto space = arguments.find(' ');
+    std::string_view name = arguments.substr(0, space);
+    std::string_view password =
+        space == std::string_view::npos ? std::string_view() : arguments.substr(space + 1);
+    const UserRecord* user = shared_->users.find(name);
+    // An unknown user costs the same PBKDF2 run as a known one, so timing does not tell
+    // which user names exist.
+    bool ok = verify_password(password, user != nullptr ? user->password_hash : decoy_hash()) &&
+              user != nullptr && !password.empty();
+    if (ok) {
+      shared_->throttle.succeeded(address_);
+      user_ = *user;
+      authenticated_at_ = now;
+      authenticated_ = true;
+      reply(out, "Authenticated successfully");
+      return;
+    }
+    authenticated_ = false;
+    shared_->throttle.failed(address_, now);
+    reply(out, "Unauthorized");
+    if (++failures_ >= shared_->options.max_failures_per_connection) out.close();
+  }
+
+  bool authorized(std::string_view word) {
+    if (!authenticated_) return false;
+    if (shared_->options.clock() - authenticated_at_ > shared_->options.session_ttl) {
+      authenticated_ = false;  // expired: AUTH again
+      return false;
+    }
+    return user_.permits(word);
+  }
+
+  std::string run(std::string_view word) const {
+    if (word == "STATUS") {
+      auto up = std::chrono::duration_cast<std::chrono::seconds>(shared_->options.clock() -
+                                                                 shared_->started);
+      return "Status: OK, up " + std::to_string(up.count()) + "s";
+    }
+    if (word == "INFO") return "Info: sockit command server, logged in as " + user_.name;
+    if (word == "HELP") {
+      std::string text = "Commands:";
+      bool first = true;
+      for (auto w : words) {
+        if (!user_.permits(w)) continue;
+        text += first ? " " : ", ";
+        text += w;
+        first = false;
+      }
+      return text;
+    }
+    if (word == "WHOAMI") return user_.name;
+    return server::ruby_time_string(std::chrono::system_clock::now());  // TIME
+  }
+
+  std::shared_ptr<CommandService::Shared> shared_;
+  std::string address_;
+  LineCodec codec_;
+  server::TokenBucket bucket_;
+  bool authenticated_ = false;
+  UserRecord user_;
+  Clock::time_point authenticated_at_{};
+  unsigned failures_ = 0;
+};
+
+}  // namespace
+
+CommandService::CommandService(UserFile users, CommandOptions options)
+    : shared_(std::make_shared<Shared>(std::move(users), std::move(options))) {}
+
+CommandService::~CommandService() = default;
+
+std::unique_ptr<server::Session> CommandService::open(const server::ConnectionInfo& connection) {
+  return std::make_unique<CommandSession>(shared_, connection);
+}
+
+}  // namespace sockit::auth

@@ -1,0 +1,230 @@
+// Reading and atomically rewriting the user file (see sockit/auth/user_file.hpp).
+#include "sockit/auth/user_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "sockit/auth/password.hpp"
+
+namespace sockit::auth {
+namespace {
+
+std::string errno_text(int error) {
+  return std::strerror(error);
+}
+
+std::vector<std::string> split_permissions(std::string_view text) {
+  std::vector<std::string> permissions;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    if (!item.empty()) permissions.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return permissions;
+}
+
+void check_record(const UserRecord& record) {
+  if (auto problem = UserFile::name_problem(record.name); !problem.empty()) {
+    throw std::invalid_argument("user name '" + record.name + "': " + problem);
+  }
+  if (auto problem = hash_problem(record.password_hash); !problem.empty()) {
+    throw std::invalid_argument("password hash of " + record.name + ": " + problem);
+  }
+  for (const auto& permission : record.permissions) {
+    if (auto problem = UserFile::permission_problem(permission); !problem.empty()) {
+      throw std::invalid_argument("permission '" + permission + "' of " + record.name + ": " +
+                                  problem);
+    }
+  }
+}
+
+// Closes a descriptor and removes a temporary file unless released.
+class TempFile {
+ public:
+  explicit TempFile(std::string pattern) : path_(std::move(pattern)) {
+    fd_ = ::mkstemp(path_.data());
+    if (fd_ < 0) throw std::runtime_error("create " + path_ + ": " + errno_text(errno));
+  }
+  ~TempFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!kept_) ::unlink(path_.c_str());
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+
+  int fd() const noexcept { return fd_; }
+  const std::string& path() const noexcept { return path_; }
+  void close() {
+    int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) throw std::runtime_error("close " + path_ + ": " + errno_text(errno));
+  }
+  void keep() noexcept { kept_ = true; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool kept_ = false;
+};
+
+}  // namespace
+
+bool UserRecord::permits(std::string_view command) const {
+  return std::find(permissions.begin(), permissions.end(), command) != permissions.end();
+}
+
+std::string UserFile::name_problem(std::string_view name) {
+  if (name.empty()) return "empty";
+  if (name.size() > 64) return "longer than 64 bytes";
+  for (char c : name) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte <= 0x20 || byte >= 0x7f) return "only printable ASCII without spaces";
+    if (c == ':') return "':' is not allowed";
+  }
+  return {};
+}
+
+std::string UserFile::permission_problem(std::string_view permission) {
+  if (permission.empty() || permission.size() > 32) return "must be 1-32 letters A-Z";
+  for (char c : permission) {
+    if (c < 'A' || c > 'Z') return "must be 1-32 letters A-Z";
+  }
+  return {};
+}
+
+UserFile UserFile::parse(std::string_view text, std::string_view origin) {
+  UserFile file;
+  std::size_t number = 0;
+  while (!text.empty()) {
+    ++number;
+    auto newline = text.find('\n');
+    std::string_view line = text.substr(0, newline);
+    text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+
+    auto where = [&] { return std::string(origin) + ":" + std::to_string(number) + ": "; };
+    auto first = line.find_first_not_of(" \t");
+    if (first == std::string_view::npos || line[first] == '#') {
+      file.lines_.push_back(Line{std::string(line), false, {}});
+      continue;
+    }
+    // user : scheme : iterations : salt : hash : permissions
+    std::vector<std::string_view> fields;
+    std::string_view rest = line;
+    for (int i = 0; i < 5; ++i) {
+      auto colon = rest.find(':');
+      if (colon == std::string_view::npos) break;
+      fields.push_back(rest.substr(0, colon));
+      rest.remove_prefix(colon + 1);
+    }
+    if (fields.size() != 5) {
+      throw std::runtime_error(where() + "expected user:" + std::string(pbkdf2_scheme) +
+                               ":ITERATIONS:SALT:HASH:PERMISSIONS");
+    }
+    UserRecord record;
+    record.name = std::string(fields[0]);
+    record.password_hash = std::string(fields[1]) + ":" + std::string(fields[2]) + ":" +
+                           std::string(fields[3]) + ":" + std::string(fields[4]);
+    record.permissions = split_permissions(rest);
+    try {
+      check_record(record);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(where() + e.what());
+    }
+    if (file.find(record.name) != nullptr) {
+      throw std::runtime_error(where() + "user " + record.name + " appears twice");
+    }
+    file.lines_.push_back(Line{{}, true, std::move(record)});
+  }
+  return file;
+}
+
+UserFile UserFile::load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("read " + path + ": " + errno_text(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw std::runtime_error("read " + path + ": " + errno_text(errno));
+  return parse(text.str(), path);
+}
+
+std::string UserFile::serialize() const {
+  std::string text;
+  for (const auto& line : lines_) {
+    if (!line.is_user) {
+      text += line.comment;
+    } else {
+      text += line.user.name + ":" + line.user.password_hash + ":";
+      for (std::size_t i = 0; i < line.user.permissions.size(); ++i) {
+        if (i != 0) text += ',';
+        text += line.user.permissions[i];
+      }
+    }
+    text += '\n';
+  }
+  return text;
+}
+
+void UserFile::save(const std::string& path) const {
+  std::string text = serialize();
+  TempFile temp(path + ".tmp.XXXXXX");
+  // mkstemp already creates it 0600; fchmod keeps that true whatever the umask did.
+  if (::fchmod(temp.fd(), S_IRUSR | S_IWUSR) != 0) {
+    throw std::runtime_error("chmod " + temp.path() + ": " + errno_text(errno));
+  }
+  std::string_view left = text;
+  while (!left.empty()) {
+    ssize_t n = ::write(temp.fd(), left.data(), left.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error("write " + temp.path() + ": " + errno_text(errno));
+    }
+    left.remove_prefix(static_cast<std::size_t>(n));
+  }
+  if (::fsync(temp.fd()) != 0) {
+    throw std::runtime_error("fsync " + temp.path() + ": " + errno_text(errno));
+  }
+  temp.close();
+  if (::rename(temp.path().c_str(), path.c_str()) != 0) {
+    throw std::runtime_error("rename " + temp.path() + " to " + path + ": " + errno_text(errno));
+  }
+  temp.keep();
+}
+
+const UserRecord* UserFile::find(std::string_view name) const {
+  for (const auto& line : lines_) {
+    if (line.is_user && line.user.name == name) return &line.user;
+  }
+  return nullptr;
+}
+
+void UserFile::upsert(UserRecord record) {
+  check_record(record);
+  for (auto& line : lines_) {
+    if (line.is_user && line.user.name == record.name) {
+      line.user = std::move(record);
+      return;
+    }
+  }
+  lines_.push_back(Line{{}, true, std::move(record)});
+}
+
+std::vector<const UserRecord*> UserFile::users() const {
+  std::vector<const UserRecord*> list;
+  for (const auto& line : lines_) {
+    if (line.is_user) list.push_back(&line.user);
+  }
+  return list;
+}
+
+}  // namespace sockit::auth
