@@ -1,0 +1,45 @@
+// TlsService: serves any Service over TLS, on every architecture, without the service or
+// the architecture knowing. It decorates each Session: ciphertext from the architecture
+// goes through OpenSSL in memory (no socket access), plaintext reaches the inner session,
+// and its answers are encrypted on their way to the real Output. Shared-state services
+// (Peer handles used from other threads) keep working: their sends are encrypted too.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "sockit/server/session.hpp"
+#include "sockit/tls/tls_context.hpp"
+
+namespace sockit::server {
+
+class TlsService final : public Service {
+ public:
+  // Receives one line per failed handshake or TLS error, e.g.
+  // "tls handshake with 127.0.0.1:50312: wrong version number" (a plaintext client).
+  using Log = std::function<void(std::string_view message)>;
+
+  // `context` must be a server context. Throws std::invalid_argument for a service that
+  // cannot be wrapped (a BlockingService owns its socket, so bytes cannot be decrypted
+  // on their way to it).
+  TlsService(std::shared_ptr<Service> inner, TlsContext context, Log log = {});
+
+  std::string_view name() const override { return inner_->name(); }
+  std::uint16_t default_port() const override { return inner_->default_port(); }
+  bool needs_shared_state() const override { return inner_->needs_shared_state(); }
+  // A plaintext "server full" line would be garbage to a TLS client: send nothing.
+  std::string_view full_message() const override { return {}; }
+  // The inner session is opened only once the handshake succeeds, so a failed handshake
+  // never reaches the protocol.
+  std::unique_ptr<Session> open(const ConnectionInfo& connection) override;
+
+ private:
+  std::shared_ptr<Service> inner_;
+  TlsContext context_;
+  Log log_;
+};
+
+}  // namespace sockit::server

@@ -1,0 +1,60 @@
+// OpenSSL error-queue helpers (see openssl_util.hpp).
+#include "openssl_util.hpp"
+
+#include <openssl/x509_vfy.h>
+
+#include <cstdio>
+
+namespace sockit::tls_detail {
+
+std::string take_error_reason(const SSL* ssl, std::string_view fallback) {
+  unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  std::string reason;
+  if (code == 0) {
+    reason = std::string(fallback);
+  } else if (const char* text = ERR_reason_error_string(code)) {
+    reason = text;
+  } else {
+    char buffer[256];
+    ERR_error_string_n(code, buffer, sizeof buffer);
+    reason = buffer;
+  }
+  if (code != 0 && ERR_GET_LIB(code) == ERR_LIB_SSL &&
+      ERR_GET_REASON(code) == SSL_R_CERTIFICATE_VERIFY_FAILED && ssl != nullptr) {
+    long verdict = SSL_get_verify_result(ssl);
+    if (verdict != X509_V_OK) {
+      reason += " (";
+      reason += X509_verify_cert_error_string(verdict);
+      reason += ")";
+    }
+  }
+  return reason;
+}
+
+bool error_is_unexpected_eof() noexcept {
+  unsigned long code = ERR_peek_error();
+  return code != 0 && ERR_GET_LIB(code) == ERR_LIB_SSL &&
+         ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+}
+
+bool error_is_verify_failure() noexcept {
+  unsigned long code = ERR_peek_error();
+  return code != 0 && ERR_GET_LIB(code) == ERR_LIB_SSL &&
+         ERR_GET_REASON(code) == SSL_R_CERTIFICATE_VERIFY_FAILED;
+}
+
+void drain_bio(BIO* bio, std::string& out) {
+  for (;;) {
+    std::size_t pending = BIO_ctrl_pending(bio);
+    if (pending == 0) return;
+    std::size_t old = out.size();
+    out.resize(old + pending);
+    std::size_t got = 0;
+    if (BIO_read_ex(bio, out.data() + old, pending, &got) != 1) got = 0;
+    out.resize(old + got);
+    if (got == 0) return;
+  }
+}
+
+}  // namespace sockit::tls_detail

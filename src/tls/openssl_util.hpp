@@ -1,0 +1,43 @@
+// Internal helpers shared by the TLS sources: OpenSSL error queue to text, RAII deleters.
+#pragma once
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace sockit::tls_detail {
+
+struct BioFree {
+  void operator()(BIO* b) const noexcept { BIO_free_all(b); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
+};
+struct X509Free {
+  void operator()(X509* x) const noexcept { X509_free(x); }
+};
+using BioPtr = std::unique_ptr<BIO, BioFree>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using X509Ptr = std::unique_ptr<X509, X509Free>;
+
+// The reason of the oldest error in this thread's OpenSSL queue ("wrong version number"),
+// then clears the queue; `fallback` when the queue is empty. A failed certificate check
+// gets the verifier's verdict appended: "certificate verify failed (hostname mismatch)".
+std::string take_error_reason(const SSL* ssl = nullptr, std::string_view fallback = {});
+
+// Whether the oldest queued error is OpenSSL's "unexpected eof while reading" (the peer
+// closed TCP without close_notify). Leaves the queue alone.
+bool error_is_unexpected_eof() noexcept;
+// Whether the oldest queued error is a certificate verification failure.
+bool error_is_verify_failure() noexcept;
+
+// Drains everything pending in a memory BIO into `out` (appending).
+void drain_bio(BIO* bio, std::string& out);
+
+}  // namespace sockit::tls_detail

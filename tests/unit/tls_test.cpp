@@ -1,0 +1,550 @@
+// TLS: self-signed certificates, contexts and their errors, the TlsService decorator driven
+// sans-I/O by an in-memory OpenSSL client (partial records, close_notify, garbage,
+// renegotiation, Peer sends), and TlsClient against a real in-process Server.
+// sockit-test-labels: threaded
+#include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sockit/error.hpp"
+#include "sockit/server/blocking_service.hpp"
+#include "sockit/server/server.hpp"
+#include "sockit/server/services.hpp"
+#include "sockit/tls.hpp"
+
+namespace sockit {
+namespace {
+
+using namespace std::chrono_literals;
+using server::ConnectionInfo;
+using server::Output;
+using server::Peer;
+using server::Session;
+
+// A temporary directory, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "sockit-tls-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(std::string_view name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+// HOST.crt and HOST.key in `dir`.
+struct CertFiles {
+  std::string cert;
+  std::string key;
+};
+
+CertFiles make_cert(const TempDir& dir, const std::string& host, bool expired = false) {
+  auto pem = make_self_signed_certificate({host, 30, expired});
+  CertFiles files{dir.file(host + (expired ? "-expired" : "") + ".crt"),
+                  dir.file(host + (expired ? "-expired" : "") + ".key")};
+  write_text(files.cert, pem.certificate);
+  write_text(files.key, pem.private_key);
+  return files;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(SelfSignedCertificate, IsPemWithTheNamesAndVerifiesAgainstItself) {
+  auto pem = make_self_signed_certificate({"example.test", 10, false});
+  EXPECT_NE(pem.certificate.find("-----BEGIN CERTIFICATE-----"), std::string::npos);
+  EXPECT_NE(pem.private_key.find("-----BEGIN PRIVATE KEY-----"), std::string::npos);
+  BIO* bio = BIO_new_mem_buf(pem.certificate.data(), static_cast<int>(pem.certificate.size()));
+  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  ASSERT_NE(cert, nullptr);
+  EXPECT_EQ(X509_check_host(cert, "example.test", 0, 0, nullptr), 1);
+  EXPECT_EQ(X509_check_host(cert, "localhost", 0, 0, nullptr), 1);
+  EXPECT_EQ(X509_check_ip_asc(cert, "127.0.0.1", 0), 1);
+  EXPECT_EQ(X509_check_host(cert, "other.test", 0, 0, nullptr), 0);
+  EXPECT_EQ(X509_cmp_current_time(X509_get0_notAfter(cert)), 1);  // in the future
+  X509_free(cert);
+
+  auto old = make_self_signed_certificate({"example.test", 1, true});
+  bio = BIO_new_mem_buf(old.certificate.data(), static_cast<int>(old.certificate.size()));
+  cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  ASSERT_NE(cert, nullptr);
+  EXPECT_EQ(X509_cmp_current_time(X509_get0_notAfter(cert)), -1);  // in the past
+  X509_free(cert);
+
+  EXPECT_THROW(make_self_signed_certificate({"", 10, false}), std::invalid_argument);
+  EXPECT_THROW(make_self_signed_certificate({"x", 0, false}), std::invalid_argument);
+}
+
+TEST(TlsContext, ErrorsNameTheFile) {
+  TempDir dir;
+  CertFiles a = make_cert(dir, "a.test");
+  CertFiles b = make_cert(dir, "b.test");
+  std::string missing = dir.file("missing.crt");
+  EXPECT_EQ(error_of([&] {
+              TlsContext::server({missing, a.key, {}});
+            }),
+            "tls load certificate " + missing + ": No such file or directory");
+  write_text(dir.file("junk.crt"), "not a certificate\n");
+  std::string junk = error_of([&] { TlsContext::server({dir.file("junk.crt"), a.key, {}}); });
+  EXPECT_EQ(junk.rfind("tls load certificate " + dir.file("junk.crt") + ": ", 0), 0u) << junk;
+  std::string mismatch = error_of([&] { TlsContext::server({a.cert, b.key, {}}); });
+  EXPECT_NE(mismatch.find(b.key), std::string::npos) << mismatch;
+  EXPECT_EQ(error_of([&] {
+              TlsContext::client({missing, true, {}, {}});
+            }),
+            "tls load CA file " + missing + ": No such file or directory");
+  try {
+    TlsContext::client({missing, true, {}, {}});
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), tls_errc::configuration);
+  }
+
+  auto server = TlsContext::server({a.cert, a.key, {}});
+  EXPECT_TRUE(server.is_server());
+  EXPECT_FALSE(server.verifies_peer());
+  auto client = TlsContext::client({a.cert, true, {}, {}});
+  EXPECT_FALSE(client.is_server());
+  EXPECT_TRUE(client.verifies_peer());
+  EXPECT_FALSE(TlsContext::client({{}, false, {}, {}}).verifies_peer());
+  EXPECT_EQ(SSL_CTX_get_min_proto_version(client.native()), TLS1_2_VERSION);
+  EXPECT_NE(SSL_CTX_get_options(server.native()) & SSL_OP_NO_RENEGOTIATION, 0u);
+}
+
+// ---- TlsService driven by hand: the architecture's side is a FakeOutput. ----
+
+class FakePeer final : public Peer {
+ public:
+  void send(std::string bytes) override {
+    std::lock_guard lock(mutex);
+    queued += bytes;
+  }
+  void close() override {
+    std::lock_guard lock(mutex);
+    closed = true;
+  }
+  std::mutex mutex;
+  std::string queued;
+  bool closed = false;
+};
+
+class FakeOutput final : public Output {
+ public:
+  void write(std::string_view bytes) override { written.append(bytes); }
+  void close() override { closed = true; }
+  bool closing() const noexcept override { return closed; }
+  std::shared_ptr<Peer> peer() override {
+    if (!fake_peer) fake_peer = std::make_shared<FakePeer>();
+    return fake_peer;
+  }
+  std::string take() { return std::exchange(written, {}); }
+
+  std::string written;
+  bool closed = false;
+  std::shared_ptr<FakePeer> fake_peer;
+};
+
+// An OpenSSL client whose "network" is two strings.
+class MemoryClient {
+ public:
+  explicit MemoryClient(const std::string& ca_file, int max_version = 0) {
+    ctx_ = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_load_verify_locations(ctx_, ca_file.c_str(), nullptr);
+    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+    if (max_version != 0) SSL_CTX_set_max_proto_version(ctx_, max_version);
+    ssl_ = SSL_new(ctx_);
+    in_ = BIO_new(BIO_s_mem());
+    out_ = BIO_new(BIO_s_mem());
+    BIO_set_mem_eof_return(in_, -1);
+    SSL_set_bio(ssl_, in_, out_);
+    SSL_set_connect_state(ssl_);
+    SSL_set1_host(ssl_, "localhost");
+  }
+  ~MemoryClient() {
+    SSL_free(ssl_);
+    SSL_CTX_free(ctx_);
+  }
+  MemoryClient(const MemoryClient&) = delete;
+  MemoryClient& operator=(const MemoryClient&) = delete;
+
+  SSL* ssl() { return ssl_; }
+  std::string take_output() {
+    std::string bytes;
+    char buffer[4096];
+    int n;
+    while ((n = BIO_read(out_, buffer, sizeof buffer)) > 0)
+      bytes.append(buffer, static_cast<std::size_t>(n));
+    return bytes;
+  }
+  void give_input(std::string_view bytes) {
+    if (!bytes.empty()) BIO_write(in_, bytes.data(), static_cast<int>(bytes.size()));
+  }
+  // Whatever plaintext is available; sets `closed` at close_notify.
+  std::string read_plain() {
+    std::string text;
+    char buffer[4096];
+    for (;;) {
+      std::size_t n = 0;
+      if (SSL_read_ex(ssl_, buffer, sizeof buffer, &n) == 1) {
+        text.append(buffer, n);
+        continue;
+      }
+      int err = SSL_get_error(ssl_, 0);
+      if (err == SSL_ERROR_ZERO_RETURN) closed = true;
+      ERR_clear_error();
+      return text;
+    }
+  }
+  void write_plain(std::string_view text) {
+    std::size_t n = 0;
+    ASSERT_EQ(SSL_write_ex(ssl_, text.data(), text.size(), &n), 1);
+  }
+  bool closed = false;
+
+ private:
+  SSL_CTX* ctx_ = nullptr;
+  SSL* ssl_ = nullptr;
+  BIO* in_ = nullptr;
+  BIO* out_ = nullptr;
+};
+
+struct Harness {
+  TempDir dir;
+  CertFiles files = make_cert(dir, "localhost");
+  std::vector<std::string> log;
+  std::shared_ptr<server::TlsService> service;
+  ConnectionInfo info{Address::parse("127.0.0.1", 40000), Address::parse("127.0.0.1", 7777), {}};
+  FakeOutput out;
+  std::unique_ptr<Session> session;
+
+  explicit Harness(
+      std::shared_ptr<server::Service> inner = std::make_shared<server::EchoService>()) {
+    service = std::make_shared<server::TlsService>(
+        inner, TlsContext::server({files.cert, files.key, {}}),
+        [this](std::string_view line) { log.emplace_back(line); });
+    session = service->open(info);
+    session->on_open(out);
+  }
+
+  // Moves bytes both ways until neither side has anything to say; `chunk` splits what the
+  // client sends into pieces of that size (1: byte by byte).
+  void exchange(MemoryClient& client, std::size_t chunk = 1 << 20) {
+    for (int round = 0; round < 50; ++round) {
+      std::string to_server = client.take_output();
+      for (std::size_t i = 0; i < to_server.size(); i += chunk) {
+        session->on_data(std::string_view(to_server).substr(i, chunk), out);
+      }
+      std::string to_client = out.take();
+      client.give_input(to_client);
+      if (to_server.empty() && to_client.empty()) return;
+    }
+  }
+
+  void handshake(MemoryClient& client, std::size_t chunk = 1 << 20) {
+    for (int round = 0; round < 20 && SSL_is_init_finished(client.ssl()) == 0; ++round) {
+      ERR_clear_error();
+      SSL_do_handshake(client.ssl());
+      exchange(client, chunk);
+    }
+    ASSERT_EQ(SSL_is_init_finished(client.ssl()), 1)
+        << "verify: " << SSL_get_verify_result(client.ssl());
+  }
+};
+
+TEST(TlsService, EchoesLinesSplitIntoSingleBytes) {
+  Harness h;
+  MemoryClient client(h.files.cert);
+  h.handshake(client, 1);
+  client.write_plain("hello\nwor");
+  client.write_plain("ld\n");
+  h.exchange(client, 1);  // every TLS record arrives one byte at a time
+  EXPECT_EQ(client.read_plain(), "hello\nworld\n");
+  EXPECT_FALSE(h.out.closed);
+  EXPECT_TRUE(h.log.empty());
+}
+
+TEST(TlsService, CloseNotifyEndsTheSessionWithCloseNotify) {
+  Harness h;
+  MemoryClient client(h.files.cert);
+  h.handshake(client);
+  client.write_plain("last\n");
+  SSL_shutdown(client.ssl());  // close_notify: echo's on_eof closes its side
+  h.exchange(client);
+  EXPECT_EQ(client.read_plain(), "last\n");
+  EXPECT_TRUE(client.closed) << "the server answered with close_notify";
+  EXPECT_TRUE(h.out.closed);
+  h.session->on_close();
+}
+
+TEST(TlsService, GreetingThenCloseArrivesBeforeCloseNotify) {
+  Harness h(std::make_shared<server::HelloService>());
+  MemoryClient client(h.files.cert);
+  h.handshake(client);
+  h.exchange(client);
+  EXPECT_EQ(client.read_plain(), "Hello, world!\n");
+  EXPECT_TRUE(client.closed);
+  EXPECT_TRUE(h.out.closed);
+}
+
+TEST(TlsService, PlaintextClientIsLoggedAndClosed) {
+  Harness h;
+  h.session->on_data("GET / HTTP/1.1\r\nHost: x\r\n\r\n", h.out);
+  EXPECT_TRUE(h.out.closed);
+  ASSERT_EQ(h.log.size(), 1u);
+  EXPECT_EQ(h.log[0].rfind("tls handshake with 127.0.0.1:40000: ", 0), 0u) << h.log[0];
+  EXPECT_GT(h.log[0].size(), std::string("tls handshake with 127.0.0.1:40000: ").size());
+  h.session->on_data("more", h.out);  // ignored after the failure
+  EXPECT_EQ(h.log.size(), 1u);
+  h.session->on_close();
+}
+
+TEST(TlsService, ConnectAndLeaveIsNotLoggedButHalfAHandshakeIs) {
+  Harness quiet;
+  quiet.session->on_eof(quiet.out);
+  EXPECT_TRUE(quiet.out.closed);
+  EXPECT_TRUE(quiet.log.empty());
+
+  Harness half;
+  MemoryClient client(half.files.cert);
+  SSL_do_handshake(client.ssl());
+  std::string hello = client.take_output();
+  half.session->on_data(std::string_view(hello).substr(0, 10), half.out);
+  half.session->on_eof(half.out);
+  ASSERT_EQ(half.log.size(), 1u);
+  EXPECT_EQ(half.log[0], "tls handshake with 127.0.0.1:40000: connection closed by peer");
+}
+
+TEST(TlsService, RenegotiationIsRefused) {
+  Harness h;
+  MemoryClient client(h.files.cert, TLS1_2_VERSION);
+  h.handshake(client);
+  ASSERT_EQ(SSL_version(client.ssl()), TLS1_2_VERSION);
+  ASSERT_EQ(SSL_renegotiate(client.ssl()), 1);
+  SSL_do_handshake(client.ssl());
+  h.exchange(client);
+  ERR_clear_error();
+  SSL_do_handshake(client.ssl());
+  h.exchange(client);
+  client.read_plain();
+  // The server never answered the new hello with a handshake of its own.
+  EXPECT_EQ(SSL_renegotiate_pending(client.ssl()), 1);
+  EXPECT_EQ(SSL_num_renegotiations(client.ssl()), 1);
+  ERR_clear_error();
+}
+
+TEST(TlsService, PeerSendsAreEncryptedInOrder) {
+  Harness h;
+  MemoryClient client(h.files.cert);
+  h.handshake(client);
+
+  // An inner session that hands its Peer out, like the chat room does.
+  std::shared_ptr<Peer> peer;
+  class Grab final : public server::Service {
+   public:
+    explicit Grab(std::shared_ptr<Peer>* slot) : slot_(slot) {}
+    std::string_view name() const override { return "grab"; }
+    std::uint16_t default_port() const override { return 0; }
+    std::unique_ptr<Session> open(const ConnectionInfo&) override {
+      class S final : public Session {
+       public:
+        explicit S(std::shared_ptr<Peer>* slot) : slot_(slot) {}
+        void on_data(std::string_view bytes, Output& out) override {
+          out.write("direct:");
+          out.write(bytes);
+          *slot_ = out.peer();
+          out.write("after-peer\n");
+        }
+        std::shared_ptr<Peer>* slot_;
+      };
+      return std::make_unique<S>(slot_);
+    }
+    std::shared_ptr<Peer>* slot_;
+  };
+  Harness g(std::make_shared<Grab>(&peer));
+  MemoryClient c2(g.files.cert);
+  g.handshake(c2);
+  c2.write_plain("x\n");
+  g.exchange(c2);
+  ASSERT_TRUE(peer);
+  std::thread other([&] { peer->send("from another thread\n"); });
+  other.join();
+  peer->close();
+  // The connection's thread moves what the real Peer queued onto the wire, in order.
+  std::string wire = g.out.take();
+  {
+    std::lock_guard lock(g.out.fake_peer->mutex);
+    wire += g.out.fake_peer->queued;
+    EXPECT_TRUE(g.out.fake_peer->closed);
+  }
+  c2.give_input(wire);
+  EXPECT_EQ(c2.read_plain(), "direct:x\nafter-peer\nfrom another thread\n");
+  EXPECT_TRUE(c2.closed);
+  g.session->on_close();
+  peer->send("after close: dropped\n");
+}
+
+TEST(TlsService, RefusesBlockingServicesAndClientContexts) {
+  TempDir dir;
+  CertFiles files = make_cert(dir, "localhost");
+  auto blocking = server::make_blocking_service("raw", 1, [](Socket&) {});
+  EXPECT_THROW(server::TlsService(blocking, TlsContext::server({files.cert, files.key, {}})),
+               std::invalid_argument);
+  EXPECT_THROW(server::TlsService(std::make_shared<server::EchoService>(), TlsContext::client()),
+               std::invalid_argument);
+}
+
+// ---- TlsClient against a real Server running TlsService. ----
+
+class InProcessServer {
+ public:
+  InProcessServer(server::Architecture arch, const CertFiles& files) {
+    server::ServerOptions options;
+    options.architecture = arch;
+    options.port = 0;
+    options.workers = 2;
+    options.handle_signals = false;
+    options.log_level = server::LogLevel::quiet;
+    auto service = std::make_shared<server::TlsService>(
+        std::make_shared<server::EchoService>(), TlsContext::server({files.cert, files.key, {}}));
+    server_ = std::make_unique<server::Server>(service, options);
+    thread_ = std::thread([this] { server_->run(); });
+  }
+  ~InProcessServer() {
+    server_->stop();
+    thread_.join();
+  }
+  std::uint16_t port() const { return server_->local_address().port(); }
+
+ private:
+  std::unique_ptr<server::Server> server_;
+  std::thread thread_;
+};
+
+class TlsClientOnArchitecture : public ::testing::TestWithParam<server::Architecture> {};
+
+TEST_P(TlsClientOnArchitecture, ReadsAndWritesLinesThroughAStream) {
+  TempDir dir;
+  CertFiles files = make_cert(dir, "localhost");
+  InProcessServer srv(GetParam(), files);
+  auto ctx = TlsContext::client({files.cert, true, {}, {}});
+  auto tls = TlsClient::connect("localhost", srv.port(), ctx, 10s);
+  EXPECT_EQ(tls->transport().protocol(), "TLSv1.3");
+  tls->stream().write_line("hello over tls", 10s);
+  EXPECT_EQ(tls->stream().read_line(1024, 10s), "hello over tls");
+  // Lines of 60 KiB (under the echo's 64 KiB line limit): several records each way.
+  std::string big(60 * 1024, 'x');
+  for (int i = 0; i < 4; ++i) {
+    tls->stream().write_line(big, 10s);
+    auto line = tls->stream().read_line(big.size() + 1, 10s);
+    ASSERT_TRUE(line && *line == big) << "line " << i << " came back wrong";
+  }
+  tls->stream().close_write();  // close_notify: the echo closes its side with one
+  EXPECT_EQ(tls->stream().read_line(1024, 10s), std::nullopt);
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, TlsClientOnArchitecture,
+                         ::testing::Values(server::Architecture::thread,
+                                           server::Architecture::reactor,
+                                           server::Architecture::hybrid),
+                         [](const auto& param_info) {
+                           return std::string(server::to_string(param_info.param));
+                         });
+
+TEST(TlsClient, VerificationFailuresSayWhy) {
+  TempDir dir;
+  CertFiles good = make_cert(dir, "localhost");
+  CertFiles other = make_cert(dir, "other.test");
+  CertFiles expired = make_cert(dir, "localhost", true);
+  InProcessServer srv(server::Architecture::reactor, good);
+  InProcessServer old(server::Architecture::reactor, expired);
+  std::string at = "tls handshake with 127.0.0.1:" + std::to_string(srv.port()) + ": ";
+
+  auto wrong_ca = TlsContext::client({other.cert, true, {}, {}});
+  EXPECT_EQ(error_of([&] { TlsClient::connect("127.0.0.1", srv.port(), wrong_ca, 10s); }),
+            at + "certificate verify failed (self-signed certificate)");
+
+  auto right_ca = TlsContext::client({good.cert, true, {}, {}});
+  EXPECT_EQ(error_of([&] {
+              TlsClient(TcpSocket::connect("127.0.0.1", srv.port()), right_ca, "wrong.test", 10s);
+            }),
+            at + "certificate verify failed (hostname mismatch)");
+
+  auto expired_ca = TlsContext::client({expired.cert, true, {}, {}});
+  EXPECT_EQ(error_of([&] { TlsClient::connect("localhost", old.port(), expired_ca, 10s); }),
+            "tls handshake with 127.0.0.1:" + std::to_string(old.port()) +
+                ": certificate verify failed (certificate has expired)");
+  try {
+    TlsClient::connect("localhost", old.port(), expired_ca, 10s);
+    ADD_FAILURE() << "expired certificate accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), tls_errc::certificate_rejected);
+  }
+
+  // An IP address is checked against the certificate's IP entries.
+  EXPECT_NO_THROW(TlsClient::connect("127.0.0.1", srv.port(), right_ca, 10s));
+  // --insecure accepts anything.
+  auto insecure = TlsContext::client({{}, false, {}, {}});
+  EXPECT_NO_THROW(TlsClient::connect("127.0.0.1", old.port(), insecure, 10s));
+}
+
+TEST(TlsClient, PlaintextServerFailsTheHandshakeAndTimeoutsHold) {
+  // A listener that accepts and says nothing: the handshake deadline must fire.
+  Socket listener(AF_INET, SOCK_STREAM);
+  listener.bind(Address::parse("127.0.0.1", 0));
+  listener.listen();
+  auto ctx = TlsContext::client({{}, false, {}, {}});
+  TcpSocket socket = TcpSocket::connect(listener.local_address(), 10s);
+  Accepted silent = listener.accept(10s);
+  auto started = std::chrono::steady_clock::now();
+  try {
+    TlsClient client(std::move(socket), ctx, "localhost", 200ms);
+    ADD_FAILURE() << "handshake with a silent server succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), std::errc::timed_out) << e.what();
+    EXPECT_EQ(std::string(e.what()).rfind("tls handshake with 127.0.0.1:", 0), 0u) << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+
+  // A server answering in plaintext.
+  TcpSocket again = TcpSocket::connect(listener.local_address(), 10s);
+  Accepted accepted = listener.accept(10s);
+  accepted.socket.send("220 plain text service ready\r\n");
+  accepted.socket.close();
+  std::string message = error_of([&] { TlsClient(std::move(again), ctx, "localhost", 10s); });
+  EXPECT_EQ(message.rfind("tls handshake with 127.0.0.1:", 0), 0u) << message;
+}
+
+}  // namespace
+}  // namespace sockit
