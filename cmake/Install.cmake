@@ -23,5 +23,6 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sockitConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/sockitConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/sockit)
 
+file(RELATIVE_PATH SOCKIT_PC_TO_PREFIX "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
 configure_file(cmake/sockit.pc.in ${CMAKE_CURRENT_BINARY_DIR}/sockit.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sockit.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
