@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "serve_extra.hpp"
+#include "serve_tls.hpp"
 #include "sockit/error.hpp"
 #include "sockit/server/server.hpp"
 #include "sockit/server/services.hpp"
@@ -40,6 +41,7 @@ struct ServeArgs {
   bool quiet = false;
   bool verbose = false;
   ExtraServeOptions extra;  // --udp, --users
+  TlsServeOptions tls;      // --tls-cert, --tls-key
 };
 
 std::chrono::milliseconds seconds_to_ms(double seconds) {
@@ -67,6 +69,10 @@ std::string help_footer() {
 
 int run_serve(const ServeArgs& args) {
   if (wants_udp(args.service, args.extra)) {
+    if (args.tls.enabled()) {
+      fmt::print(stderr, "sockit: serve: TLS is for TCP services; {} runs over UDP\n", args.service);
+      return exit_usage;
+    }
     return run_udp_serve({args.service, args.arch, to_string(ServerOptions{}.architecture),
                           args.host, args.unix_path, args.port, args.max_line, args.rate,
                           args.quiet, args.verbose});
@@ -101,6 +107,7 @@ int run_serve(const ServeArgs& args) {
       args.quiet ? LogLevel::quiet : (args.verbose ? LogLevel::verbose : LogLevel::info);
 
   try {
+    service = wrap_tls(std::move(service), args.tls, options.log_level);
     Server server(service, options);
     server.run();
   } catch (const std::invalid_argument& e) {
@@ -158,6 +165,7 @@ void register_serve(CLI::App& app, int& exit_code) {
   cmd->add_flag("--quiet,-q", args->quiet, "Log errors only");
   cmd->add_flag("--verbose,-v", args->verbose, "Log debug details too");
   add_extra_serve_options(*cmd, args->extra);
+  add_tls_serve_options(*cmd, args->tls);
   cmd->footer(help_footer());
   cmd->callback([args, &exit_code] { exit_code = run_serve(*args); });
 }
