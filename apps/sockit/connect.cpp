@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli_support.hpp"
@@ -14,8 +15,10 @@
 #include "sockit/connect.hpp"
 #include "sockit/stream.hpp"
 #include "sockit/tcp.hpp"
+#include "sockit/tls/tls_transport.hpp"
 #include "sockit/udp.hpp"
 #include "sockit/unix.hpp"
+#include "tls_client_options.hpp"
 
 namespace sockit::cli {
 namespace {
@@ -30,6 +33,7 @@ struct ConnectArgs {
   double retry_delay = 1;
   double wait = 2;
   bool verbose = false;
+  TlsClientArgs tls;  // --tls, --ca, --insecure
 };
 
 TcpSocket connect_tcp(const ConnectArgs& args, std::uint16_t port) {
@@ -52,6 +56,7 @@ TcpSocket connect_tcp(const ConnectArgs& args, std::uint16_t port) {
 
 void run_connect(const ConnectArgs& args) {
   if (!args.unix_path.empty()) {
+    if (args.tls.tls) usage_error("connect: --tls works over TCP only");
     if (args.udp) usage_error("connect: --unix and --udp exclude each other");
     if (!args.host.empty()) usage_error("connect: --unix takes no HOST or PORT");
     Deadline deadline;
@@ -66,14 +71,28 @@ void run_connect(const ConnectArgs& args) {
   std::uint16_t port = parse_port(args.port, false, "connect");
 
   if (args.udp) {
+    if (args.tls.tls) usage_error("connect: --tls works over TCP only");
     if (args.retries > 0) usage_error("connect: --retries applies to TCP only");
     UdpSocket socket = UdpSocket::connected(args.host, port);
     if (args.verbose) fmt::print(stderr, "sending to {}\n", socket.remote_address().to_string());
     relay_datagrams(socket, seconds(args.wait));
     return;
   }
+  std::optional<TlsContext> tls;
+  if (args.tls.tls || !args.tls.ca_file.empty() || args.tls.insecure) {
+    tls = client_tls_context(args.tls, args.tls.tls, "connect");
+  }
   TcpSocket socket = connect_tcp(args, port);
   if (args.verbose) fmt::print(stderr, "connected to {}\n", socket.remote_address().to_string());
+  if (tls) {
+    TlsTransport transport(socket, *tls, args.host);
+    // A silent server must not hang the handshake forever, --timeout or not.
+    transport.handshake(
+        Deadline(args.timeout > 0 ? seconds(args.timeout) : std::chrono::seconds(30)));
+    if (args.verbose) fmt::print(stderr, "tls: {} {}\n", transport.protocol(), transport.cipher());
+    relay_stream(transport);
+    return;
+  }
   SocketTransport transport(socket);
   relay_stream(transport);
 }
@@ -103,11 +122,13 @@ void register_connect(CLI::App& app, int& exit_code) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_flag("--verbose,-v", args->verbose, "Say on stderr where it connected");
+  add_tls_client_options(*cmd, args->tls, true);
   cmd->footer(
       "\nWhen stdin ends, the write side is shut down (the peer sees EOF and can still\n"
       "answer); the command exits 0 once the peer closes.\n"
       "\nExample:\n"
       "  printf 'hello\\n' | sockit connect 127.0.0.1 7777\n"
+      "  printf 'hello\\n' | sockit connect localhost 7777 --tls --ca localhost.crt\n"
       "  echo TIME | sockit connect --udp 127.0.0.1 3000\n"
       "  sockit connect --unix /run/app.sock < request.txt\n");
   cmd->callback([args, &exit_code] {
