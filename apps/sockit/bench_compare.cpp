@@ -1,0 +1,588 @@
+// `sockit bench --compare` (see bench_compare.hpp): starts each server pinned to one core,
+// drives it from another, and reads its CPU time from /proc between rounds.
+#include "bench_compare.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/core.h>
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "cli_support.hpp"
+
+namespace sockit::cli::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// ---- /proc readings --------------------------------------------------------------------
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The fields of /proc/PID/stat after "(comm)": [0] state, [1] ppid, [11] utime, [12] stime,
+// [13] cutime, [14] cstime. Empty when the process is gone.
+std::vector<long long> stat_fields(pid_t pid) {
+  const std::string text = read_text("/proc/" + std::to_string(pid) + "/stat");
+  const auto close = text.rfind(')');
+  std::vector<long long> fields;
+  if (close == std::string::npos) return fields;
+  std::istringstream in(text.substr(close + 2));
+  std::string field;
+  while (in >> field)
+    fields.push_back(std::strtoll(field.c_str(), nullptr, 10));
+  return fields;
+}
+
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> children;
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) return children;
+  while (dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    const auto pid = static_cast<pid_t>(std::atoi(entry->d_name));
+    const auto fields = stat_fields(pid);
+    if (fields.size() > 1 && fields[1] == parent) children.push_back(pid);
+  }
+  ::closedir(dir);
+  return children;
+}
+
+// CPU seconds of a server: its threads, its reaped children, and its live children (the
+// workers of fork and prefork).
+double process_cpu_seconds(pid_t pid) {
+  static const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  long long total = 0;
+  const auto own = stat_fields(pid);
+  if (own.size() > 14) total += own[11] + own[12] + own[13] + own[14];
+  for (pid_t child : children_of(pid)) {
+    const auto fields = stat_fields(child);
+    if (fields.size() > 12) total += fields[11] + fields[12];
+  }
+  return static_cast<double>(total) / ticks;
+}
+
+// Busy seconds of one CPU from /proc/stat: everything but idle and iowait.
+double core_busy_seconds(int cpu) {
+  static const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  std::istringstream in(read_text("/proc/stat"));
+  const std::string wanted = "cpu" + std::to_string(cpu);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string name;
+    words >> name;
+    if (name != wanted) continue;
+    long long value = 0, busy = 0;
+    for (int i = 0; words >> value; ++i) {
+      if (i != 3 && i != 4) busy += value;
+    }
+    return static_cast<double>(busy) / ticks;
+  }
+  return 0;
+}
+
+long long rss_kib(pid_t pid) {
+  std::istringstream in(read_text("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atoll(line.c_str() + 6);
+  }
+  return 0;
+}
+
+long long tree_rss_kib(pid_t pid) {
+  long long total = rss_kib(pid);
+  for (pid_t child : children_of(pid))
+    total += rss_kib(child);
+  return total;
+}
+
+// ---- CPU placement ---------------------------------------------------------------------
+
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+  for (int i = 0; i < CPU_SETSIZE; ++i) {
+    if (CPU_ISSET(i, &set)) cpus.push_back(i);
+  }
+  return cpus;
+}
+
+bool pin_to(int cpu) noexcept {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return ::sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
+// Pins the calling thread for the scope, then restores what it was allowed before.
+class PinnedScope {
+ public:
+  explicit PinnedScope(int cpu) {
+    CPU_ZERO(&saved_);
+    restore_ = ::sched_getaffinity(0, sizeof saved_, &saved_) == 0 && pin_to(cpu);
+  }
+  ~PinnedScope() {
+    if (restore_) ::sched_setaffinity(0, sizeof saved_, &saved_);
+  }
+  PinnedScope(const PinnedScope&) = delete;
+  PinnedScope& operator=(const PinnedScope&) = delete;
+
+ private:
+  cpu_set_t saved_;
+  bool restore_ = false;
+};
+
+// ---- one server under test -------------------------------------------------------------
+
+// A child process pinned to one CPU whose stderr goes to an unlinked temporary file (a
+// pipe nobody drains during a round could fill up and stall the server).
+class ServerProcess {
+ public:
+  ServerProcess(const std::string& name, const std::vector<std::string>& argv, int cpu)
+      : name_(name) {
+    char path[] = "/tmp/sockit-bench-XXXXXX";
+    log_fd_ = ::mkstemp(path);
+    if (log_fd_ < 0) failure(std::string("bench: mkstemp: ") + std::strerror(errno));
+    ::unlink(path);
+    std::vector<char*> args;
+    for (const auto& a : argv)
+      args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_ = ::fork();
+    if (pid_ < 0) failure(std::string("bench: fork: ") + std::strerror(errno));
+    if (pid_ == 0) {
+      pin_to(cpu);
+      const int null = ::open("/dev/null", O_RDWR);
+      ::dup2(null, STDIN_FILENO);
+      ::dup2(null, STDOUT_FILENO);
+      ::dup2(log_fd_, STDERR_FILENO);
+      ::execv(args[0], args.data());
+      const std::string message =
+          std::string("exec ") + args[0] + ": " + std::strerror(errno) + "\n";
+      [[maybe_unused]] auto n = ::write(STDERR_FILENO, message.data(), message.size());
+      ::_exit(127);
+    }
+  }
+  ~ServerProcess() { stop(); }
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  pid_t pid() const noexcept { return pid_; }
+
+  // Waits for "listening on HOST:PORT" and returns the port.
+  std::uint16_t wait_port(std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      const std::string text = log();
+      const auto at = text.find("listening on ");
+      if (at != std::string::npos) {
+        const auto end = text.find_first_of(" \n", at + 13);
+        const std::string where = text.substr(at + 13, end - at - 13);
+        const auto colon = where.rfind(':');
+        if (colon != std::string::npos && end != std::string::npos) {
+          return parse_port(where.substr(colon + 1), false, "bench");
+        }
+      }
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        failure("bench: " + name_ + " exited before listening: " + log());
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    failure("bench: " + name_ + " did not print 'listening on' within " +
+            std::to_string(timeout.count()) + " ms: " + log());
+  }
+
+  std::string log() const {
+    std::string text(64 * 1024, '\0');
+    const ssize_t n = ::pread(log_fd_, text.data(), text.size(), 0);
+    text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    return text;
+  }
+
+  // SIGTERM (graceful), then SIGKILL if it lingers.
+  void stop() noexcept {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      const auto deadline = Clock::now() + 8s;
+      int status = 0;
+      while (::waitpid(pid_, &status, WNOHANG) == 0) {
+        if (Clock::now() >= deadline) {
+          ::kill(pid_, SIGKILL);
+          ::waitpid(pid_, &status, 0);
+          break;
+        }
+        std::this_thread::sleep_for(10ms);
+      }
+      pid_ = -1;
+    }
+    if (log_fd_ >= 0) ::close(log_fd_);
+    log_fd_ = -1;
+  }
+
+ private:
+  std::string name_;
+  pid_t pid_ = -1;
+  int log_fd_ = -1;
+};
+
+struct Target {
+  std::string name;
+  std::vector<std::string> argv;
+};
+
+std::string self_exe() {
+  char path[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+  if (n <= 0) failure("bench: cannot find its own executable (/proc/self/exe)");
+  return std::string(path, static_cast<std::size_t>(n));
+}
+
+std::vector<Target> targets_of(const CompareOptions& o) {
+  std::vector<Target> targets;
+  const std::string self = self_exe();
+  const std::size_t max_line = std::max<std::size_t>(64 * 1024, o.load.size * 2);
+  for (const auto& arch : o.archs) {
+    Target t{arch,
+             {self, "serve", o.service, "--arch", arch, "--port", "0", "--quiet", "--max-conns",
+              std::to_string(o.load.conns * 2 + 64), "--idle-timeout", "3600", "--max-line",
+              std::to_string(max_line)}};
+    unsigned workers = o.workers;
+    if (workers == 0 && arch == "hybrid") workers = 1;  // one reactor on the one server core
+    if (workers == 0 && (arch == "pool" || arch == "prefork")) {
+      // A blocking worker holds its connection for the connection's life.
+      workers = static_cast<unsigned>(std::min<std::size_t>(o.load.conns, 1024));
+    }
+    if (workers > 0) {
+      t.argv.push_back("--workers");
+      t.argv.push_back(std::to_string(workers));
+    }
+    if (arch == "pool") {
+      t.argv.push_back("--queue");
+      t.argv.push_back(std::to_string(o.load.conns + 64));
+    }
+    targets.push_back(std::move(t));
+  }
+  for (const auto& [name, path] : o.peers)
+    targets.push_back({name, {path, "--port", "0"}});
+  return targets;
+}
+
+double median_of(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const std::size_t mid = values.size() / 2;
+  return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
+RoundResult medians(const std::vector<RoundResult>& rounds) {
+  auto field = [&rounds](auto member) {
+    std::vector<double> values;
+    for (const auto& r : rounds)
+      values.push_back(static_cast<double>(r.*member));
+    return median_of(values);
+  };
+  RoundResult m;
+  m.rate = field(&RoundResult::rate);
+  m.mib_per_second = field(&RoundResult::mib_per_second);
+  m.p50_us = field(&RoundResult::p50_us);
+  m.p99_us = field(&RoundResult::p99_us);
+  m.p999_us = field(&RoundResult::p999_us);
+  m.cpu_us_per_message = field(&RoundResult::cpu_us_per_message);
+  m.core_us_per_message = field(&RoundResult::core_us_per_message);
+  m.rss_kib_per_connection = field(&RoundResult::rss_kib_per_connection);
+  m.messages = static_cast<std::uint64_t>(field(&RoundResult::messages));
+  for (const auto& r : rounds)
+    m.errors += r.errors;
+  return m;
+}
+
+void add_errors(ErrorCounts& sum, const ErrorCounts& e) {
+  sum.connect += e.connect;
+  sum.reset += e.reset;
+  sum.eof += e.eof;
+  sum.mismatch += e.mismatch;
+  sum.timeout += e.timeout;
+  sum.other += e.other;
+}
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+bool idle_mode(const CompareOptions& o) {
+  return o.load.mode == LoadMode::idle;
+}
+
+// The figure of merit of a result, and its unit.
+double merit(const CompareOptions& o, const RoundResult& r) {
+  return idle_mode(o) ? r.rss_kib_per_connection : r.cpu_us_per_message;
+}
+const char* merit_unit(const CompareOptions& o) {
+  return idle_mode(o) ? "server RSS KiB per connection" : "server CPU us per message";
+}
+
+}  // namespace
+
+CompareReport run_compare(const CompareOptions& o) {
+  CompareReport report;
+  const std::vector<int> cpus = allowed_cpus();
+  if (cpus.empty()) failure("bench: sched_getaffinity failed");
+  report.server_cpu = o.server_cpu >= 0 ? o.server_cpu : cpus[0];
+  report.load_cpu = o.load_cpu >= 0 ? o.load_cpu : (cpus.size() > 1 ? cpus[1] : cpus[0]);
+  if (report.server_cpu == report.load_cpu) {
+    std::fputs("sockit: bench: server and load share one CPU; figures are indicative\n", stderr);
+  }
+  // Idle runs hold thousands of descriptors on both sides; the servers inherit this.
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+
+  const std::vector<Target> targets = targets_of(o);
+  report.baseline = o.baseline.empty() ? targets.front().name : o.baseline;
+  for (const Target& target : targets) {
+    TargetResult result;
+    result.name = target.name;
+    std::unique_ptr<ServerProcess> server;
+    LoadOptions load = o.load;
+    auto start = [&] {
+      server.reset();
+      server = std::make_unique<ServerProcess>(target.name, target.argv, report.server_cpu);
+      load.server = Address::loopback_ipv4(server->wait_port(10s));
+    };
+    auto measure = [&](bool counted) {
+      PinnedScope pinned(report.load_cpu);
+      const double cpu_before = process_cpu_seconds(server->pid());
+      const double core_before = core_busy_seconds(report.server_cpu);
+      long long rss_before = 0, rss_loaded = 0;
+      LoadOptions round = load;
+      if (idle_mode(o)) {
+        rss_before = tree_rss_kib(server->pid());
+        round.on_idle_ready = [&] {
+          // Let the server finish its side of the last handshakes before reading.
+          std::this_thread::sleep_for(200ms);
+          rss_loaded = tree_rss_kib(server->pid());
+        };
+      }
+      // The warm-up is its own run, once per server; measured rounds start at once.
+      round.warmup = 0ms;
+      if (!counted) round.duration = o.load.warmup;
+      const LoadResult r = run_load(round);
+      const double cpu = process_cpu_seconds(server->pid()) - cpu_before;
+      const double core = core_busy_seconds(report.server_cpu) - core_before;
+      add_errors(result.errors, r.errors);
+      if (!counted) return;
+      RoundResult rr;
+      rr.messages = idle_mode(o) ? r.held : r.messages;
+      rr.rate = r.rate();
+      rr.mib_per_second = r.mib_per_second();
+      rr.p50_us = static_cast<double>(r.latency.percentile(0.50)) / 1000.0;
+      rr.p99_us = static_cast<double>(r.latency.percentile(0.99)) / 1000.0;
+      rr.p999_us = static_cast<double>(r.latency.percentile(0.999)) / 1000.0;
+      if (r.messages > 0) {
+        rr.cpu_us_per_message = cpu * 1e6 / static_cast<double>(r.messages);
+        rr.core_us_per_message = core * 1e6 / static_cast<double>(r.messages);
+      }
+      if (idle_mode(o) && r.held > 0) {
+        rr.rss_kib_per_connection =
+            static_cast<double>(rss_loaded - rss_before) / static_cast<double>(r.held);
+      }
+      rr.errors = r.errors.total();
+      result.rounds.push_back(rr);
+    };
+    std::fprintf(stderr, "bench: %s", target.name.c_str());
+    if (idle_mode(o)) {
+      // A fresh server per round: a server that keeps its connection slots would otherwise
+      // show its growth in the first round only.
+      for (unsigned i = 0; i < o.rounds; ++i) {
+        start();
+        measure(true);
+        std::fprintf(stderr, " %.2f", merit(o, result.rounds.back()));
+      }
+    } else {
+      start();
+      if (o.load.warmup.count() > 0) measure(false);
+      for (unsigned i = 0; i < o.rounds; ++i) {
+        measure(true);
+        std::fprintf(stderr, " %.3f", merit(o, result.rounds.back()));
+      }
+    }
+    std::fprintf(stderr, " (%s)\n", merit_unit(o));
+    server.reset();
+    result.median = medians(result.rounds);
+    report.targets.push_back(std::move(result));
+  }
+  return report;
+}
+
+namespace {
+
+const TargetResult* find_target(const CompareReport& report, const std::string& name) {
+  for (const auto& t : report.targets) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+std::string ratio_text(const CompareOptions& o, const CompareReport& report,
+                       const TargetResult& t) {
+  const TargetResult* base = find_target(report, report.baseline);
+  if (base == nullptr || merit(o, base->median) <= 0) return "-";
+  return fmt::format("{:.2f}x", merit(o, t.median) / merit(o, base->median));
+}
+
+std::string describe_load(const CompareOptions& o) {
+  if (idle_mode(o)) {
+    return fmt::format("idle, {} connections held {:.1f} s", o.load.conns,
+                       std::chrono::duration<double>(o.load.duration).count());
+  }
+  return fmt::format("{}, {} connections, {} B messages, pipeline {}, {:.1f} s rounds",
+                     to_string(o.load.mode), o.load.conns, o.load.size, o.load.pipeline,
+                     std::chrono::duration<double>(o.load.duration).count());
+}
+
+}  // namespace
+
+void print_report(const CompareOptions& o, const CompareReport& report) {
+  fmt::print("{}; median of {} round{}; server on CPU {}, load on CPU {}\n", describe_load(o),
+             o.rounds, o.rounds == 1 ? "" : "s", report.server_cpu, report.load_cpu);
+  if (idle_mode(o)) {
+    fmt::print("{:<12} {:>8} {:>14} {:>10} {:>7}\n", "server", "held", "RSS KiB/conn",
+               "vs " + report.baseline, "errors");
+    for (const auto& t : report.targets) {
+      fmt::print("{:<12} {:>8} {:>14.2f} {:>10} {:>7}\n", t.name, t.median.messages,
+                 t.median.rss_kib_per_connection, ratio_text(o, report, t), t.errors.total());
+    }
+    return;
+  }
+  const char* rate_unit = o.load.mode == LoadMode::churn ? "conns/s" : "msgs/s";
+  fmt::print("{:<12} {:>10} {:>8} {:>9} {:>9} {:>10} {:>11} {:>10} {:>7}\n", "server", rate_unit,
+             "MiB/s", "p50 us", "p99 us", "CPU us/msg", "core us/msg", "vs " + report.baseline,
+             "errors");
+  for (const auto& t : report.targets) {
+    const auto& m = t.median;
+    fmt::print("{:<12} {:>10.0f} {:>8.1f} {:>9.1f} {:>9.1f} {:>10.3f} {:>11.3f} {:>10} {:>7}\n",
+               t.name, m.rate, m.mib_per_second, m.p50_us, m.p99_us, m.cpu_us_per_message,
+               m.core_us_per_message, ratio_text(o, report, t), t.errors.total());
+  }
+}
+
+nlohmann::json report_json(const CompareOptions& o, const CompareReport& report) {
+  auto round_json = [](const RoundResult& r) {
+    return nlohmann::json{{"rate", r.rate},
+                          {"mib_per_second", r.mib_per_second},
+                          {"p50_us", r.p50_us},
+                          {"p99_us", r.p99_us},
+                          {"p999_us", r.p999_us},
+                          {"cpu_us_per_message", r.cpu_us_per_message},
+                          {"core_us_per_message", r.core_us_per_message},
+                          {"rss_kib_per_connection", r.rss_kib_per_connection},
+                          {"messages", r.messages},
+                          {"errors", r.errors}};
+  };
+  nlohmann::json targets = nlohmann::json::array();
+  for (const auto& t : report.targets) {
+    nlohmann::json rounds = nlohmann::json::array();
+    for (const auto& r : t.rounds)
+      rounds.push_back(round_json(r));
+    targets.push_back({{"name", t.name},
+                       {"median", round_json(t.median)},
+                       {"rounds", rounds},
+                       {"errors",
+                        {{"connect", t.errors.connect},
+                         {"reset", t.errors.reset},
+                         {"eof", t.errors.eof},
+                         {"mismatch", t.errors.mismatch},
+                         {"timeout", t.errors.timeout},
+                         {"other", t.errors.other}}}});
+  }
+  return {{"mode", std::string(to_string(o.load.mode))},
+          {"conns", o.load.conns},
+          {"size", o.load.size},
+          {"pipeline", o.load.pipeline},
+          {"duration_s", std::chrono::duration<double>(o.load.duration).count()},
+          {"rounds", o.rounds},
+          {"server_cpu", report.server_cpu},
+          {"load_cpu", report.load_cpu},
+          {"baseline", report.baseline},
+          {"figure_of_merit", merit_unit(o)},
+          {"targets", targets}};
+}
+
+std::string report_svg(const CompareOptions& o, const CompareReport& report) {
+  constexpr int kLabel = 110, kBarMax = 420, kRow = 28, kTop = 50, kRight = 90;
+  double top = 0;
+  for (const auto& t : report.targets)
+    top = std::max(top, merit(o, t.median));
+  if (top <= 0) top = 1;
+  const int height = kTop + kRow * static_cast<int>(report.targets.size()) + 30;
+  const int width = kLabel + kBarMax + kRight;
+  std::string svg = fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
+      "viewBox=\"0 0 {} {}\" font-family=\"sans-serif\" font-size=\"13\">\n"
+      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+      "<text x=\"10\" y=\"20\" font-size=\"15\" font-weight=\"bold\">{} (lower is better)</text>\n"
+      "<text x=\"10\" y=\"38\" fill=\"#555\">{}</text>\n",
+      width, height, width, height, xml_escape(merit_unit(o)), xml_escape(describe_load(o)));
+  int y = kTop;
+  for (const auto& t : report.targets) {
+    const double value = merit(o, t.median);
+    const int bar = std::max(1, static_cast<int>(std::lround(value / top * kBarMax)));
+    const bool ours = std::find(o.archs.begin(), o.archs.end(), t.name) != o.archs.end();
+    svg += fmt::format(
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n"
+        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>\n"
+        "<text x=\"{}\" y=\"{}\">{:.3f}</text>\n",
+        kLabel - 8, y + 17, xml_escape(t.name), kLabel, y + 4, bar, kRow - 8,
+        ours ? "#3b7dd8" : "#999999", kLabel + bar + 6, y + 17, value);
+    y += kRow;
+  }
+  svg += "</svg>\n";
+  return svg;
+}
+
+}  // namespace sockit::cli::bench
