@@ -1,0 +1,92 @@
+// Shared by the TLS integration tests: a private directory, certificates made by
+// `sockit cert` (and by the openssl tool, for names ours never uses), and running a
+// command to completion.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "support/process.hpp"
+
+namespace sockit::test {
+
+#define TLS_REQUIRE_TOOL(tool) \
+  if (!have_tool(tool)) GTEST_SKIP() << tool << " is not installed"
+
+// mkdtemp, removed with everything in it. World-traversable, so an nginx worker running
+// as another user can read the files it serves.
+class TlsTempDir {
+ public:
+  TlsTempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "sockit-tls-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+    ::chmod(path_.c_str(), 0755);
+  }
+  ~TlsTempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TlsTempDir(const TlsTempDir&) = delete;
+  TlsTempDir& operator=(const TlsTempDir&) = delete;
+  std::string file(std::string_view name) const { return (path_ / name).string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct Ran {
+  ExitStatus status;
+  std::string out;
+  std::string err;
+  std::string describe() const {
+    return "exit " + std::to_string(status.code) + " signal " + std::to_string(status.signal) +
+           "\nstdout: " + out + "\nstderr: " + err;
+  }
+};
+
+inline Ran run(std::vector<std::string> argv, std::string_view input = {}) {
+  Process p(std::move(argv));
+  if (!input.empty()) p.write_stdin(input);
+  p.close_stdin();
+  auto status = p.finish(std::chrono::seconds(60));
+  return {status, p.stdout_text(), p.stderr_text()};
+}
+
+struct CertPair {
+  std::string cert;
+  std::string key;
+};
+
+// `sockit cert HOST --out DIR [extra...]`: DIR/HOST.crt and DIR/HOST.key.
+inline CertPair sockit_cert(const TlsTempDir& dir, const std::string& host,
+                            std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv{binary("bin/sockit"), "cert", host, "--out", dir.path().string()};
+  for (auto& e : extra)
+    argv.push_back(std::move(e));
+  Ran r = run(std::move(argv));
+  EXPECT_TRUE(r.status.success()) << r.describe();
+  return {dir.file(host + ".crt"), dir.file(host + ".key")};
+}
+
+// A certificate naming only `host`, made by the openssl tool.
+inline CertPair openssl_cert(const TlsTempDir& dir, const std::string& host) {
+  CertPair pair{dir.file(host + ".crt"), dir.file(host + ".key")};
+  Ran r = run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+               "-nodes", "-keyout", pair.key, "-out", pair.cert, "-days", "2", "-subj",
+               "/CN=" + host, "-addext", "subjectAltName=DNS:" + host});
+  EXPECT_TRUE(r.status.success()) << r.describe();
+  return pair;
+}
+
+}  // namespace sockit::test
