@@ -126,6 +126,34 @@ TEST_P(TlsServe, StalledHandshakeIsCutByTheIdleTimeout) {
   s_client_echo(server.port, "still here");
 }
 
+// The chat room sends to other connections through their Peer handles, from other threads:
+// those sends must be encrypted in order too.
+TEST_P(TlsServe, ChatRoomBroadcastsOverTls) {
+  const std::string& arch = GetParam();
+  if (arch == "serial" || arch == "fork" || arch == "prefork") {
+    GTEST_SKIP() << arch << " cannot run a shared chat room";
+  }
+  ServeProcess server("chat", arch, tls_args());
+  if (!server.skip_reason.empty()) GTEST_SKIP() << server.skip_reason;
+  ASSERT_TRUE(server.ok());
+  auto context = TlsContext::client({pair_.cert, true, {}, {}});
+  auto alice = TlsClient::connect("localhost", server.port, context, 20s);
+  alice->stream().write_line("alice", 20s);
+  EXPECT_EQ(alice->stream().read_line(1024, 20s), "Welcome to the chat, alice");
+  auto bob = TlsClient::connect("localhost", server.port, context, 20s);
+  bob->stream().write_line("bob", 20s);
+  EXPECT_EQ(bob->stream().read_line(1024, 20s), "Welcome to the chat, bob");
+  EXPECT_EQ(alice->stream().read_line(1024, 20s), "bob joined the chat");
+  for (int i = 0; i < 20; ++i) {
+    bob->stream().write_line("line " + std::to_string(i), 20s);
+  }
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(alice->stream().read_line(1024, 20s), "bob: line " + std::to_string(i));
+  }
+  alice->stream().write_line("bye", 20s);
+  EXPECT_EQ(bob->stream().read_line(1024, 20s), "alice: bye");
+}
+
 INSTANTIATE_TEST_SUITE_P(Architectures, TlsServe, ::testing::ValuesIn(all_architectures()),
                          [](const auto& param_info) { return param_info.param; });
 
