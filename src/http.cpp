@@ -1,11 +1,8 @@
 // HTTP/1.1 client: URL parsing, the sans-I/O response parser and the blocking GET client.
 #include "sockit/http.hpp"
 
-#include <netinet/in.h>
-
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <chrono>
 #include <span>
 #include <string>
@@ -266,13 +263,8 @@ Url parse_url(std::string_view text) {
 Url resolve_reference(const Url& base, std::string_view reference) {
   reference = trim_space(reference);
   reference = reference.substr(0, reference.find('#'));
-  if (scheme_of(reference) && reference.find("//") != std::string_view::npos) {
-    return parse_url(reference);
-  }
-  if (scheme_of(reference)) {
-    // "ftp:x" or "https:/x": let parse_url say what is wrong with it.
-    return parse_url(reference);
-  }
+  // An absolute URL, or something like "ftp:x" that parse_url explains the problem with.
+  if (scheme_of(reference)) return parse_url(reference);
   if (reference.substr(0, 2) == "//") return parse_url(base.scheme + ":" + std::string(reference));
 
   Url url = base;
