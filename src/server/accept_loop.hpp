@@ -31,6 +31,8 @@ class AcceptLoop {
       std::chrono::milliseconds tick_every = std::chrono::milliseconds(200));
 
  private:
+  std::optional<Accepted> accept_one();
+
   Runtime& rt_;
   bool out_of_descriptors_ = false;
 };

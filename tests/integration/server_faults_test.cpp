@@ -1,0 +1,63 @@
+// The fault suite (serve_faults_suite.hpp) on the process architectures, plus what only
+// prefork has: a worker killed with SIGKILL is logged and respawned, and service goes on.
+#include <signal.h>
+
+#include "serve_faults_suite.hpp"
+
+namespace sockit::test {
+namespace {
+
+INSTANTIATE_TEST_SUITE_P(Serve, ServeFaults, ::testing::Values("serial", "fork", "prefork"),
+                         [](const auto& p) { return p.param; });
+
+TEST(ServePrefork, KilledWorkerIsLoggedAndRespawned) {
+  ServeProcess server("echo", "prefork", {"--quiet", "--workers", "2"});
+  ASSERT_TRUE(server.ok());
+  pid_t master = server.process->pid();
+  std::vector<pid_t> workers;
+  for (int i = 0; i < 100 && workers.size() < 2; ++i) {
+    workers = children_of(master);
+    if (workers.size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(workers.size(), 2u);
+  ASSERT_EQ(::kill(workers[0], SIGKILL), 0);
+  std::string expected =
+      "worker " + std::to_string(workers[0]) + " exited with status signal 9 (Killed); respawning";
+  EXPECT_TRUE(server.process->wait_stderr(expected)) << server.process->stderr_text();
+  std::vector<pid_t> now;
+  for (int i = 0; i < 100; ++i) {
+    now = children_of(master);
+    if (now.size() == 2 && now != workers) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(now.size(), 2u);
+  EXPECT_NE(now, workers);
+  for (int i = 0; i < 10; ++i) {
+    Client client(server.port);
+    client.send("after\n");
+    EXPECT_EQ(client.read_until("\n"), "after\n");
+  }
+  EXPECT_TRUE(server.terminate().success()) << server.process->stderr_text();
+  EXPECT_TRUE(children_of(master).empty());
+}
+
+TEST(ServeFork, NoZombiesAreLeftBehind) {
+  ServeProcess server("hello", "fork", {"--quiet"});
+  ASSERT_TRUE(server.ok());
+  for (int i = 0; i < 20; ++i) {
+    Client client(server.port);
+    EXPECT_EQ(client.read_to_eof(), "Hello, world!\n");
+  }
+  // Children are reaped within a few ticks of the accept loop.
+  std::vector<pid_t> left;
+  for (int i = 0; i < 100; ++i) {
+    left = children_of(server.process->pid());
+    if (left.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(left.empty()) << left.size() << " children (zombies?) left";
+  EXPECT_TRUE(server.terminate().success());
+}
+
+}  // namespace
+}  // namespace sockit::test

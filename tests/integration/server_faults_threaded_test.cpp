@@ -1,0 +1,14 @@
+// The fault suite (serve_faults_suite.hpp) on the threaded architectures, labelled so the
+// ThreadSanitizer run covers it.
+// sockit-test-labels: threaded
+#include "serve_faults_suite.hpp"
+
+namespace sockit::test {
+namespace {
+
+INSTANTIATE_TEST_SUITE_P(Serve, ServeFaults,
+                         ::testing::Values("thread", "pool", "reactor", "hybrid"),
+                         [](const auto& p) { return p.param; });
+
+}  // namespace
+}  // namespace sockit::test
