@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli_support.hpp"
+#include "sockit/error.hpp"
 
 namespace sockit::cli {
 namespace {
@@ -29,6 +30,33 @@ int poll_loop(pollfd* fds, nfds_t count, int timeout_ms) {
   int n = ::poll(fds, count, timeout_ms);
   if (n < 0 && errno != EINTR) failure(std::string("poll: ") + std::strerror(errno));
   return n < 0 ? 0 : n;
+}
+
+// The peer has closed its side, but may still read: input that is already waiting (a
+// pipe filled before the connection came) goes out before the exit, so `echo reply | sockit
+// listen` answers even a client that sends and half-closes at once. Best effort: the peer
+// may be gone entirely, and then nothing more can be done about it.
+void pass_on_waiting_input(Transport& transport, int in_fd, bool input_open,
+                           std::vector<char>& buffer, std::size_t begin, std::size_t end) {
+  try {
+    if (begin == end && input_open) {
+      pollfd input{in_fd, POLLIN, 0};
+      if (::poll(&input, 1, 0) != 1 || (input.revents & POLLIN) == 0) return;
+      ssize_t n = ::read(in_fd, buffer.data(), buffer.size());
+      if (n <= 0) return;
+      begin = 0;
+      end = static_cast<std::size_t>(n);
+    }
+    while (begin < end) {
+      IoResult r = transport.write_some(std::string_view(buffer.data() + begin, end - begin));
+      if (r.ok()) {
+        begin += r.bytes;
+      } else if (!transport.wait(Direction::write, std::chrono::seconds(1))) {
+        return;
+      }
+    }
+  } catch (const Error&) {
+  }
 }
 
 }  // namespace
@@ -72,7 +100,10 @@ void relay_stream(Transport& transport, int in_fd, int out_fd) {
       while (true) {
         IoResult r = transport.read_some(down);
         if (r.would_block()) break;
-        if (r.eof()) return;
+        if (r.eof()) {
+          pass_on_waiting_input(transport, in_fd, input_open, up, up_begin, up_end);
+          return;
+        }
         write_fd(out_fd, std::string_view(down.data(), r.bytes));
       }
     }
