@@ -81,13 +81,19 @@ int run_cert(const CertArgs& args) {
     return exit_failure;
   }
   fmt::print("{}\n{}\n", crt, key);
+  std::string names = args.hostname;
+  if (args.hostname != "localhost" && args.hostname != "127.0.0.1" && args.hostname != "::1") {
+    names += ", localhost";
+  } else {
+    names = "localhost";
+  }
+  std::string validity = args.expired
+                             ? "already expired, for tests"
+                             : fmt::format("valid {} day{}", args.days, args.days == 1 ? "" : "s");
   fmt::print(stderr,
-             "sockit: cert: self-signed for {}, localhost, 127.0.0.1 and ::1{}; clients trust "
-             "it with --ca {}\n",
-             args.hostname,
-             args.expired ? " (already expired, for tests)"
-                          : fmt::format(", valid {} day{}", args.days, args.days == 1 ? "" : "s"),
-             crt);
+             "sockit: cert: self-signed for {}, 127.0.0.1 and ::1 ({}); clients trust it with "
+             "--ca {}\n",
+             names, validity, crt);
   return exit_ok;
 }
 

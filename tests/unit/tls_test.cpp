@@ -8,6 +8,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -24,6 +25,7 @@
 #include "sockit/server/blocking_service.hpp"
 #include "sockit/server/server.hpp"
 #include "sockit/server/services.hpp"
+#include "sockit/stream.hpp"
 #include "sockit/tls.hpp"
 
 namespace sockit {
@@ -517,6 +519,48 @@ TEST(TlsClient, VerificationFailuresSayWhy) {
   // --insecure accepts anything.
   auto insecure = TlsContext::client({{}, false, {}, {}});
   EXPECT_NO_THROW(TlsClient::connect("127.0.0.1", old.port(), insecure, 10s));
+}
+
+// Both ends as TlsTransports (the server side too, for blocking code that owns its socket),
+// over a socketpair in non-blocking mode, each under a Stream.
+TEST(TlsTransport, ServerAndClientStreamsOverASocketpair) {
+  TempDir dir;
+  CertFiles files = make_cert(dir, "localhost");
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  Socket a = Socket::adopt(fds[0]);
+  Socket b = Socket::adopt(fds[1]);
+  a.set_nonblocking(true);
+  b.set_nonblocking(true);
+  auto server_ctx = TlsContext::server({files.cert, files.key, {}});
+  auto client_ctx = TlsContext::client({files.cert, true, {}, {}});
+  std::string server_error;
+  std::thread server([&] {
+    try {
+      TlsTransport transport(b, server_ctx);
+      Stream stream(transport);  // the handshake runs inside the first read
+      while (auto line = stream.read_line(1 << 20, 10s))
+        stream.write_line("got " + std::to_string(line->size()), 10s);
+      stream.close_write();
+    } catch (const std::exception& e) {
+      server_error = e.what();
+    }
+  });
+  {
+    TlsTransport transport(a, client_ctx, "localhost");
+    transport.handshake(10s);
+    EXPECT_TRUE(transport.handshake_done());
+    Stream stream(transport);
+    std::string big(300 * 1024, 'z');  // larger than both socket buffers
+    stream.write_line(big, 10s);
+    EXPECT_EQ(stream.read_line(100, 10s), "got " + std::to_string(big.size()));
+    stream.write_line("x", 10s);
+    EXPECT_EQ(stream.read_line(100, 10s), "got 1");
+    stream.close_write();
+    EXPECT_EQ(stream.read_line(100, 10s), std::nullopt);
+  }
+  server.join();
+  EXPECT_EQ(server_error, "");
 }
 
 TEST(TlsClient, PlaintextServerFailsTheHandshakeAndTimeoutsHold) {
