@@ -26,7 +26,8 @@ namespace sockit::server {
 // refusals the connection is closed. Nicknames are 1..max_nick_length bytes of printable
 // ASCII without spaces or ':' (so "NICK: message" cannot be forged), unique ignoring case.
 // Control characters in messages are replaced by '?' so one client cannot drive the
-// others' terminals.
+// others' terminals. On the pool architecture each member holds a thread: a room larger
+// than --workers leaves the extra clients waiting in the queue.
 struct ChatOptions {
   std::size_t max_nick_length = 32;
   unsigned max_nick_attempts = 5;

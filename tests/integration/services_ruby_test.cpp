@@ -1,0 +1,424 @@
+// sockit-test-labels: threaded
+// The chat, UDP time/echo and command services of `sockit serve`, talked to by Ruby's own
+// socket library running the seeds' client code (tests/peers/*.rb): three chat clients on
+// every architecture that can hold a room (and the refusal on the others), the UDP time
+// protocol, and the command server's answers, all compared as exact strings.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "serve_fixture.hpp"
+#include "support/process.hpp"
+
+namespace sockit::test {
+namespace {
+
+#define REQUIRE_RUBY() \
+  if (!have_tool("ruby")) GTEST_SKIP() << "ruby is not installed"
+
+std::string peer(std::string_view script) {
+  return source(std::string("tests/peers/") + std::string(script));
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    lines.push_back(line);
+  return lines;
+}
+
+// A private directory, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "sockit-svc-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(std::string_view name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// --- chat ----------------------------------------------------------------------------
+
+struct ChatPeer {
+  ChatPeer(std::uint16_t port, const std::string& nick)
+      : process({"ruby", peer("chat_client.rb"), std::to_string(port), nick}) {}
+  bool sees(std::string_view line) {
+    return process.wait_stdout(std::string(line) + "\n", std::chrono::seconds(30));
+  }
+  void say(std::string_view line) { process.write_stdin(std::string(line) + "\n"); }
+  Process process;
+};
+
+// --workers 4: hybrid runs several reactors, so members sit on different ones; a pool
+// holds one thread per member, so it needs at least as many threads as clients.
+class ChatOnArchitecture : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ChatOnArchitecture, ThreeRubyClientsJoinTalkAndLeave) {
+  REQUIRE_RUBY();
+  ServeProcess server("chat", GetParam(), {"--workers", "4"});
+  if (!server.skip_reason.empty()) GTEST_SKIP() << server.skip_reason;
+  ASSERT_TRUE(server.ok());
+
+  ChatPeer alice(server.port, "alice");
+  ASSERT_TRUE(alice.sees("Welcome to the chat, alice")) << alice.process.stderr_text();
+  ChatPeer bob(server.port, "bob");
+  ASSERT_TRUE(bob.sees("Welcome to the chat, bob")) << bob.process.stderr_text();
+  ASSERT_TRUE(alice.sees("bob joined the chat")) << alice.process.stdout_text();
+  ChatPeer carol(server.port, "carol");
+  ASSERT_TRUE(carol.sees("Welcome to the chat, carol"));
+  ASSERT_TRUE(alice.sees("carol joined the chat"));
+  ASSERT_TRUE(bob.sees("carol joined the chat"));
+
+  bob.say("hello from bob");
+  ASSERT_TRUE(alice.sees("bob: hello from bob"));
+  ASSERT_TRUE(carol.sees("bob: hello from bob"));
+  carol.say("hi bob");
+  ASSERT_TRUE(alice.sees("carol: hi bob"));
+  ASSERT_TRUE(bob.sees("carol: hi bob"));
+
+  // A client whose process dies: the kernel closes its socket, the others carry on.
+  carol.process.signal(SIGKILL);
+  ASSERT_TRUE(alice.sees("carol left the chat"));
+  ASSERT_TRUE(bob.sees("carol left the chat"));
+  alice.say("still here");
+  ASSERT_TRUE(bob.sees("alice: still here"));
+
+  bob.process.close_stdin();  // bob leaves politely
+  ASSERT_TRUE(bob.sees("[closed]"));
+  ASSERT_TRUE(alice.sees("bob left the chat"));
+  alice.process.close_stdin();
+  ASSERT_TRUE(alice.sees("[closed]"));
+
+  EXPECT_EQ(alice.process.stdout_text(),
+            "Welcome to the chat, alice\n"
+            "bob joined the chat\n"
+            "carol joined the chat\n"
+            "bob: hello from bob\n"
+            "carol: hi bob\n"
+            "carol left the chat\n"
+            "bob left the chat\n"
+            "[closed]\n");
+  EXPECT_EQ(bob.process.stdout_text(),
+            "Welcome to the chat, bob\n"
+            "carol joined the chat\n"
+            "carol: hi bob\n"
+            "carol left the chat\n"
+            "alice: still here\n"
+            "[closed]\n");
+  EXPECT_TRUE(alice.process.finish().success());
+  EXPECT_TRUE(bob.process.finish().success());
+  EXPECT_TRUE(server.terminate().success()) << server.process->stderr_text();
+}
+
+TEST_P(ChatOnArchitecture, DuplicateNicknameRefusedThenAnotherAccepted) {
+  REQUIRE_RUBY();
+  ServeProcess server("chat", GetParam(), {"--workers", "4"});
+  if (!server.skip_reason.empty()) GTEST_SKIP() << server.skip_reason;
+  ASSERT_TRUE(server.ok());
+  ChatPeer first(server.port, "dana");
+  ASSERT_TRUE(first.sees("Welcome to the chat, dana"));
+  ChatPeer second(server.port, "Dana");
+  ASSERT_TRUE(second.sees("Nickname taken: Dana, choose another"));
+  second.say("dana2");
+  ASSERT_TRUE(second.sees("Welcome to the chat, dana2"));
+  ASSERT_TRUE(first.sees("dana2 joined the chat"));
+  EXPECT_EQ(first.process.stdout_text().find("Dana joined"), std::string::npos);
+  EXPECT_TRUE(server.terminate().success()) << server.process->stderr_text();
+}
+
+INSTANTIATE_TEST_SUITE_P(Services, ChatOnArchitecture,
+                         ::testing::Values("thread", "pool", "reactor", "hybrid"),
+                         [](const auto& param_info) { return param_info.param; });
+
+class ChatRefused : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ChatRefused, AtStartUpWithTheReasonAndTheAlternatives) {
+  Process server({binary("bin/sockit"), "serve", "chat", "--arch", GetParam(), "--port", "0"});
+  ExitStatus status = server.finish();
+  EXPECT_TRUE(status.exited);
+  EXPECT_EQ(status.code, 2) << "a usage error";
+  const std::string& err = server.stderr_text();
+  EXPECT_NE(err.find("sockit: serve: service 'chat'"), std::string::npos) << err;
+  EXPECT_NE(err.find("the " + GetParam() + " architecture cannot give"), std::string::npos) << err;
+  EXPECT_NE(err.find("use one of: thread, pool, reactor, hybrid"), std::string::npos) << err;
+  EXPECT_EQ(err.find("listening on"), std::string::npos) << "refused before listening";
+}
+
+INSTANTIATE_TEST_SUITE_P(Services, ChatRefused, ::testing::Values("serial", "fork", "prefork"),
+                         [](const auto& param_info) { return param_info.param; });
+
+// --- UDP time and echo -----------------------------------------------------------------
+
+// A UDP `sockit serve` child (no --arch: it does not apply).
+struct UdpServe {
+  explicit UdpServe(std::vector<std::string> args) {
+    std::vector<std::string> argv{binary("bin/sockit"), "serve"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--port", "0"});
+    process.emplace(std::move(argv));
+    if (auto p = wait_listening_port(*process)) port = *p;
+  }
+  std::optional<Process> process;
+  std::uint16_t port = 0;
+};
+
+TEST(UdpTime, RubyClientGetsEachFormAndTheErrorText) {
+  REQUIRE_RUBY();
+  UdpServe server({"time"});
+  ASSERT_NE(server.port, 0) << server.process->stderr_text();
+  EXPECT_NE(server.process->stderr_text().find("(time, udp)"), std::string::npos);
+
+  std::time_t before = std::time(nullptr);
+  Process client({"ruby", peer("time_client.rb"), std::to_string(server.port), "TIME", "TIMESTAMP",
+                  "ISO8601", "HELLO", "  TIMESTAMP \n", "time"});
+  ASSERT_TRUE(client.finish().success()) << client.stderr_text();
+  std::time_t after = std::time(nullptr);
+  auto lines = lines_of(client.stdout_text());
+  ASSERT_EQ(lines.size(), 7u) << client.stdout_text();
+
+  EXPECT_TRUE(std::regex_match(lines[0], std::regex(R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4})")))
+      << lines[0];
+  long long stamp = std::stoll(lines[1]);
+  EXPECT_EQ(lines[1], std::to_string(stamp)) << "digits only";
+  EXPECT_GE(stamp, before - 1);
+  EXPECT_LE(stamp, after + 1);
+  EXPECT_TRUE(
+      std::regex_match(lines[2], std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d)")))
+      << lines[2];
+  ASSERT_EQ(lines[3].rfind("parsed: ", 0), 0u) << "Ruby's Time.iso8601 accepts it";
+  long long parsed = std::stoll(lines[3].substr(8));
+  EXPECT_GE(parsed, stamp);
+  EXPECT_LE(parsed, after + 1);
+  EXPECT_EQ(lines[4], "Unknown command. Use TIME, TIMESTAMP, or ISO8601");
+  EXPECT_EQ(lines[5], std::to_string(std::stoll(lines[5]))) << "whitespace around is ignored";
+  EXPECT_EQ(lines[6], "Unknown command. Use TIME, TIMESTAMP, or ISO8601") << "case matters";
+
+  EXPECT_TRUE(server.process->running()) << "still serving";
+  server.process->signal(SIGTERM);
+  EXPECT_TRUE(server.process->finish().success()) << server.process->stderr_text();
+}
+
+TEST(UdpTime, ArchitecturesDoNotApplyToUdp) {
+  Process server({binary("bin/sockit"), "serve", "time", "--arch", "thread", "--port", "0"});
+  ExitStatus status = server.finish();
+  EXPECT_EQ(status.code, 2);
+  EXPECT_NE(server.stderr_text().find("--arch thread does not apply to the UDP service 'time'"),
+            std::string::npos)
+      << server.stderr_text();
+}
+
+TEST(UdpEcho, RubyClientGetsReceivedPrefix) {
+  REQUIRE_RUBY();
+  UdpServe server({"echo", "--udp"});
+  ASSERT_NE(server.port, 0) << server.process->stderr_text();
+  Process client({"ruby", peer("udp_client.rb"), std::to_string(server.port), "hello udp"});
+  ASSERT_TRUE(client.finish().success()) << client.stderr_text();
+  EXPECT_EQ(client.stdout_text(), "Received: hello udp\n");
+  server.process->signal(SIGTERM);
+  EXPECT_TRUE(server.process->finish().success());
+}
+
+TEST(UdpEcho, OversizedDatagramsDroppedAndServerCarriesOn) {
+  REQUIRE_RUBY();
+  UdpServe server({"echo", "--udp", "--max-line", "16"});
+  ASSERT_NE(server.port, 0) << server.process->stderr_text();
+  Process client({"ruby", "-rsocket", "-e",
+                  "s = UDPSocket.new; p = Integer(ARGV[0]); s.send('x' * 17, 0, '127.0.0.1', p);"
+                  "puts(IO.select([s], nil, nil, 1) ? 'answered' : 'dropped');"
+                  "s.send('x' * 16, 0, '127.0.0.1', p);"
+                  "abort 'no reply' unless IO.select([s], nil, nil, 20); puts s.recvfrom(100)[0]",
+                  std::to_string(server.port)});
+  ASSERT_TRUE(client.finish().success()) << client.stderr_text();
+  EXPECT_EQ(client.stdout_text(), "dropped\nReceived: " + std::string(16, 'x') + "\n");
+  server.process->signal(SIGTERM);
+  EXPECT_TRUE(server.process->finish().success());
+}
+
+TEST(UdpEcho, RateLimitPerAddressDropsTheExcess) {
+  REQUIRE_RUBY();
+  UdpServe server({"echo", "--udp", "--rate", "1"});
+  ASSERT_NE(server.port, 0) << server.process->stderr_text();
+  // Ten datagrams at once against one per second (burst 1): the first is answered, most of
+  // the rest dropped silently (an answer would make the server a reflector).
+  Process client({"ruby", "-rsocket", "-e",
+                  "s = UDPSocket.new; p = Integer(ARGV[0]);"
+                  "10.times { |i| s.send(\"m#{i}\", 0, '127.0.0.1', p) };"
+                  "n = 0; n += 1 while IO.select([s], nil, nil, 2) && s.recvfrom(100); puts n",
+                  std::to_string(server.port)});
+  ASSERT_TRUE(client.finish(std::chrono::seconds(60)).success()) << client.stderr_text();
+  int answered = std::stoi(client.stdout_text());
+  EXPECT_GE(answered, 1);
+  EXPECT_LT(answered, 10);
+  server.process->signal(SIGTERM);
+  EXPECT_TRUE(server.process->finish().success());
+}
+
+// --- command server and sockit passwd --------------------------------------------------
+
+// Runs `sockit passwd` with `password` on stdin.
+ExitStatus run_passwd(std::vector<std::string> args, const std::string& password,
+                      std::string* err = nullptr) {
+  std::vector<std::string> argv{binary("bin/sockit"), "passwd"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Process p(std::move(argv));
+  p.write_stdin(password);
+  p.close_stdin();
+  ExitStatus status = p.finish(std::chrono::seconds(60));
+  if (err) *err = p.stderr_text();
+  return status;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(Passwd, CreatesAndUpdatesTheUserFileOwnerOnly) {
+  TempDir dir;
+  std::string users = dir.file("users.txt");
+  std::string err;
+  ASSERT_TRUE(run_passwd({users, "alice"}, "first pw\n", &err).success()) << err;
+  EXPECT_EQ(err, "added alice in " + users + " (may run: STATUS,INFO,HELP)\n");
+  std::string text = read_file(users);
+  EXPECT_TRUE(std::regex_match(
+      text,
+      std::regex(R"(alice:pbkdf2-sha256:210000:[0-9a-f]{32}:[0-9a-f]{64}:STATUS,INFO,HELP\n)")))
+      << text;
+  struct stat st {};
+  ASSERT_EQ(::stat(users.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  ASSERT_TRUE(run_passwd({users, "bob", "--permit", "HELP,TIME"}, "b\n", &err).success()) << err;
+  ASSERT_TRUE(run_passwd({users, "alice"}, "second pw\n", &err).success()) << err;
+  EXPECT_EQ(err, "updated alice in " + users + " (may run: STATUS,INFO,HELP)\n")
+      << "a new password keeps the permissions";
+  std::string updated = read_file(users);
+  EXPECT_NE(updated, text);
+  EXPECT_NE(updated.find(":HELP,TIME\n"), std::string::npos) << updated;
+  EXPECT_EQ(lines_of(updated).size(), 2u);
+}
+
+TEST(Passwd, RefusesUnknownCommandsEmptyPasswordsAndBadNames) {
+  TempDir dir;
+  std::string users = dir.file("users.txt");
+  std::string err;
+  ExitStatus status = run_passwd({users, "alice", "--permit", "STATUS,REBOOT"}, "pw\n", &err);
+  EXPECT_EQ(status.code, 2);
+  EXPECT_EQ(err,
+            "sockit: passwd: unknown command 'REBOOT' (commands: STATUS, INFO, HELP, WHOAMI, "
+            "TIME)\n");
+  status = run_passwd({users, "alice"}, "\n", &err);
+  EXPECT_EQ(status.code, 2);
+  EXPECT_EQ(err, "sockit: passwd: empty password refused\n");
+  status = run_passwd({users, "al:ice"}, "pw\n", &err);
+  EXPECT_EQ(status.code, 2);
+  EXPECT_NE(err.find("user name 'al:ice'"), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(users)) << "nothing written on failure";
+}
+
+class CommandServer : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    users_ = dir_.file("users.txt");
+    std::string err;
+    ASSERT_TRUE(run_passwd({users_, "alice"}, "s3cret pw\n", &err).success()) << err;
+    ASSERT_TRUE(run_passwd({users_, "bob", "--permit", "HELP"}, "builder\n", &err).success())
+        << err;
+  }
+
+  // Runs the Ruby line client with these lines; returns what it printed, line by line.
+  std::vector<std::string> session(std::uint16_t port, std::vector<std::string> lines) {
+    std::vector<std::string> argv{"ruby", peer("line_client.rb"), std::to_string(port)};
+    argv.insert(argv.end(), lines.begin(), lines.end());
+    Process client(std::move(argv));
+    ExitStatus status = client.finish(std::chrono::seconds(60));
+    EXPECT_TRUE(status.success()) << client.stderr_text();
+    return lines_of(client.stdout_text());
+  }
+
+  TempDir dir_;
+  std::string users_;
+};
+
+TEST_P(CommandServer, AuthPermissionsAndErrorsAsSpecified) {
+  REQUIRE_RUBY();
+  ServeProcess server("command", GetParam(), {"--users", users_});
+  if (!server.skip_reason.empty()) GTEST_SKIP() << server.skip_reason;
+  ASSERT_TRUE(server.ok());
+
+  auto alice = session(server.port, {"STATUS", "AUTH alice wrong", "AUTH alice s3cret pw", "STATUS",
+                                     "INFO", "HELP", "TIME", "REBOOT"});
+  ASSERT_EQ(alice.size(), 9u);
+  EXPECT_EQ(alice[0], "Unauthorized");
+  EXPECT_EQ(alice[1], "Unauthorized");
+  EXPECT_EQ(alice[2], "Authenticated successfully");
+  EXPECT_TRUE(std::regex_match(alice[3], std::regex(R"(Status: OK, up \d+s)"))) << alice[3];
+  EXPECT_EQ(alice[4], "Info: sockit command server, logged in as alice");
+  EXPECT_EQ(alice[5], "Commands: STATUS, INFO, HELP");
+  EXPECT_EQ(alice[6], "Unauthorized") << "TIME is not granted to alice";
+  EXPECT_EQ(alice[7], "Error: Command not permitted");
+  EXPECT_EQ(alice[8], "[closed]");
+
+  auto bob = session(server.port, {"AUTH bob builder", "HELP", "STATUS"});
+  EXPECT_EQ(bob, (std::vector<std::string>{"Authenticated successfully", "Commands: HELP",
+                                           "Unauthorized", "[closed]"}));
+
+  EXPECT_EQ(session(server.port, {std::string(300, 'A'), "STATUS"}),
+            (std::vector<std::string>{"Error: Input exceeds maximum length", "[closed]"}));
+  EXPECT_EQ(session(server.port, {"status", "STATUS"}),
+            (std::vector<std::string>{"Error: Input contains invalid characters", "[closed]"}));
+  EXPECT_EQ(session(server.port, {"ST@TUS"}),
+            (std::vector<std::string>{"Error: Input contains invalid characters", "[closed]"}));
+  EXPECT_EQ(session(server.port, {"REBOOT", "AUTH bob builder"}),
+            (std::vector<std::string>{"Error: Command not permitted", "Authenticated successfully",
+                                      "[closed]"}));
+
+  EXPECT_TRUE(server.terminate().success()) << server.process->stderr_text();
+}
+
+INSTANTIATE_TEST_SUITE_P(Services, CommandServer, ::testing::Values("thread", "fork", "reactor"),
+                         [](const auto& param_info) { return param_info.param; });
+
+TEST(CommandServerSetup, MissingOrBrokenUserFileIsAClearError) {
+  Process missing({binary("bin/sockit"), "serve", "command", "--port", "0"});
+  ExitStatus status = missing.finish();
+  EXPECT_EQ(status.code, 2);
+  EXPECT_NE(missing.stderr_text().find("the command service needs --users FILE"), std::string::npos)
+      << missing.stderr_text();
+
+  TempDir dir;
+  std::string users = dir.file("users.txt");
+  {
+    std::ofstream out(users);
+    out << "alice:plaintext\n";
+  }
+  Process broken({binary("bin/sockit"), "serve", "command", "--users", users, "--port", "0"});
+  status = broken.finish();
+  EXPECT_EQ(status.code, 1);
+  EXPECT_NE(broken.stderr_text().find(users + ":1: expected user:pbkdf2-sha256"), std::string::npos)
+      << broken.stderr_text();
+}
+
+}  // namespace
+}  // namespace sockit::test
