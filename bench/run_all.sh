@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# The whole performance comparison in one session: builds a Release tree with the
+# benchmarks, then runs `sockit bench --compare` for each scenario of issue 6 with our
+# `reactor` and `hybrid` beside echo servers on raw epoll, Asio, libuv, libevent and a
+# thread per connection (bench/peers), plus the counting-allocator run and the codec
+# micro-benchmarks, and writes bench/RESULTS.md (and one SVG chart per scenario in
+# bench/results/). Server on one core, load on the other; medians of --rounds rounds.
+#
+# usage: bench/run_all.sh [--rounds 3] [--duration 2] [--warmup 1] [--no-build]
+# BUILD_DIR defaults to build/bench-all. Takes about 6-8 minutes on 2 vCPUs. Run it by hand:
+# it is never part of the test command.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build/bench-all}
+ROUNDS=3
+DURATION=2
+WARMUP=1
+BUILD=1
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "run_all.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+if [[ $BUILD -eq 1 ]]; then
+  # -Wno-restrict: g++ 12 at -O3 reports false -Wrestrict positives inside libstdc++.
+  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSOCKIT_BUILD_TESTS=OFF \
+    -DSOCKIT_BUILD_EXAMPLES=OFF -DSOCKIT_BUILD_BENCH=ON -DCMAKE_CXX_FLAGS=-Wno-restrict >/dev/null
+  cmake --build "$BUILD_DIR" -j"$(nproc)" >/dev/null
+fi
+SOCKIT=$BUILD_DIR/bin/sockit
+BIN=$BUILD_DIR/bin/bench
+RESULTS_DIR=$ROOT/bench/results
+mkdir -p "$RESULTS_DIR"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sockit-run-all.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+# Both sides hold 10,000 sockets in the idle scenario.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+PEERS=()
+for peer in epoll:epoll_echo asio:asio_echo libuv:libuv_echo libevent:libevent_echo \
+            thread-per-conn:thread_echo; do
+  name=${peer%%:*} program=$BIN/${peer#*:}
+  if [[ -x $program ]]; then
+    PEERS+=(--peer "$name=$program")
+  else
+    echo "run_all.sh: $program not built (library missing?): $name skipped" >&2
+  fi
+done
+
+COMMON=(--rounds "$ROUNDS" --duration "$DURATION" --warmup "$WARMUP" --baseline epoll --json)
+
+scenario() {
+  local name=$1
+  shift
+  echo "== $name" >&2
+  "$SOCKIT" bench --compare "${COMMON[@]}" --plot "$RESULTS_DIR/$name.svg" "$@" \
+    >"$WORK/$name.json" || echo "run_all.sh: $name reported errors (see its table)" >&2
+}
+
+scenario pingpong-64B-50c --archs reactor,hybrid "${PEERS[@]}" --conns 50 --size 64
+scenario pingpong-64B-500c --archs reactor,hybrid "${PEERS[@]}" --conns 500 --size 64
+scenario pingpong-64KiB-10c --archs reactor,hybrid "${PEERS[@]}" --conns 10 --size 65536
+scenario latency-64B-1c --archs reactor,hybrid "${PEERS[@]}" --conns 1 --size 64
+scenario churn-64B-50c --archs reactor,hybrid,prefork,pool "${PEERS[@]}" --mode churn \
+  --conns 50 --size 64 --sources 64
+scenario idle-10000c --archs reactor,hybrid "${PEERS[@]}" --mode idle --conns 10000 \
+  --duration 1 --timeout 20
+
+echo "== allocations per message" >&2
+"$BIN/reactor_alloc" --conns 50 --messages 50000 >"$WORK/alloc.txt" 2>/dev/null ||
+  echo "run_all.sh: reactor_alloc saw allocations" >&2
+echo "== codec micro-benchmarks" >&2
+"$BIN/codec_bench" --benchmark_min_time=0.2 --benchmark_format=json >"$WORK/codec.json" 2>/dev/null ||
+  true
+
+python3 - "$WORK" "$ROOT/bench/RESULTS.md" "$ROOT/bench/profiling.md" "$ROUNDS" "$DURATION" \
+  "$WARMUP" <<'PY'
+import datetime, json, os, platform, subprocess, sys
+
+work, out_path, notes_path, rounds, duration, warmup = sys.argv[1:7]
+
+def load(name):
+    try:
+        with open(os.path.join(work, name + ".json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+def model():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown"
+
+def target(data, name):
+    if not data:
+        return None
+    for t in data["targets"]:
+        if t["name"] == name:
+            return t["median"]
+    return None
+
+lines = []
+w = lines.append
+w("# Benchmark results")
+w("")
+w("Written by `bench/run_all.sh`; the numbers below are what that run measured, nothing else.")
+w("")
+w(f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
+w(f"- machine: {os.cpu_count()} CPUs (nproc), {model()}, kernel {platform.release()}")
+w(f"- method: each server pinned to one CPU, the load (`sockit bench`) to the other; "
+  f"{warmup} s warm-up per server, then {rounds} rounds of {duration} s; medians of the rounds. "
+  "Figure of merit: the server's CPU time (utime+stime of its process tree, /proc/PID/stat) "
+  "per message; `core` is the busy time of the server's CPU from /proc/stat (it includes "
+  "softirq work and anything else scheduled there, so it is noisier). Rates tie at the load "
+  "generator's limit on 2 vCPUs and are shown for reference only.")
+w("")
+
+def table(title, data, figure="cpu"):
+    w(f"## {title}")
+    w("")
+    if not data:
+        w("(no result: the scenario failed)")
+        w("")
+        return
+    base = target(data, data["baseline"])
+    if figure == "rss":
+        w("| server | held | RSS KiB / connection | vs epoll | errors |")
+        w("|---|---:|---:|---:|---:|")
+        for t in data["targets"]:
+            m = t["median"]
+            b = base["rss_kib_per_connection"] if base else 0
+            ratio = f"{m['rss_kib_per_connection'] / b:.2f}x" if b > 0 else "-"
+            w(f"| {t['name']} | {m['messages']} | {m['rss_kib_per_connection']:.2f} | {ratio} | "
+              f"{sum(t['errors'].values())} |")
+    else:
+        unit = "conns/s" if data["mode"] == "churn" else "msgs/s"
+        key = "p50_us" if figure == "p50" else "cpu_us_per_message"
+        w(f"| server | {unit} | MiB/s | p50 us | p99 us | p99.9 us | CPU us/msg | core us/msg | "
+          f"{'p50' if figure == 'p50' else 'CPU/msg'} vs epoll | errors |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for t in data["targets"]:
+            m = t["median"]
+            b = base[key] if base else 0
+            ratio = f"{m[key] / b:.3f}x" if b > 0 else "-"
+            w(f"| {t['name']} | {m['rate']:.0f} | {m['mib_per_second']:.1f} | {m['p50_us']:.1f} | "
+              f"{m['p99_us']:.1f} | {m['p999_us']:.1f} | {m['cpu_us_per_message']:.3f} | "
+              f"{m['core_us_per_message']:.3f} | {ratio} | {sum(t['errors'].values())} |")
+        rounds_text = "; ".join(
+            f"{t['name']} " + " ".join(f"{r[key]:.3f}" for r in t["rounds"]) for t in data["targets"])
+        w("")
+        w(f"Per-round {'p50 us' if figure == 'p50' else 'CPU us/msg'}: {rounds_text}")
+    w("")
+
+checks = []
+def check(label, value, limit, ok):
+    if value is None or limit is None:
+        checks.append(f"| {label} | - | - | not measured |")
+    else:
+        checks.append(f"| {label} | {value:.3f} | {limit:.3f} | {'met' if ok else 'MISSED'} |")
+
+scenarios = [
+    ("pingpong-64B-50c", "Ping-pong, 64 B, 50 connections", "cpu"),
+    ("pingpong-64B-500c", "Ping-pong, 64 B, 500 connections", "cpu"),
+    ("pingpong-64KiB-10c", "64 KiB messages, 10 connections", "cpu"),
+    ("latency-64B-1c", "One connection, 64 B: round-trip latency", "p50"),
+    ("churn-64B-50c", "Churn: connect, 64 B echo, close (50 in flight, 64 source addresses)", "cpu"),
+    ("idle-10000c", "10,000 idle connections: server memory", "rss"),
+]
+data = {name: load(name) for name, _, _ in scenarios}
+
+def cpu(name, who, key="cpu_us_per_message"):
+    m = target(data[name], who)
+    return m[key] if m else None
+
+for name in ("pingpong-64B-50c", "pingpong-64B-500c"):
+    r, e = cpu(name, "reactor"), cpu(name, "epoll")
+    check(f"{name}: reactor CPU/msg <= 1.02 x epoll", r, e * 1.02 if e else None,
+          r is not None and e is not None and r <= e * 1.02)
+    for peer in ("asio", "libuv", "libevent"):
+        p = cpu(name, peer)
+        check(f"{name}: reactor CPU/msg < {peer}", r, p, r is not None and p is not None and r < p)
+r = cpu("pingpong-64KiB-10c", "reactor")
+peers = [cpu("pingpong-64KiB-10c", p) for p in ("epoll", "asio", "libuv", "libevent")]
+peers = [p for p in peers if p is not None]
+best = min(peers) if peers else None
+check("pingpong-64KiB-10c: reactor CPU/msg <= best peer", r, best,
+      r is not None and best is not None and r <= best)
+r, e = cpu("latency-64B-1c", "reactor", "p50_us"), cpu("latency-64B-1c", "epoll", "p50_us")
+check("latency-64B-1c: reactor p50 <= 1.05 x epoll", r, e * 1.05 if e else None,
+      r is not None and e is not None and r <= e * 1.05)
+r, e = cpu("churn-64B-50c", "reactor"), cpu("churn-64B-50c", "epoll")
+check("churn: reactor CPU/conn <= 1.05 x epoll", r, e * 1.05 if e else None,
+      r is not None and e is not None and r <= e * 1.05)
+for arch in ("prefork", "pool"):
+    a = cpu("churn-64B-50c", arch)
+    check(f"churn: {arch} CPU/conn <= 1.4 x reactor", a, r * 1.4 if r else None,
+          a is not None and r is not None and a <= r * 1.4)
+m = target(data["idle-10000c"], "reactor")
+rss = m["rss_kib_per_connection"] if m else None
+check("idle: reactor RSS KiB/connection <= 2", rss, 2.0, rss is not None and rss <= 2.0)
+alloc_line = ""
+try:
+    alloc_line = open(os.path.join(work, "alloc.txt")).read().strip()
+    per = float(alloc_line.rsplit("=", 1)[1])
+    check("reactor heap allocations per message == 0", per, 0.0, per == 0.0)
+except (OSError, ValueError, IndexError):
+    check("reactor heap allocations per message == 0", None, None, False)
+
+w("## Targets of issue 6")
+w("")
+w("| target | measured | limit | |")
+w("|---|---:|---:|---|")
+lines.extend(checks)
+w("")
+for name, title, figure in scenarios:
+    table(title, data[name], figure)
+    if os.path.exists(os.path.join(os.path.dirname(out_path), "results", name + ".svg")):
+        w(f"![{title}](results/{name}.svg)")
+        w("")
+w("## Heap allocations per message (reactor, steady state)")
+w("")
+w("`bench/alloc/reactor_alloc` replaces operator new, runs `echo` on an in-process reactor "
+  "Server and counts allocations while 50 connections ping-pong 64-byte lines:")
+w("")
+w("```")
+w(alloc_line or "(not run)")
+w("```")
+w("")
+codec = load("codec")
+if codec:
+    w("## Codec micro-benchmarks (Google Benchmark)")
+    w("")
+    w("| benchmark | ns/op | bytes/s |")
+    w("|---|---:|---:|")
+    for b in codec.get("benchmarks", []):
+        bps = b.get("bytes_per_second")
+        w(f"| {b['name']} | {b['real_time']:.1f} | "
+          f"{(f'{bps / 2**20:.0f} MiB/s') if bps else '-'} |")
+    w("")
+if os.path.exists(notes_path):
+    w(open(notes_path).read().rstrip())
+    w("")
+with open(out_path, "w") as f:
+    f.write("\n".join(lines))
+print(f"run_all.sh: wrote {out_path}", file=sys.stderr)
+PY
