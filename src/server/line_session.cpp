@@ -10,6 +10,20 @@ LineSession::LineSession(const SessionLimits& limits)
 
 void LineSession::on_data(std::string_view bytes, Output& out) {
   if (out.closing()) return;
+  // With nothing buffered, whole lines are handed over straight from the caller's buffer:
+  // only a trailing partial line (or one over the limit, for the codec to reject) is
+  // copied, so ping-pong traffic costs no allocation per message.
+  if (codec_.buffered() == 0) {
+    for (std::size_t newline; (newline = bytes.find('\n')) != std::string_view::npos;) {
+      std::size_t length = newline;
+      if (length > 0 && bytes[length - 1] == '\r') --length;
+      if (length > codec_.max_line()) break;
+      deliver(bytes.substr(0, length), out);
+      bytes.remove_prefix(newline + 1);
+      if (out.closing()) return;
+    }
+    if (bytes.empty()) return;
+  }
   codec_.feed(bytes);
   for (;;) {
     DecodeResult result = codec_.next();
