@@ -152,6 +152,11 @@ TEST_P(TlsServe, ChatRoomBroadcastsOverTls) {
   }
   alice->stream().write_line("bye", 20s);
   EXPECT_EQ(bob->stream().read_line(1024, 20s), "alice: bye");
+  alice.reset();
+  bob.reset();
+  // A sanitizer report in the server makes it exit non-zero.
+  auto status = server.terminate();
+  EXPECT_TRUE(status.success()) << server.process->stderr_text();
 }
 
 INSTANTIATE_TEST_SUITE_P(Architectures, TlsServe, ::testing::ValuesIn(all_architectures()),
