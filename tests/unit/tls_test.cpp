@@ -521,6 +521,55 @@ TEST(TlsClient, VerificationFailuresSayWhy) {
   EXPECT_NO_THROW(TlsClient::connect("127.0.0.1", old.port(), insecure, 10s));
 }
 
+// A server that requires client certificates: ours passes, a client without one fails.
+TEST(TlsTransport, ClientCertificatesWhenTheServerAsks) {
+  TempDir dir;
+  CertFiles server_files = make_cert(dir, "localhost");
+  CertFiles client_files = make_cert(dir, "client.test");
+  auto server_ctx = TlsContext::server({server_files.cert, server_files.key, client_files.cert});
+  EXPECT_TRUE(server_ctx.verifies_peer());
+  for (bool with_cert : {true, false}) {
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    Socket a = Socket::adopt(fds[0]);
+    Socket b = Socket::adopt(fds[1]);
+    std::string server_error;
+    std::thread server([&] {
+      try {
+        TlsTransport transport(b, server_ctx);
+        transport.handshake(10s);
+        Stream stream(transport);
+        stream.write_line("welcome", 10s);
+      } catch (const std::exception& e) {
+        server_error = e.what();
+      }
+    });
+    TlsClientOptions options{server_files.cert, true, {}, {}};
+    if (with_cert) {
+      options.cert_file = client_files.cert;
+      options.key_file = client_files.key;
+    }
+    std::string client_error;
+    try {
+      TlsTransport transport(a, TlsContext::client(options), "localhost");
+      transport.handshake(10s);
+      Stream stream(transport);
+      EXPECT_EQ(stream.read_line(100, 10s), "welcome");
+    } catch (const std::exception& e) {
+      client_error = e.what();
+    }
+    a.close();  // a failed client must not leave the server waiting
+    server.join();
+    if (with_cert) {
+      EXPECT_EQ(client_error, "");
+      EXPECT_EQ(server_error, "");
+    } else {
+      EXPECT_NE(server_error.find("tls handshake with"), std::string::npos) << server_error;
+      EXPECT_NE(server_error.find("certificate"), std::string::npos) << server_error;
+    }
+  }
+}
+
 // Both ends as TlsTransports (the server side too, for blocking code that owns its socket),
 // over a socketpair in non-blocking mode, each under a Stream.
 TEST(TlsTransport, ServerAndClientStreamsOverASocketpair) {
