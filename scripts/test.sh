@@ -19,7 +19,7 @@ ctest --preset asan -j "$jobs"
 
 echo "== ThreadSanitizer: threaded tests (g++)"
 cmake --preset tsan >/dev/null
-cmake --build --preset tsan -j "$jobs"
+cmake --build --preset tsan -j "$jobs" --target sockit_threaded_tests
 ctest --preset tsan -j "$jobs"
 
 echo "== clang 14 build with -Werror"
