@@ -16,6 +16,7 @@
 #include "cli_helpers.hpp"
 #include "sockit/udp.hpp"
 #include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace sockit::test {
 namespace {
@@ -33,23 +34,7 @@ std::unique_ptr<Process> start_socat_tcp(const std::string& command, std::uint16
   return nullptr;
 }
 
-// A fresh private directory, removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sockit-cli-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(std::string_view name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using sockit::test::TempDir;
 
 // --- listen, with nc as the client ---------------------------------------------------
 

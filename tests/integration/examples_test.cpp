@@ -17,6 +17,7 @@
 #include "sockit/address.hpp"
 #include "sockit/tcp.hpp"
 #include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace sockit::test {
 namespace {
@@ -76,25 +77,7 @@ std::optional<TcpExample> start_tcp(std::string_view name, std::vector<std::stri
 #define REQUIRE_TOOL(tool) \
   if (!have_tool(tool)) GTEST_SKIP() << tool << " is not installed"
 
-// A private directory for Unix socket paths, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sockit-ex-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(std::string_view name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using sockit::test::TempDir;
 
 std::string port_text(std::uint16_t port) {
   return std::to_string(port);

@@ -19,6 +19,7 @@
 
 #include "serve_fixture.hpp"
 #include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace sockit::test {
 namespace {
@@ -38,23 +39,7 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
-// A private directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sockit-svc-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(std::string_view name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using sockit::test::TempDir;
 
 // --- chat ----------------------------------------------------------------------------
 

@@ -16,33 +16,17 @@
 #include <vector>
 
 #include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace sockit::test {
 
 #define TLS_REQUIRE_TOOL(tool) \
   if (!have_tool(tool)) GTEST_SKIP() << tool << " is not installed"
 
-// mkdtemp, removed with everything in it. World-traversable, so an nginx worker running
-// as another user can read the files it serves.
-class TlsTempDir {
+// World-traversable, so an nginx worker running as another user can read the files.
+class TlsTempDir : public sockit::test::TempDir {
  public:
-  TlsTempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sockit-tls-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-    ::chmod(path_.c_str(), 0755);
-  }
-  ~TlsTempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TlsTempDir(const TlsTempDir&) = delete;
-  TlsTempDir& operator=(const TlsTempDir&) = delete;
-  std::string file(std::string_view name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
+  TlsTempDir() : TempDir("sockit-tls", 0755) {}
 };
 
 struct Ran {

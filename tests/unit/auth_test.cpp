@@ -15,6 +15,7 @@
 #include "sockit/auth/login_throttle.hpp"
 #include "sockit/auth/password.hpp"
 #include "sockit/auth/user_file.hpp"
+#include "support/temp_dir.hpp"
 
 namespace sockit::auth {
 namespace {
@@ -79,26 +80,7 @@ TEST(Password, WeakOrMalformedHashesNeverMatch) {
   EXPECT_EQ(hash_problem(decoy_hash()), "");
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sockit-auth-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(std::string_view name) const { return (path_ / name).string(); }
-  std::size_t entries() const {
-    return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(path_),
-                                                  std::filesystem::directory_iterator()));
-  }
-
- private:
-  std::filesystem::path path_;
-};
+using sockit::test::TempDir;
 
 TEST(UserFile, ParsesUsersKeepsCommentsAndRoundTrips) {
   std::string hash = quick_hash("secret");

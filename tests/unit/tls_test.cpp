@@ -27,6 +27,7 @@
 #include "sockit/server/services.hpp"
 #include "sockit/stream.hpp"
 #include "sockit/tls.hpp"
+#include "support/temp_dir.hpp"
 
 namespace sockit {
 namespace {
@@ -37,23 +38,7 @@ using server::Output;
 using server::Peer;
 using server::Session;
 
-// A temporary directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sockit-tls-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(std::string_view name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using sockit::test::TempDir;
 
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;

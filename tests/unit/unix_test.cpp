@@ -1,6 +1,7 @@
 // Unix sockets: stale-file handling of UnixServer (and what it must never delete),
 // abstract names, socket pairs, descriptor passing both ways and peer credentials.
 #include "sockit/unix.hpp"
+#include "support/temp_dir.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -22,25 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A private directory for socket files, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "sockit-unix-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(std::string_view name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using sockit::test::TempDir;
 
 bool is_socket_file(const std::string& path) {
   struct stat st {};
