@@ -234,6 +234,7 @@ class Reactor {
   LoopStats stats() const noexcept;
 
   void write_to(Connection& c, std::string_view bytes);
+  bool stage(std::string_view bytes);
   void send_staged(Connection& c);
   void send_or_queue(Connection& c, std::string_view bytes);
   std::shared_ptr<Peer> peer_of(Connection& c);
@@ -292,6 +293,8 @@ class Reactor {
   BufferPool pool_{kCachedBuffers, kCachedBufferCapacity};
   std::vector<std::shared_ptr<PeerImpl>> mail_batch_;
   IoBuffer staging_;              // writes of the callback now running
+  std::string_view staged_view_;  // or those writes, when they are bytes of read_buffer_
+  std::size_t read_valid_ = 0;    // bytes of read_buffer_ the running on_data was given
   Connection* corked_ = nullptr;  // whose callback that is
 
   ConnectionList idle_;       // open connections, oldest activity first
@@ -455,7 +458,9 @@ bool Reactor::on_readable(Connection& c) {
     return false;
   }
   touch(c);
+  read_valid_ = r.bytes;
   call(c, "on_data", [&] { c.session->on_data({read_buffer_.get(), r.bytes}, c); });
+  read_valid_ = 0;
   settle(c);
   return true;
 }
@@ -484,17 +489,54 @@ void Reactor::discard_input(Connection& c) {
 void Reactor::write_to(Connection& c, std::string_view bytes) {
   if (!c.live || c.broken || c.lingering || bytes.empty()) return;
   if (corked_ == &c && c.queued() == 0) {
-    if (staging_.size() + bytes.size() <= kStagingLimit) {
-      staging_.append(bytes);
-      return;
-    }
+    if (stage(bytes)) return;
     send_staged(c);
     if (c.broken) return;
   }
   send_or_queue(c, bytes);
 }
 
+// Gathers one piece of the running callback's output; false when it does not fit. A piece
+// that lies in the read buffer (an echo of what was just read) is kept as a view, and a
+// following piece equal to the bytes after that view (echo's newline) extends it, so the
+// usual echo answer is sent from where it was read, without a copy. The read buffer does
+// not change while a callback runs, and read_valid_ is 0 outside on_data.
+bool Reactor::stage(std::string_view bytes) {
+  if (staging_.empty()) {
+    const char* const begin = read_buffer_.get();
+    const char* const valid_end = begin + read_valid_;
+    if (staged_view_.empty()) {
+      // Compared as integers: ordering pointers into different objects is unspecified.
+      const auto at = reinterpret_cast<std::uintptr_t>(bytes.data());
+      if (at >= reinterpret_cast<std::uintptr_t>(begin) &&
+          at + bytes.size() <= reinterpret_cast<std::uintptr_t>(valid_end)) {
+        staged_view_ = bytes;
+        return true;
+      }
+    } else {
+      const char* const view_end = staged_view_.data() + staged_view_.size();
+      if (bytes.size() <= static_cast<std::size_t>(valid_end - view_end) &&
+          (bytes.data() == view_end || std::memcmp(view_end, bytes.data(), bytes.size()) == 0)) {
+        staged_view_ = {staged_view_.data(), staged_view_.size() + bytes.size()};
+        return true;
+      }
+    }
+    if (staged_view_.size() + bytes.size() > kStagingLimit) return false;
+    staging_.append(staged_view_);
+    staged_view_ = {};
+  }
+  if (staging_.size() + bytes.size() > kStagingLimit) return false;
+  staging_.append(bytes);
+  return true;
+}
+
 void Reactor::send_staged(Connection& c) {
+  if (!staged_view_.empty()) {
+    const std::string_view view = staged_view_;
+    staged_view_ = {};
+    if (!c.broken) send_or_queue(c, view);
+    return;
+  }
   if (staging_.empty()) return;
   if (!c.broken) send_or_queue(c, staging_.data());
   staging_.clear();
@@ -549,6 +591,12 @@ void Reactor::flush(Connection& c) {
 // while one of its session's callbacks is on the stack, so it may destroy the connection.
 void Reactor::settle(Connection& c) {
   if (!c.live) return;
+  // The steady state of a busy connection, once per message: everything written, still
+  // reading, epoll already watching just that. Nothing below would change anything.
+  if (c.registered && c.interest == static_cast<std::uint32_t>(Interest::readable) &&
+      c.queued() == 0 && !c.broken && !c.close_requested && !c.paused && !c.eof) {
+    return;
+  }
   if (c.broken) {
     destroy(c);
     return;
