@@ -1,9 +1,8 @@
-// Address value type, name resolution (getaddrinfo/getnameinfo), service names and the
-// machine's interfaces (getifaddrs).
+// The Address value type: construction from literals and sockaddrs, predicates, printing,
+// comparison and hashing.
 #include "sockit/address.hpp"
 
 #include <arpa/inet.h>
-#include <ifaddrs.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -11,18 +10,19 @@
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
-#include <charconv>
 #include <cstddef>
 #include <cstring>
-#include <initializer_list>
 #include <memory>
 #include <ostream>
 #include <utility>
 
+#include "concat.hpp"
 #include "sockit/error.hpp"
 
 namespace sockit {
+
+using detail::concat;
+
 namespace {
 
 constexpr socklen_t kSunPathOffset = offsetof(sockaddr_un, sun_path);
@@ -46,47 +46,11 @@ const std::uint8_t* v6_bytes(const sockaddr_storage& s) {
   return as_v6(s).sin6_addr.s6_addr;
 }
 
-// Joins text without `"literal" + std::string` temporaries, which make g++ 12 -O3 report
-// a false -Wrestrict overlap.
-std::string concat(std::initializer_list<std::string_view> parts) {
-  std::size_t total = 0;
-  for (auto part : parts)
-    total += part.size();
-  std::string text;
-  text.reserve(total);
-  for (auto part : parts)
-    text.append(part);
-  return text;
-}
-
 bool all_zero(const std::uint8_t* bytes, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     if (bytes[i] != 0) return false;
   }
   return true;
-}
-
-bool is_all_digits(std::string_view text) {
-  if (text.empty()) return false;
-  for (char c : text) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
-// Parses a decimal port; nullopt when out of 0..65535 (text must be all digits).
-std::optional<std::uint16_t> parse_port(std::string_view text) {
-  unsigned long value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || value > 65535) return std::nullopt;
-  return static_cast<std::uint16_t>(value);
-}
-
-// The getaddrinfo/getnameinfo result as an error_code: EAI_SYSTEM means errno holds the
-// real cause, which belongs in the system category.
-std::error_code gai_code(int rc, int saved_errno) {
-  if (rc == EAI_SYSTEM) return errno_code(saved_errno != 0 ? saved_errno : EIO);
-  return {rc, resolve_category()};
 }
 
 std::string scope_text(std::uint32_t scope_id) {
@@ -439,254 +403,6 @@ bool operator==(const Address& a, const Address& b) noexcept {
 
 std::ostream& operator<<(std::ostream& os, const Address& address) {
   return os << address.to_string();
-}
-
-// ---------------------------------------------------------------------------------------
-// Resolution
-
-namespace {
-
-// "host" when the service is a number or empty (the number is already in the result),
-// "host:service" for a service name, since a bad name is then a possible cause.
-std::string resolve_target(std::string_view host, std::string_view service) {
-  std::string target(host);
-  if (!service.empty() && !is_all_digits(service)) {
-    if (host.find(':') != std::string_view::npos) target = concat({"[", target, "]"});
-    target += ":";
-    target += service;
-  }
-  return target;
-}
-
-std::vector<ResolvedAddress> resolve_impl(std::string_view host, std::string_view service,
-                                          const ResolveOptions& options, bool numeric_service,
-                                          std::error_code& ec, std::string* detail) {
-  ec.clear();
-  if (is_all_digits(service) && !parse_port(service)) {
-    // glibc would silently truncate "70000" to a 16-bit port.
-    ec = make_error_code(errc::invalid_argument);
-    if (detail != nullptr) *detail = concat({"port ", service, " out of range (0-65535)"});
-    return {};
-  }
-  const std::string host_z(host);
-  const std::string service_z(service);
-
-  addrinfo hints{};
-  hints.ai_family = options.family;
-  hints.ai_socktype = options.socktype;
-  hints.ai_flags =
-      (options.passive ? AI_PASSIVE : 0) | (options.numeric_host ? AI_NUMERICHOST : 0) |
-      (options.canonical_name ? AI_CANONNAME : 0) | (numeric_service ? AI_NUMERICSERV : 0);
-
-  addrinfo* list = nullptr;
-  errno = 0;
-  const int rc = ::getaddrinfo(host.empty() ? nullptr : host_z.c_str(),
-                               service.empty() ? nullptr : service_z.c_str(), &hints, &list);
-  const int saved_errno = errno;
-  if (rc != 0) {
-    ec = gai_code(rc, saved_errno);
-    return {};
-  }
-  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(list, &::freeaddrinfo);
-
-  std::vector<ResolvedAddress> results;
-  for (const addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
-    if (ai->ai_addr == nullptr) continue;
-    ResolvedAddress r;
-    r.address = Address(ai->ai_addr, ai->ai_addrlen);
-    r.family = ai->ai_family;
-    r.socktype = ai->ai_socktype;
-    r.protocol = ai->ai_protocol;
-    if (ai == list && ai->ai_canonname != nullptr) r.canonical_name = ai->ai_canonname;
-    results.push_back(std::move(r));
-  }
-  return results;
-}
-
-}  // namespace
-
-std::vector<ResolvedAddress> resolve(std::string_view host, std::string_view service,
-                                     const ResolveOptions& options) {
-  std::error_code ec;
-  std::string detail;
-  auto results = resolve_impl(host, service, options, false, ec, &detail);
-  if (ec) throw Error(ec, "resolve", resolve_target(host, service), detail);
-  return results;
-}
-
-std::vector<ResolvedAddress> resolve(std::string_view host, std::uint16_t port,
-                                     const ResolveOptions& options) {
-  const std::string service = std::to_string(port);
-  std::error_code ec;
-  auto results = resolve_impl(host, service, options, true, ec, nullptr);
-  if (ec) throw Error(ec, "resolve", resolve_target(host, service));
-  return results;
-}
-
-std::vector<ResolvedAddress> resolve(std::string_view host, std::string_view service,
-                                     const ResolveOptions& options, std::error_code& ec) {
-  try {
-    return resolve_impl(host, service, options, false, ec, nullptr);
-  } catch (const std::bad_alloc&) {
-    ec = std::make_error_code(std::errc::not_enough_memory);
-    return {};
-  }
-}
-
-std::string reverse_lookup(const Address& address) {
-  if (!address.is_ip()) {
-    throw_error(errc::invalid_argument, "reverse lookup", address.to_string(), "not an IP address");
-  }
-  std::array<char, NI_MAXHOST> host{};
-  errno = 0;
-  const int rc = ::getnameinfo(address.data(), address.size(), host.data(),
-                               static_cast<socklen_t>(host.size()), nullptr, 0, NI_NAMEREQD);
-  const int saved_errno = errno;
-  if (rc != 0) throw Error(gai_code(rc, saved_errno), "reverse lookup", address.ip());
-  return host.data();
-}
-
-std::uint16_t service_port(std::string_view name, std::string_view protocol) {
-  if (name.empty()) throw_error(errc::invalid_argument, "service", name, "empty service name");
-  if (is_all_digits(name)) {
-    if (auto port = parse_port(name)) return *port;
-    throw_error(errc::invalid_argument, "service", name, "port out of range (0-65535)");
-  }
-  const std::string name_z(name);
-  const std::string proto_z(protocol);
-  servent entry{};
-  servent* found = nullptr;
-  std::array<char, 4096> buffer{};
-  const int rc = ::getservbyname_r(name_z.c_str(), proto_z.empty() ? nullptr : proto_z.c_str(),
-                                   &entry, buffer.data(), buffer.size(), &found);
-  if (rc != 0 || found == nullptr) {
-    throw_error(errc::not_found, "service", name,
-                concat({"unknown service name for ", proto_z.empty() ? "any protocol" : proto_z}));
-  }
-  return ntohs(static_cast<std::uint16_t>(found->s_port));
-}
-
-std::string service_name(std::uint16_t port, std::string_view protocol) {
-  const std::string proto_z(protocol);
-  servent entry{};
-  servent* found = nullptr;
-  std::array<char, 4096> buffer{};
-  const int rc = ::getservbyport_r(htons(port), proto_z.empty() ? nullptr : proto_z.c_str(), &entry,
-                                   buffer.data(), buffer.size(), &found);
-  if (rc != 0 || found == nullptr || found->s_name == nullptr) return std::to_string(port);
-  return found->s_name;
-}
-
-// ---------------------------------------------------------------------------------------
-// Interfaces
-
-namespace {
-
-// getifaddrs gives netmasks whose family field is not always filled in; the interface's
-// own family says how many bytes are meaningful.
-std::optional<Address> ip_sockaddr(const sockaddr* sa, int family) {
-  if (sa == nullptr) return std::nullopt;
-  if (family == AF_INET) {
-    sockaddr_in v4{};
-    std::memcpy(&v4, sa, sizeof v4);
-    v4.sin_family = AF_INET;
-    return Address(reinterpret_cast<const sockaddr*>(&v4), sizeof v4);
-  }
-  sockaddr_in6 v6{};
-  std::memcpy(&v6, sa, sizeof v6);
-  v6.sin6_family = AF_INET6;
-  return Address(reinterpret_cast<const sockaddr*>(&v6), sizeof v6);
-}
-
-struct FlagName {
-  unsigned bit;
-  const char* name;
-};
-
-// In the order `ip link` and ifconfig print them. The last three come from <linux/if.h>,
-// which clashes with <net/if.h>, so their values are spelled out.
-constexpr std::array<FlagName, 19> kFlagNames{{
-    {IFF_UP, "UP"},
-    {IFF_BROADCAST, "BROADCAST"},
-    {IFF_DEBUG, "DEBUG"},
-    {IFF_LOOPBACK, "LOOPBACK"},
-    {IFF_POINTOPOINT, "POINTOPOINT"},
-    {IFF_NOTRAILERS, "NOTRAILERS"},
-    {IFF_RUNNING, "RUNNING"},
-    {IFF_NOARP, "NOARP"},
-    {IFF_PROMISC, "PROMISC"},
-    {IFF_ALLMULTI, "ALLMULTI"},
-    {IFF_MASTER, "MASTER"},
-    {IFF_SLAVE, "SLAVE"},
-    {IFF_MULTICAST, "MULTICAST"},
-    {IFF_PORTSEL, "PORTSEL"},
-    {IFF_AUTOMEDIA, "AUTOMEDIA"},
-    {IFF_DYNAMIC, "DYNAMIC"},
-    {1U << 16, "LOWER_UP"},
-    {1U << 17, "DORMANT"},
-    {1U << 18, "ECHO"},
-}};
-
-}  // namespace
-
-bool Interface::is_up() const noexcept {
-  return (flags & IFF_UP) != 0;
-}
-bool Interface::is_loopback() const noexcept {
-  return (flags & IFF_LOOPBACK) != 0;
-}
-
-std::string Interface::flags_string() const {
-  std::string text;
-  unsigned rest = flags;
-  for (const auto& flag : kFlagNames) {
-    if ((flags & flag.bit) == 0) continue;
-    if (!text.empty()) text += ',';
-    text += flag.name;
-    rest &= ~flag.bit;
-  }
-  if (rest != 0) {
-    std::array<char, 16> hex{};
-    auto [end, ec] = std::to_chars(hex.data(), hex.data() + hex.size(), rest, 16);
-    if (!text.empty()) text += ',';
-    text += "0x";
-    text.append(hex.data(), end);
-  }
-  return text;
-}
-
-std::vector<Interface> interfaces() {
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) throw_errno("getifaddrs", "", errno);
-  std::unique_ptr<ifaddrs, decltype(&::freeifaddrs)> guard(list, &::freeifaddrs);
-
-  std::vector<Interface> result;
-  for (const ifaddrs* ifa = list; ifa != nullptr; ifa = ifa->ifa_next) {
-    if (ifa->ifa_addr == nullptr) continue;
-    const int family = ifa->ifa_addr->sa_family;
-    if (family != AF_INET && family != AF_INET6) continue;
-    Interface entry;
-    entry.name = ifa->ifa_name != nullptr ? ifa->ifa_name : "";
-    entry.index = ::if_nametoindex(entry.name.c_str());
-    entry.flags = ifa->ifa_flags;
-    entry.address = *ip_sockaddr(ifa->ifa_addr, family);
-    entry.netmask = ip_sockaddr(ifa->ifa_netmask, family);
-    // ifa_broadaddr and ifa_dstaddr share storage; the flags say which one it is.
-    if ((ifa->ifa_flags & IFF_BROADCAST) != 0) {
-      entry.broadcast = ip_sockaddr(ifa->ifa_broadaddr, family);
-    } else if ((ifa->ifa_flags & IFF_POINTOPOINT) != 0) {
-      entry.destination = ip_sockaddr(ifa->ifa_dstaddr, family);
-    }
-    result.push_back(std::move(entry));
-  }
-  return result;
-}
-
-std::vector<Address> ip_address_list() {
-  std::vector<Address> addresses;
-  for (auto& entry : interfaces())
-    addresses.push_back(std::move(entry.address));
-  return addresses;
 }
 
 }  // namespace sockit
