@@ -58,6 +58,27 @@ std::string closed_after(std::size_t got, std::size_t total,
          std::to_string(total) + " " + std::string(what);
 }
 
+// What a transport's Error said beyond its code's generic text (TLS: "decryption
+// failed or bad record mac" under "TLS protocol error"), so rewrapping it under the
+// Stream's operation keeps the reason; empty when it said nothing more. Relies on
+// the what() layout error.hpp documents.
+std::string detail_of(const Error &e) {
+  std::string prefix = e.operation();
+  if (!e.target().empty()) {
+    if (!prefix.empty())
+      prefix += ' ';
+    prefix += e.target();
+  }
+  prefix += ": ";
+  std::string_view what = e.what();
+  if (what.substr(0, prefix.size()) != prefix)
+    return {};
+  what.remove_prefix(prefix.size());
+  if (what == e.code().message())
+    return {};
+  return std::string(what);
+}
+
 } // namespace
 
 Stream::Stream(Socket &socket, std::size_t buffer_size)
@@ -82,7 +103,7 @@ std::size_t Stream::read_into(std::span<char> out, std::string_view operation,
     try {
       result = transport_->read_some(out);
     } catch (const Error &e) {
-      fail(e.code(), operation);
+      fail(e.code(), operation, detail_of(e));
     }
     if (result.ok())
       return result.bytes;
@@ -269,7 +290,7 @@ void Stream::write_bytes(std::string_view bytes, std::string_view operation,
     try {
       result = transport_->write_some(bytes);
     } catch (const Error &e) {
-      fail(e.code(), operation);
+      fail(e.code(), operation, detail_of(e));
     }
     if (result.ok()) {
       bytes.remove_prefix(std::min(result.bytes, bytes.size()));
@@ -329,7 +350,7 @@ void Stream::close_write() {
   try {
     transport_->close_write();
   } catch (const Error &e) {
-    fail(e.code(), "close_write");
+    fail(e.code(), "close_write", detail_of(e));
   }
 }
 

@@ -44,6 +44,20 @@ bool error_is_verify_failure() noexcept {
          ERR_GET_REASON(code) == SSL_R_CERTIFICATE_VERIFY_FAILED;
 }
 
+std::string peer_label(const Address& peer, const Address& local) noexcept {
+  try {
+    // An unnamed Unix address is only its family (no sun_path bytes).
+    auto named = [](const Address& a) {
+      return !a.is_unspecified_family() && !(a.is_unix() && a.path().empty());
+    };
+    if (named(peer)) return peer.to_string();
+    if (peer.is_unix() || local.is_unix()) return named(local) ? local.to_string() : "(unix)";
+  } catch (...) {
+    // Only labels a message; falls through to the generic name.
+  }
+  return "(unknown peer)";
+}
+
 void drain_bio(BIO* bio, std::string& out) {
   for (;;) {
     std::size_t pending = BIO_ctrl_pending(bio);

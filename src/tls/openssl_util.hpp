@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "sockit/address.hpp"
+
 namespace sockit::tls_detail {
 
 struct BioFree {
@@ -36,6 +38,11 @@ std::string take_error_reason(const SSL* ssl = nullptr, std::string_view fallbac
 bool error_is_unexpected_eof() noexcept;
 // Whether the oldest queued error is a certificate verification failure.
 bool error_is_verify_failure() noexcept;
+
+// Who a TLS message is about: the peer's address when it has one; for a Unix connection
+// whose peer is unnamed (every accepted client, a socketpair), our own socket path, else
+// "(unix)"; "(unknown peer)" when nothing is known. Never empty, never throws.
+std::string peer_label(const Address& peer, const Address& local) noexcept;
 
 // Drains everything pending in a memory BIO into `out` (appending).
 void drain_bio(BIO* bio, std::string& out);

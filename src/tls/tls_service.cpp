@@ -118,7 +118,8 @@ class TlsSession final : public Session {
     BIO* out = in != nullptr ? BIO_new(BIO_s_mem()) : nullptr;
     if (out == nullptr) {
       BIO_free(in);
-      throw Error(tls_errc::configuration, "tls new session", info_.peer.to_string(),
+      throw Error(tls_errc::configuration, "tls new session",
+                  tls_detail::peer_label(info_.peer, info_.local),
                   take_error_reason(nullptr, "out of memory"));
     }
     // An empty input BIO means "no data yet", not end of stream.
@@ -230,7 +231,9 @@ class TlsSession final : public Session {
   };
 
   void report(std::string_view what, std::string_view reason) const {
-    if (log_) log_(std::string(what) + " " + info_.peer.to_string() + ": " + std::string(reason));
+    if (log_)
+      log_(std::string(what) + " " + tls_detail::peer_label(info_.peer, info_.local) + ": " +
+           std::string(reason));
   }
 
   // Runs the handshake, then hands every complete record's plaintext to the inner session.

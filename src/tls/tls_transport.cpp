@@ -1,6 +1,7 @@
 // TlsTransport: OpenSSL over a socket through a small BIO of our own, so every read and
 // write is non-blocking (MSG_DONTWAIT) and never raises SIGPIPE (MSG_NOSIGNAL), whatever
-// mode the socket is in. Waiting is poll(2) on the direction OpenSSL last asked for.
+// mode the socket is in. Waiting is poll(2) on the direction OpenSSL asked for when the
+// same kind of operation last would have blocked.
 #include "sockit/tls/tls_transport.hpp"
 
 #include <poll.h>
@@ -77,7 +78,7 @@ bool is_ip_literal(std::string_view host) {
 }  // namespace
 
 TlsTransport::TlsTransport(Socket& socket, const TlsContext& context, std::string_view server_name)
-    : socket_(&socket), verify_(context.verifies_peer()) {
+    : socket_(&socket), fd_(socket.fd()), verify_(context.verifies_peer()) {
   ERR_clear_error();
   ssl_ = SSL_new(context.native());
   if (ssl_ == nullptr) {
@@ -116,18 +117,30 @@ TlsTransport::TlsTransport(Socket& socket, const TlsContext& context, std::strin
 }
 
 TlsTransport::~TlsTransport() {
+  // One SSL_shutdown through the MSG_DONTWAIT BIO cannot block; a full send buffer just
+  // loses the close_notify. The fd check keeps it off a descriptor number reused after the
+  // socket was closed.
+  if (established_ && !failed_ && fd_ >= 0 && socket_->fd() == fd_ &&
+      (SSL_get_shutdown(ssl_) & SSL_SENT_SHUTDOWN) == 0) {
+    ERR_clear_error();
+    (void)SSL_shutdown(ssl_);
+    ERR_clear_error();
+  }
   SSL_free(ssl_);
 }
 
 std::string TlsTransport::peer_name() const {
+  Address local;
   try {
-    return socket_->peer_or_empty().to_string();
+    local = socket_->local_address();
   } catch (...) {
-    return {};
+    // Only labels a message; the peer alone may do.
   }
+  return tls_detail::peer_label(socket_->peer_or_empty(), local);
 }
 
 void TlsTransport::fail_handshake(int ssl_error, int saved_errno) {
+  failed_ = true;
   std::string reason;
   tls_errc code = tls_errc::handshake_failed;
   if (ssl_error == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
@@ -143,6 +156,7 @@ void TlsTransport::fail_handshake(int ssl_error, int saved_errno) {
 }
 
 void TlsTransport::fail_io(std::string_view operation, int ssl_error, int saved_errno) {
+  failed_ = true;
   if (ssl_error == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
     if (saved_errno != 0) throw_errno(operation, peer_name(), saved_errno);
     throw Error(tls_errc::closed_without_notify, std::string(operation), peer_name());
@@ -166,8 +180,9 @@ std::optional<Direction> TlsTransport::handshake_step() {
     return std::nullopt;
   }
   int err = SSL_get_error(ssl_, r);
-  if (err == SSL_ERROR_WANT_READ) return want_ = Direction::read;
-  if (err == SSL_ERROR_WANT_WRITE) return want_ = Direction::write;
+  // Reads and writes both run the handshake first, so both wait for what it needs.
+  if (err == SSL_ERROR_WANT_READ) return read_needs_ = write_needs_ = Direction::read;
+  if (err == SSL_ERROR_WANT_WRITE) return read_needs_ = write_needs_ = Direction::write;
   fail_handshake(err, saved_errno);
 }
 
@@ -202,10 +217,10 @@ IoResult TlsTransport::read_some(std::span<char> buffer) {
   int err = SSL_get_error(ssl_, r);
   switch (err) {
     case SSL_ERROR_WANT_READ:
-      want_ = Direction::read;
+      read_needs_ = Direction::read;
       return {IoStatus::would_block, 0};
     case SSL_ERROR_WANT_WRITE:
-      want_ = Direction::write;
+      read_needs_ = Direction::write;
       return {IoStatus::would_block, 0};
     case SSL_ERROR_ZERO_RETURN:
       return {IoStatus::eof, 0};
@@ -226,10 +241,10 @@ IoResult TlsTransport::write_some(std::string_view bytes) {
   int err = SSL_get_error(ssl_, r);
   switch (err) {
     case SSL_ERROR_WANT_READ:
-      want_ = Direction::read;
+      write_needs_ = Direction::read;
       return {IoStatus::would_block, 0};
     case SSL_ERROR_WANT_WRITE:
-      want_ = Direction::write;
+      write_needs_ = Direction::write;
       return {IoStatus::would_block, 0};
     default:
       fail_io("tls write", err, saved_errno);
@@ -237,8 +252,10 @@ IoResult TlsTransport::write_some(std::string_view bytes) {
 }
 
 bool TlsTransport::wait(Direction op, Deadline deadline) {
-  (void)op;  // OpenSSL knows better: a read may need the socket writable, and the reverse.
-  return want_ == Direction::read ? wait_readable(*socket_, deadline)
+  // A read may need the socket writable (a record of ours must go out first), a write may
+  // need it readable; what matters is what the requested operation needed last time.
+  const Direction needs = op == Direction::read ? read_needs_ : write_needs_;
+  return needs == Direction::read ? wait_readable(*socket_, deadline)
                                   : wait_writable(*socket_, deadline);
 }
 

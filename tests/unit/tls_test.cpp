@@ -9,6 +9,7 @@
 #include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -622,6 +623,164 @@ TEST(TlsClient, PlaintextServerFailsTheHandshakeAndTimeoutsHold) {
   accepted.socket.close();
   std::string message = error_of([&] { TlsClient(std::move(again), ctx, "localhost", 10s); });
   EXPECT_EQ(message.rfind("tls handshake with 127.0.0.1:", 0), 0u) << message;
+}
+
+// A client and a server TlsTransport over a socketpair, handshaken in this thread by
+// stepping both sides in turn (every read and write is non-blocking underneath).
+struct TransportPair {
+  TempDir dir;
+  CertFiles files = make_cert(dir, "localhost");
+  TlsContext server_ctx = TlsContext::server({files.cert, files.key, {}});
+  TlsContext client_ctx = TlsContext::client({files.cert, true, {}, {}});
+  Socket client_socket;
+  Socket server_socket;
+  std::unique_ptr<TlsTransport> client;
+  std::unique_ptr<TlsTransport> server;
+
+  TransportPair() {
+    int fds[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    client_socket = Socket::adopt(fds[0]);
+    server_socket = Socket::adopt(fds[1]);
+    client = std::make_unique<TlsTransport>(client_socket, client_ctx, "localhost");
+    server = std::make_unique<TlsTransport>(server_socket, server_ctx);
+    for (int i = 0; i < 100 && !(client->handshake_done() && server->handshake_done()); ++i) {
+      client->handshake_step();
+      server->handshake_step();
+    }
+    EXPECT_TRUE(client->handshake_done() && server->handshake_done());
+  }
+
+  // Everything the server can read now; `eof` set at close_notify.
+  std::string server_read(bool& eof) {
+    std::string text;
+    char buffer[16 * 1024];
+    for (;;) {
+      IoResult r = server->read_some(buffer);
+      if (r.ok()) {
+        text.append(buffer, r.bytes);
+        continue;
+      }
+      eof = r.eof();
+      return text;
+    }
+  }
+};
+
+// A TLS failure after the handshake keeps OpenSSL's reason through the Stream, whose
+// message names its own operation; a socketpair peer is named "(unix)".
+TEST(TlsTransport, StreamErrorsKeepTheTlsReason) {
+  TransportPair pair;
+  // An application-data record that cannot decrypt, written under TLS's feet.
+  std::string forged("\x17\x03\x03\x00\x20", 5);
+  forged.append(32, 'j');
+  pair.server_socket.send(forged);
+  Stream stream(*pair.client);
+  try {
+    (void)stream.read_line(100, 10s);
+    ADD_FAILURE() << "a forged record was accepted";
+  } catch (const Error& e) {
+    std::string what = e.what();
+    EXPECT_EQ(e.code(), tls_errc::protocol_error) << what;
+    EXPECT_EQ(what.rfind("read_line (unix): ", 0), 0u) << what;
+    EXPECT_NE(what.find("bad record mac"), std::string::npos) << what;
+  }
+}
+
+// A write that is stuck on a full socket waits for writable even after a read (which
+// waits for readable) came in between, and the read is not sent to wait for writable.
+TEST(TlsTransport, WaitIsForTheOperationAsked) {
+  TransportPair pair;
+  const std::string chunk(64 * 1024, 'w');
+  IoResult w;
+  for (int i = 0; i < 10000; ++i) {
+    w = pair.client->write_some(chunk);
+    if (w.would_block()) break;
+  }
+  ASSERT_TRUE(w.would_block()) << "the socketpair never filled up";
+  char buffer[1024];
+  // Nothing to read yet (the session tickets aside): the read would block on readable.
+  IoResult r{};
+  for (int i = 0; i < 10 && !(r = pair.client->read_some(buffer)).would_block(); ++i) {
+  }
+  ASSERT_TRUE(r.would_block());
+  EXPECT_FALSE(pair.client->wait(Direction::read, Deadline(50ms)));
+  EXPECT_FALSE(pair.client->wait(Direction::write, Deadline(50ms)));
+
+  // Now the socket is readable but still not writable.
+  ASSERT_TRUE(pair.server->write_some("ping\n").ok());
+  EXPECT_TRUE(pair.client->wait(Direction::read, Deadline(10s)));
+  EXPECT_FALSE(pair.client->wait(Direction::write, Deadline(200ms)))
+      << "a stuck write was told the socket is ready because a read needed readable";
+
+  // The server drains the client's writes: the write may go on.
+  bool eof = false;
+  EXPECT_FALSE(pair.server_read(eof).empty());
+  EXPECT_TRUE(pair.client->wait(Direction::write, Deadline(10s)));
+}
+
+// Destroying an established transport sends close_notify (best effort), so the peer sees
+// a clean end of stream; a transport whose socket was closed first sends nothing.
+TEST(TlsTransport, DestructorSendsCloseNotify) {
+  {
+    TransportPair pair;
+    ASSERT_TRUE(pair.client->write_some("bye\n").ok());
+    pair.client.reset();
+    bool eof = false;
+    EXPECT_EQ(pair.server_read(eof), "bye\n");
+    EXPECT_TRUE(eof) << "no close_notify arrived";
+  }
+  {
+    TransportPair pair;
+    const int old_fd = pair.client_socket.fd();
+    pair.client_socket.close();
+    // The lowest free descriptor is reused: the new pair's first end gets the old number.
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    Socket reused = Socket::adopt(fds[0]);
+    Socket other_end = Socket::adopt(fds[1]);
+    pair.client.reset();
+    char buffer[256];
+    if (reused.fd() == old_fd) {
+      EXPECT_TRUE(other_end.read_nonblock(buffer).would_block())
+          << "close_notify went to an unrelated socket that reused the descriptor";
+    }
+    // The server sees a TCP-style close without close_notify.
+    EXPECT_THROW(
+        {
+          for (int i = 0; i < 10; ++i) {
+            if (pair.server->read_some(buffer).eof()) break;
+          }
+        },
+        Error);
+  }
+}
+
+// Unix clients are unnamed: the server's TLS log names the socket path instead.
+TEST(TlsService, UnixPeersAreNamedByTheSocketPath) {
+  TempDir dir;
+  CertFiles files = make_cert(dir, "localhost");
+  std::vector<std::string> log;
+  server::TlsService service(std::make_shared<server::EchoService>(),
+                             TlsContext::server({files.cert, files.key, {}}),
+                             [&](std::string_view line) { log.emplace_back(line); });
+  sockaddr_un unnamed{};
+  unnamed.sun_family = AF_UNIX;
+  const std::string path = dir.file("echo.sock");
+  for (const Address& local : {Address::unix_path(path), Address()}) {
+    ConnectionInfo info{Address(reinterpret_cast<const sockaddr*>(&unnamed),
+                                static_cast<socklen_t>(sizeof(sa_family_t))),
+                        local,
+                        {}};
+    FakeOutput out;
+    auto session = service.open(info);
+    session->on_open(out);
+    session->on_data("GET / HTTP/1.0\r\n\r\n", out);
+    session->on_close();
+  }
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0].rfind("tls handshake with " + path + ": ", 0), 0u) << log[0];
+  EXPECT_EQ(log[1].rfind("tls handshake with (unix): ", 0), 0u) << log[1];
 }
 
 }  // namespace

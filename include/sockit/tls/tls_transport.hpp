@@ -29,6 +29,11 @@ class TlsTransport final : public Transport {
   // as SNI and checked against the certificate (an IP literal is checked against the
   // certificate's IP addresses and not sent as SNI); empty skips the name check.
   TlsTransport(Socket& socket, const TlsContext& context, std::string_view server_name = {});
+  // Best effort, never blocking or throwing: after a completed handshake, sends close_notify
+  // if close_write() has not and no TLS error happened, so a peer that insists on it (as
+  // this class does) sees a clean end rather than a possibly truncated stream. Skipped when
+  // the Socket was closed or moved away first. A forked child that destroys its copy would
+  // end the parent's session this way: such children should leave with _exit().
   ~TlsTransport() override;
 
   // Runs the handshake to completion. Throws Error "tls handshake with PEER: REASON", e.g.
@@ -47,6 +52,9 @@ class TlsTransport final : public Transport {
   // Error(tls_errc::closed_without_notify), since the data may have been cut short.
   IoResult read_some(std::span<char> buffer) override;
   IoResult write_some(std::string_view bytes) override;
+  // Waits for what OpenSSL needs to continue `op`: after a read_some that would block
+  // because a record must be written first, wait(read) polls for writable, and the reverse;
+  // reads and writes keep their own needs, so interleaving them does not mix the two up.
   bool wait(Direction op, Deadline deadline) override;
   // Sends close_notify then FIN. Reading stays possible until the peer's close_notify.
   void close_write() override;
@@ -58,13 +66,18 @@ class TlsTransport final : public Transport {
   [[noreturn]] void fail_io(std::string_view operation, int ssl_error, int saved_errno);
 
   Socket* socket_;
+  int fd_ = -1;  // the descriptor the SSL writes to, to notice a socket closed under us
   ssl_st* ssl_ = nullptr;
   bool established_ = false;
   bool verify_ = true;
-  Direction want_ = Direction::read;  // what OpenSSL waits for after a would_block
+  bool failed_ = false;  // a TLS error was thrown: no close_notify after that
+  // What the last read_some / write_some that would block needs from the socket.
+  Direction read_needs_ = Direction::read;
+  Direction write_needs_ = Direction::write;
 };
 
-// A TLS client connection: TCP connect, handshake, then a Stream over TLS.
+// A TLS client connection: TCP connect, handshake, then a Stream over TLS. Destroying it
+// sends close_notify (best effort, as ~TlsTransport) and then closes the socket.
 //   auto tls = TlsClient::connect("example.org", 443, TlsContext::client());
 //   tls->stream().write_all("GET / HTTP/1.0\r\n\r\n");
 class TlsClient {
