@@ -6,7 +6,8 @@
 # micro-benchmarks, and writes bench/RESULTS.md (and one SVG chart per scenario in
 # bench/results/). Server on one core, load on the other; medians of --rounds rounds.
 #
-# usage: bench/run_all.sh [--rounds 3] [--duration 2] [--warmup 1] [--no-build]
+# usage: bench/run_all.sh [--rounds 3] [--duration 2] [--warmup 1] [--no-build] [--resume]
+# (--resume keeps the scenarios already measured in $BUILD_DIR/run-all and runs the rest)
 # BUILD_DIR defaults to build/bench-all. Takes about 6-8 minutes on 2 vCPUs. Run it by hand:
 # it is never part of the test command.
 set -euo pipefail
@@ -17,13 +18,15 @@ ROUNDS=3
 DURATION=2
 WARMUP=1
 BUILD=1
+RESUME=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --rounds) ROUNDS=$2; shift 2 ;;
     --duration) DURATION=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --resume) RESUME=1; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "run_all.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -38,8 +41,10 @@ SOCKIT=$BUILD_DIR/bin/sockit
 BIN=$BUILD_DIR/bin/bench
 RESULTS_DIR=$ROOT/bench/results
 mkdir -p "$RESULTS_DIR"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/sockit-run-all.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+# Raw results stay in the build tree, so --resume can rerun only what is missing.
+WORK=$BUILD_DIR/run-all
+if [[ $RESUME -eq 0 ]]; then rm -rf "$WORK"; fi
+mkdir -p "$WORK"
 
 # Both sides hold 10,000 sockets in the idle scenario.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -55,31 +60,37 @@ for peer in epoll:epoll_echo asio:asio_echo libuv:libuv_echo libevent:libevent_e
   fi
 done
 
-COMMON=(--rounds "$ROUNDS" --duration "$DURATION" --warmup "$WARMUP" --baseline epoll --json)
+COMMON=(--rounds "$ROUNDS" --warmup "$WARMUP" --baseline epoll --json)
 
 scenario() {
   local name=$1
   shift
   echo "== $name" >&2
+  if [[ $RESUME -eq 1 && -s $WORK/$name.json ]]; then return 0; fi
   "$SOCKIT" bench --compare "${COMMON[@]}" --plot "$RESULTS_DIR/$name.svg" "$@" \
     >"$WORK/$name.json" || echo "run_all.sh: $name reported errors (see its table)" >&2
 }
 
-scenario pingpong-64B-50c --archs reactor,hybrid "${PEERS[@]}" --conns 50 --size 64
-scenario pingpong-64B-500c --archs reactor,hybrid "${PEERS[@]}" --conns 500 --size 64
-scenario pingpong-64KiB-10c --archs reactor,hybrid "${PEERS[@]}" --conns 10 --size 65536
-scenario latency-64B-1c --archs reactor,hybrid "${PEERS[@]}" --conns 1 --size 64
+D=(--duration "$DURATION")
+scenario pingpong-64B-50c --archs reactor,hybrid "${PEERS[@]}" --conns 50 --size 64 "${D[@]}"
+scenario pingpong-64B-500c --archs reactor,hybrid "${PEERS[@]}" --conns 500 --size 64 "${D[@]}"
+scenario pingpong-64KiB-10c --archs reactor,hybrid "${PEERS[@]}" --conns 10 --size 65536 "${D[@]}"
+scenario latency-64B-1c --archs reactor,hybrid "${PEERS[@]}" --conns 1 --size 64 "${D[@]}"
 scenario churn-64B-50c --archs reactor,hybrid,prefork,pool "${PEERS[@]}" --mode churn \
-  --conns 50 --size 64 --sources 64
+  --conns 50 --size 64 --sources 64 "${D[@]}"
 scenario idle-10000c --archs reactor,hybrid "${PEERS[@]}" --mode idle --conns 10000 \
   --duration 1 --timeout 20
 
 echo "== allocations per message" >&2
 "$BIN/reactor_alloc" --conns 50 --messages 50000 >"$WORK/alloc.txt" 2>/dev/null ||
   echo "run_all.sh: reactor_alloc saw allocations" >&2
-echo "== codec micro-benchmarks" >&2
-"$BIN/codec_bench" --benchmark_min_time=0.2 --benchmark_format=json >"$WORK/codec.json" 2>/dev/null ||
-  true
+echo "== codec and parser micro-benchmarks" >&2
+for micro in codec http; do
+  if [[ -x $BIN/${micro}_bench ]]; then
+    "$BIN/${micro}_bench" --benchmark_min_time=0.2 --benchmark_format=json \
+      >"$WORK/$micro.json" 2>/dev/null || true
+  fi
+done
 
 python3 - "$WORK" "$ROOT/bench/RESULTS.md" "$ROOT/bench/profiling.md" "$ROUNDS" "$DURATION" \
   "$WARMUP" <<'PY'
@@ -236,13 +247,13 @@ w("```")
 w(alloc_line or "(not run)")
 w("```")
 w("")
-codec = load("codec")
-if codec:
-    w("## Codec micro-benchmarks (Google Benchmark)")
+micro = [b for name in ("codec", "http") for b in ((load(name) or {}).get("benchmarks", []))]
+if micro:
+    w("## Codec and HTTP parser micro-benchmarks (Google Benchmark)")
     w("")
     w("| benchmark | ns/op | bytes/s |")
     w("|---|---:|---:|")
-    for b in codec.get("benchmarks", []):
+    for b in micro:
         bps = b.get("bytes_per_second")
         w(f"| {b['name']} | {b['real_time']:.1f} | "
           f"{(f'{bps / 2**20:.0f} MiB/s') if bps else '-'} |")
