@@ -89,7 +89,8 @@ Error::Error(std::error_code ec, std::string operation, std::string target, std:
     : std::system_error(ec),
       operation_(std::move(operation)),
       target_(std::move(target)),
-      what_(format_what(ec, operation_, target_, detail)) {}
+      detail_(detail == ec.message() ? std::string() : std::move(detail)),
+      what_(format_what(ec, operation_, target_, detail_)) {}
 
 void throw_errno(std::string_view operation, std::string_view target, int err) {
   throw Error(errno_code(err), std::string(operation), std::string(target));

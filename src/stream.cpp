@@ -29,7 +29,9 @@ bool SocketTransport::wait(Direction op, Deadline deadline) {
                                : wait_writable(*socket_, deadline);
 }
 
-void SocketTransport::close_write() { socket_->close_write(); }
+void SocketTransport::close_write() {
+  socket_->close_write();
+}
 
 std::string SocketTransport::peer_name() const {
   try {
@@ -52,63 +54,35 @@ constexpr std::size_t max_kept_scratch = 1024 * 1024;
 // bytes arrive.
 constexpr std::size_t read_exact_step = 1024 * 1024;
 
-std::string closed_after(std::size_t got, std::size_t total,
-                         std::string_view what = "bytes") {
-  return "connection closed after " + std::to_string(got) + " of " +
-         std::to_string(total) + " " + std::string(what);
+std::string closed_after(std::size_t got, std::size_t total, std::string_view what = "bytes") {
+  return "connection closed after " + std::to_string(got) + " of " + std::to_string(total) + " " +
+         std::string(what);
 }
 
-// What a transport's Error said beyond its code's generic text (TLS: "decryption
-// failed or bad record mac" under "TLS protocol error"), so rewrapping it under the
-// Stream's operation keeps the reason; empty when it said nothing more. Relies on
-// the what() layout error.hpp documents.
-std::string detail_of(const Error &e) {
-  std::string prefix = e.operation();
-  if (!e.target().empty()) {
-    if (!prefix.empty())
-      prefix += ' ';
-    prefix += e.target();
-  }
-  prefix += ": ";
-  std::string_view what = e.what();
-  if (what.substr(0, prefix.size()) != prefix)
-    return {};
-  what.remove_prefix(prefix.size());
-  if (what == e.code().message())
-    return {};
-  return std::string(what);
-}
+}  // namespace
 
-} // namespace
-
-Stream::Stream(Socket &socket, std::size_t buffer_size)
+Stream::Stream(Socket& socket, std::size_t buffer_size)
     : owned_transport_(std::make_unique<SocketTransport>(socket)),
       transport_(owned_transport_.get()),
       buffer_size_(std::max(buffer_size, min_read_chunk)) {}
 
-Stream::Stream(Transport &transport, std::size_t buffer_size)
-    : transport_(&transport),
-      buffer_size_(std::max(buffer_size, min_read_chunk)) {}
+Stream::Stream(Transport& transport, std::size_t buffer_size)
+    : transport_(&transport), buffer_size_(std::max(buffer_size, min_read_chunk)) {}
 
-void Stream::fail(std::error_code ec, std::string_view operation,
-                  std::string_view detail) const {
-  throw Error(ec, std::string(operation), transport_->peer_name(),
-              std::string(detail));
+void Stream::fail(std::error_code ec, std::string_view operation, std::string_view detail) const {
+  throw Error(ec, std::string(operation), transport_->peer_name(), std::string(detail));
 }
 
-std::size_t Stream::read_into(std::span<char> out, std::string_view operation,
-                              Deadline deadline) {
+std::size_t Stream::read_into(std::span<char> out, std::string_view operation, Deadline deadline) {
   for (;;) {
     IoResult result;
     try {
       result = transport_->read_some(out);
-    } catch (const Error &e) {
-      fail(e.code(), operation, detail_of(e));
+    } catch (const Error& e) {
+      fail(e.code(), operation, e.detail());
     }
-    if (result.ok())
-      return result.bytes;
-    if (result.eof())
-      return 0;
+    if (result.ok()) return result.bytes;
+    if (result.eof()) return 0;
     // Trying the read before waiting means data already there is returned even
     // when the deadline has passed; only an actual wait can time out.
     if (!transport_->wait(Direction::read, deadline)) {
@@ -118,34 +92,29 @@ std::size_t Stream::read_into(std::span<char> out, std::string_view operation,
 }
 
 bool Stream::fill(std::string_view operation, Deadline deadline) {
-  const std::size_t want =
-      read_buffer_.capacity() == 0 ? buffer_size_ : min_read_chunk;
+  const std::size_t want = read_buffer_.capacity() == 0 ? buffer_size_ : min_read_chunk;
   auto space = read_buffer_.prepare(want);
   const std::size_t n = read_into(space, operation, deadline);
   read_buffer_.commit(n);
   return n != 0;
 }
 
-bool Stream::fill_to(std::size_t n, std::string_view operation,
-                     Deadline deadline) {
+bool Stream::fill_to(std::size_t n, std::string_view operation, Deadline deadline) {
   while (read_buffer_.size() < n) {
-    if (!fill(operation, deadline))
-      return false;
+    if (!fill(operation, deadline)) return false;
   }
   return true;
 }
 
-std::optional<std::string> Stream::read_line(std::size_t max_len,
-                                             Deadline deadline) {
+std::optional<std::string> Stream::read_line(std::size_t max_len, Deadline deadline) {
   static constexpr std::string_view op = "read_line";
-  std::size_t scanned = 0; // never search the same bytes twice
+  std::size_t scanned = 0;  // never search the same bytes twice
   for (;;) {
     const std::string_view data = read_buffer_.data();
     const std::size_t newline = data.find('\n', scanned);
     if (newline != std::string_view::npos) {
       std::size_t length = newline;
-      if (length > 0 && data[length - 1] == '\r')
-        --length;
+      if (length > 0 && data[length - 1] == '\r') --length;
       if (length > max_len) {
         fail(make_error_code(errc::line_too_long), op,
              "line too long (more than " + std::to_string(max_len) + " bytes)");
@@ -163,8 +132,7 @@ std::optional<std::string> Stream::read_line(std::size_t max_len,
            "line too long (more than " + std::to_string(max_len) + " bytes)");
     }
     if (!fill(op, deadline)) {
-      if (read_buffer_.empty())
-        return std::nullopt;
+      if (read_buffer_.empty()) return std::nullopt;
       std::string line(read_buffer_.data());
       read_buffer_.consume(line.size());
       return line;
@@ -172,14 +140,12 @@ std::optional<std::string> Stream::read_line(std::size_t max_len,
   }
 }
 
-void Stream::read_exact_into(std::span<char> out, std::string_view operation,
-                             Deadline deadline) {
+void Stream::read_exact_into(std::span<char> out, std::string_view operation, Deadline deadline) {
   read_exact_part(out, 0, out.size(), operation, deadline);
 }
 
-void Stream::read_exact_part(std::span<char> out, std::size_t already,
-                             std::size_t total, std::string_view operation,
-                             Deadline deadline) {
+void Stream::read_exact_part(std::span<char> out, std::size_t already, std::size_t total,
+                             std::string_view operation, Deadline deadline) {
   std::size_t got = 0;
   while (got < out.size()) {
     if (!read_buffer_.empty()) {
@@ -198,8 +164,7 @@ void Stream::read_exact_part(std::span<char> out, std::size_t already,
       n = fill(operation, deadline) ? 1 : 0;
     }
     if (n == 0) {
-      fail(make_error_code(errc::connection_closed), operation,
-           closed_after(already + got, total));
+      fail(make_error_code(errc::connection_closed), operation, closed_after(already + got, total));
     }
   }
 }
@@ -209,8 +174,7 @@ std::string Stream::read_exact(std::size_t n, Deadline deadline) {
   while (out.size() < n) {
     const std::size_t before = out.size();
     out.resize(before + std::min(n - before, read_exact_step));
-    read_exact_part(std::span<char>(out).subspan(before), before, n,
-                    "read_exact", deadline);
+    read_exact_part(std::span<char>(out).subspan(before), before, n, "read_exact", deadline);
   }
   return out;
 }
@@ -221,13 +185,10 @@ void Stream::read_exact(std::span<char> out, Deadline deadline) {
 
 std::size_t Stream::read_some(std::span<char> out, Deadline deadline) {
   static constexpr std::string_view op = "read_some";
-  if (out.empty())
-    return 0;
+  if (out.empty()) return 0;
   if (read_buffer_.empty()) {
-    if (out.size() >= min_read_chunk)
-      return read_into(out, op, deadline);
-    if (!fill(op, deadline))
-      return 0;
+    if (out.size() >= min_read_chunk) return read_into(out, op, deadline);
+    if (!fill(op, deadline)) return 0;
   }
   const std::size_t n = std::min(out.size(), read_buffer_.size());
   std::memcpy(out.data(), read_buffer_.data().data(), n);
@@ -236,10 +197,8 @@ std::size_t Stream::read_some(std::span<char> out, Deadline deadline) {
 }
 
 std::string Stream::read_some(std::size_t max, Deadline deadline) {
-  if (max == 0)
-    return {};
-  if (read_buffer_.empty() && !fill("read_some", deadline))
-    return {};
+  if (max == 0) return {};
+  if (read_buffer_.empty() && !fill("read_some", deadline)) return {};
   std::string out(read_buffer_.data().substr(0, max));
   read_buffer_.consume(out.size());
   return out;
@@ -255,21 +214,17 @@ std::string Stream::read_to_eof(std::size_t cap, Deadline deadline) {
     }
     out.append(read_buffer_.data());
     read_buffer_.consume(read_buffer_.size());
-    if (!fill(op, deadline))
-      return out;
+    if (!fill(op, deadline)) return out;
   }
 }
 
-std::optional<std::string> Stream::read_frame(const LengthPrefixCodec &codec,
-                                              Deadline deadline) {
+std::optional<std::string> Stream::read_frame(const LengthPrefixCodec& codec, Deadline deadline) {
   static constexpr std::string_view op = "read_frame";
   const std::size_t width = codec.width();
   if (!fill_to(width, op, deadline)) {
-    if (read_buffer_.empty())
-      return std::nullopt;
-    fail(
-        make_error_code(errc::connection_closed), op,
-        closed_after(read_buffer_.size(), width, "bytes of the length prefix"));
+    if (read_buffer_.empty()) return std::nullopt;
+    fail(make_error_code(errc::connection_closed), op,
+         closed_after(read_buffer_.size(), width, "bytes of the length prefix"));
   }
   const std::uint64_t length = codec.decode_length(read_buffer_.data());
   if (length > codec.max_frame()) {
@@ -283,21 +238,19 @@ std::optional<std::string> Stream::read_frame(const LengthPrefixCodec &codec,
   return payload;
 }
 
-void Stream::write_bytes(std::string_view bytes, std::string_view operation,
-                         Deadline deadline) {
+void Stream::write_bytes(std::string_view bytes, std::string_view operation, Deadline deadline) {
   while (!bytes.empty()) {
     IoResult result;
     try {
       result = transport_->write_some(bytes);
-    } catch (const Error &e) {
-      fail(e.code(), operation, detail_of(e));
+    } catch (const Error& e) {
+      fail(e.code(), operation, e.detail());
     }
     if (result.ok()) {
       bytes.remove_prefix(std::min(result.bytes, bytes.size()));
       continue;
     }
-    if (result.eof())
-      fail(errno_code(EPIPE), operation);
+    if (result.eof()) fail(errno_code(EPIPE), operation);
     if (!transport_->wait(Direction::write, deadline)) {
       fail(std::make_error_code(std::errc::timed_out), operation);
     }
@@ -333,13 +286,13 @@ void Stream::puts(std::string_view text, Deadline deadline) {
   write_scratch("puts", deadline);
 }
 
-void Stream::write_frame(const LengthPrefixCodec &codec,
-                         std::string_view payload, Deadline deadline) {
+void Stream::write_frame(const LengthPrefixCodec& codec, std::string_view payload,
+                         Deadline deadline) {
   static constexpr std::string_view op = "write_frame";
   if (payload.size() > codec.max_frame()) {
     fail(make_error_code(errc::frame_too_large), op,
-         "frame too large (" + std::to_string(payload.size()) +
-             " bytes, more than " + std::to_string(codec.max_frame()) + ")");
+         "frame too large (" + std::to_string(payload.size()) + " bytes, more than " +
+             std::to_string(codec.max_frame()) + ")");
   }
   write_scratch_.clear();
   codec.encode(payload, write_scratch_);
@@ -349,9 +302,9 @@ void Stream::write_frame(const LengthPrefixCodec &codec,
 void Stream::close_write() {
   try {
     transport_->close_write();
-  } catch (const Error &e) {
-    fail(e.code(), "close_write", detail_of(e));
+  } catch (const Error& e) {
+    fail(e.code(), "close_write", e.detail());
   }
 }
 
-} // namespace sockit
+}  // namespace sockit

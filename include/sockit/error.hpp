@@ -36,12 +36,17 @@ class Error : public std::system_error {
 
   const std::string& operation() const noexcept { return operation_; }
   const std::string& target() const noexcept { return target_; }
+  // What the error said beyond its code's generic message (e.g. OpenSSL's reason under
+  // "TLS protocol error"); empty when nothing more was given. Kept when a caller rewraps
+  // the error under its own operation.
+  const std::string& detail() const noexcept { return detail_; }
   // std::system_error would append ": " + ec.message() even when a detail is given.
   const char* what() const noexcept override { return what_.c_str(); }
 
  private:
   std::string operation_;
   std::string target_;
+  std::string detail_;
   std::string what_;
 };
 
@@ -52,7 +57,9 @@ class Error : public std::system_error {
                               std::string_view detail = {});
 
 // The errno-to-code helper used by the non-throwing overloads.
-inline std::error_code errno_code(int err) noexcept { return {err, std::system_category()}; }
+inline std::error_code errno_code(int err) noexcept {
+  return {err, std::system_category()};
+}
 
 }  // namespace sockit
 
