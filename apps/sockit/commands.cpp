@@ -24,7 +24,8 @@ void register_all(CLI::App& app, int& exit_code) {
   auto entries = registry();
   std::stable_sort(entries.begin(), entries.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [order, registrar] : entries) registrar(app, exit_code);
+  for (const auto& [order, registrar] : entries)
+    registrar(app, exit_code);
 }
 
 }  // namespace sockit::cli

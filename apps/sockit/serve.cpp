@@ -70,7 +70,8 @@ std::string help_footer() {
 int run_serve(const ServeArgs& args) {
   if (wants_udp(args.service, args.extra)) {
     if (args.tls.enabled()) {
-      fmt::print(stderr, "sockit: serve: TLS is for TCP services; {} runs over UDP\n", args.service);
+      fmt::print(stderr, "sockit: serve: TLS is for TCP services; {} runs over UDP\n",
+                 args.service);
       return exit_usage;
     }
     return run_udp_serve({args.service, args.arch, to_string(ServerOptions{}.architecture),

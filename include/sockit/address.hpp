@@ -50,20 +50,20 @@ class Address {
   bool is_abstract() const noexcept;  // abstract Unix name
   bool is_unspecified_family() const noexcept { return family() == AF_UNSPEC; }
 
-  std::uint16_t port() const noexcept;  // 0 for non-IP addresses
+  std::uint16_t port() const noexcept;          // 0 for non-IP addresses
   Address with_port(std::uint16_t port) const;  // non-IP addresses come back unchanged
   std::string ip() const;    // "127.0.0.1", "::1", "fe80::1%eth0"; empty for non-IP
   std::string path() const;  // Unix path, or abstract name without '@'; empty for IP
 
   // IP predicates (Ruby's Addrinfo#ipv4_loopback? etc. folded across both families).
-  bool is_loopback() const noexcept;     // 127/8, ::1
-  bool is_private() const noexcept;      // 10/8, 172.16/12, 192.168/16 (IPv4 only)
-  bool is_unique_local() const noexcept; // fc00::/7
-  bool is_multicast() const noexcept;    // 224/4, ff00::/8
-  bool is_link_local() const noexcept;   // 169.254/16, fe80::/10
-  bool is_any() const noexcept;          // 0.0.0.0, ::
-  bool is_v4_mapped() const noexcept;    // ::ffff:a.b.c.d
-  bool is_v4_compat() const noexcept;    // ::a.b.c.d (deprecated form, excluding :: and ::1)
+  bool is_loopback() const noexcept;      // 127/8, ::1
+  bool is_private() const noexcept;       // 10/8, 172.16/12, 192.168/16 (IPv4 only)
+  bool is_unique_local() const noexcept;  // fc00::/7
+  bool is_multicast() const noexcept;     // 224/4, ff00::/8
+  bool is_link_local() const noexcept;    // 169.254/16, fe80::/10
+  bool is_any() const noexcept;           // 0.0.0.0, ::
+  bool is_v4_mapped() const noexcept;     // ::ffff:a.b.c.d
+  bool is_v4_compat() const noexcept;     // ::a.b.c.d (deprecated form, excluding :: and ::1)
   // The IPv4 address inside a v4-mapped IPv6 address, or *this unchanged.
   Address unmap_v4() const;
 
@@ -91,18 +91,18 @@ std::ostream& operator<<(std::ostream& os, const Address& address);
 // What getaddrinfo gives back for one result: Ruby's Addrinfo.
 struct ResolvedAddress {
   Address address;
-  int family = AF_UNSPEC;  // AF_INET / AF_INET6
-  int socktype = 0;        // SOCK_STREAM / SOCK_DGRAM
-  int protocol = 0;        // IPPROTO_TCP / IPPROTO_UDP
+  int family = AF_UNSPEC;      // AF_INET / AF_INET6
+  int socktype = 0;            // SOCK_STREAM / SOCK_DGRAM
+  int protocol = 0;            // IPPROTO_TCP / IPPROTO_UDP
   std::string canonical_name;  // only on the first result, when asked for
 };
 
 struct ResolveOptions {
-  int family = AF_UNSPEC;         // AF_INET, AF_INET6 or AF_UNSPEC for both
-  int socktype = SOCK_STREAM;     // SOCK_STREAM, SOCK_DGRAM, or 0 for every type
-  bool passive = false;           // AI_PASSIVE: empty host means the wildcard address
-  bool numeric_host = false;      // AI_NUMERICHOST: never touch DNS
-  bool canonical_name = false;    // AI_CANONNAME
+  int family = AF_UNSPEC;       // AF_INET, AF_INET6 or AF_UNSPEC for both
+  int socktype = SOCK_STREAM;   // SOCK_STREAM, SOCK_DGRAM, or 0 for every type
+  bool passive = false;         // AI_PASSIVE: empty host means the wildcard address
+  bool numeric_host = false;    // AI_NUMERICHOST: never touch DNS
+  bool canonical_name = false;  // AI_CANONNAME
 };
 
 // Resolves host and service ("80", "http") into every address getaddrinfo returns, in its
@@ -132,9 +132,9 @@ std::string service_name(std::uint16_t port, std::string_view protocol = "tcp");
 
 // One address of one network interface (getifaddrs). Ruby: Socket.getifaddrs.
 struct Interface {
-  std::string name;   // "lo", "eth0"
-  unsigned index = 0; // if_nametoindex
-  unsigned flags = 0; // IFF_UP, IFF_LOOPBACK, IFF_MULTICAST...
+  std::string name;    // "lo", "eth0"
+  unsigned index = 0;  // if_nametoindex
+  unsigned flags = 0;  // IFF_UP, IFF_LOOPBACK, IFF_MULTICAST...
   Address address;
   std::optional<Address> netmask;
   std::optional<Address> broadcast;    // IFF_BROADCAST interfaces

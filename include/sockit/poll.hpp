@@ -25,7 +25,9 @@ struct SelectResult {
   std::vector<Socket*> readable;
   std::vector<Socket*> writable;
   std::vector<Socket*> errored;  // POLLERR/POLLHUP/POLLNVAL on a socket of either set
-  bool timed_out() const noexcept { return readable.empty() && writable.empty() && errored.empty(); }
+  bool timed_out() const noexcept {
+    return readable.empty() && writable.empty() && errored.empty();
+  }
 };
 
 // Ruby: IO.select(read, write, nil, timeout). Empty result when the deadline passes.
@@ -39,9 +41,11 @@ enum Interest : std::uint32_t {
 };
 
 struct PollEvent {
-  std::uint64_t token = 0;  // what was registered with the descriptor
-  std::uint32_t events = 0; // EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP
-  bool is_readable() const noexcept { return (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0; }
+  std::uint64_t token = 0;   // what was registered with the descriptor
+  std::uint32_t events = 0;  // EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP
+  bool is_readable() const noexcept {
+    return (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0;
+  }
   bool is_writable() const noexcept { return (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0; }
   bool is_error() const noexcept { return (events & EPOLLERR) != 0; }
   bool is_hangup() const noexcept { return (events & EPOLLHUP) != 0; }

@@ -61,8 +61,7 @@ void close_fd(int& fd) {
 
 Process::Process(std::vector<std::string> argv, std::vector<std::string> env) {
   int in[2], out[2], err[2];
-  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 ||
-      ::pipe2(err, O_CLOEXEC) != 0) {
+  if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe2 failed");
   }
   posix_spawn_file_actions_t actions;
@@ -83,13 +82,17 @@ Process::Process(std::vector<std::string> argv, std::vector<std::string> env) {
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
   std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
+  for (auto& a : argv)
+    args.push_back(a.data());
   args.push_back(nullptr);
   std::vector<std::string> env_storage;
-  for (char** e = environ; *e != nullptr; ++e) env_storage.emplace_back(*e);
-  for (auto& e : env) env_storage.push_back(e);
+  for (char** e = environ; *e != nullptr; ++e)
+    env_storage.emplace_back(*e);
+  for (auto& e : env)
+    env_storage.push_back(e);
   std::vector<char*> envp;
-  for (auto& e : env_storage) envp.push_back(e.data());
+  for (auto& e : env_storage)
+    envp.push_back(e.data());
   envp.push_back(nullptr);
 
   int rc = ::posix_spawnp(&pid_, args[0], &actions, &attr, args.data(), envp.data());
@@ -112,8 +115,13 @@ Process::Process(std::vector<std::string> argv, std::vector<std::string> env) {
 }
 
 Process::Process(Process&& o) noexcept
-    : pid_(o.pid_), in_(o.in_), out_fd_(o.out_fd_), err_fd_(o.err_fd_),
-      out_(std::move(o.out_)), err_(std::move(o.err_)), status_(o.status_) {
+    : pid_(o.pid_),
+      in_(o.in_),
+      out_fd_(o.out_fd_),
+      err_fd_(o.err_fd_),
+      out_(std::move(o.out_)),
+      err_(std::move(o.err_)),
+      status_(o.status_) {
   o.pid_ = -1;
   o.in_ = o.out_fd_ = o.err_fd_ = -1;
 }
@@ -141,7 +149,9 @@ void Process::write_stdin(std::string_view bytes) {
   }
 }
 
-void Process::close_stdin() { close_fd(in_); }
+void Process::close_stdin() {
+  close_fd(in_);
+}
 
 bool Process::pump(std::chrono::milliseconds timeout) {
   pollfd fds[2];
@@ -236,7 +246,9 @@ void Process::signal(int sig) {
   if (pid_ > 0 && !status_) ::kill(pid_, sig);
 }
 
-bool Process::running() { return !wait(std::chrono::milliseconds(0)).has_value(); }
+bool Process::running() {
+  return !wait(std::chrono::milliseconds(0)).has_value();
+}
 
 std::optional<std::uint16_t> wait_listening_port(Process& process,
                                                  std::chrono::milliseconds timeout) {
