@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
 #include "cli_support.hpp"
 #include "sockit/error.hpp"
+#include "sockit/tls/tls_error.hpp"
 
 namespace sockit::cli {
 namespace {
@@ -59,6 +61,19 @@ void pass_on_waiting_input(Transport& transport, int in_fd, bool input_open,
   }
 }
 
+// A TLS peer that closes without close_notify may have been cut short: an error while we
+// still had things to say, but only a warning once we have sent our own EOF, because
+// servers commonly close right after answering it (nginx does).
+IoResult read_down(Transport& transport, std::vector<char>& down, bool sent_eof) {
+  try {
+    return transport.read_some(down);
+  } catch (const Error& e) {
+    if (!sent_eof || e.code() != make_error_code(tls_errc::closed_without_notify)) throw;
+    std::fprintf(stderr, "sockit: warning: %s\n", e.what());
+    return {IoStatus::eof, 0};
+  }
+}
+
 }  // namespace
 
 void write_fd(int fd, std::string_view bytes, std::string_view what) {
@@ -98,7 +113,7 @@ void relay_stream(Transport& transport, int in_fd, int out_fd) {
     if (fds[1].revents & readable_events) {
       // Drain what is there (a TLS transport may hold more than the socket shows).
       while (true) {
-        IoResult r = transport.read_some(down);
+        IoResult r = read_down(transport, down, sent_eof);
         if (r.would_block()) break;
         if (r.eof()) {
           pass_on_waiting_input(transport, in_fd, input_open, up, up_begin, up_end);
