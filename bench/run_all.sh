@@ -80,6 +80,17 @@ scenario churn-64B-50c --archs reactor,hybrid,prefork,pool "${PEERS[@]}" --mode 
   --conns 50 --size 64 --sources 64 "${D[@]}"
 scenario idle-10000c --archs reactor,hybrid "${PEERS[@]}" --mode idle --conns 10000 \
   --duration 1 --timeout 20
+# Issue 3's comparison: every architecture under the same echo load, beside raw epoll.
+# serial is left out of ping-pong: with 50 connections held open it serves one and the
+# other 49 wait for ever; it takes part in churn, where each connection ends at once.
+EPOLL_PEER=()
+for p in "${PEERS[@]}"; do
+  if [[ $p == epoll=* ]]; then EPOLL_PEER=(--peer "$p"); fi
+done
+scenario arch-pingpong-64B-50c --archs thread,fork,prefork,pool,reactor,hybrid \
+  "${EPOLL_PEER[@]}" --conns 50 --size 64 "${D[@]}"
+scenario arch-churn-64B-50c --archs serial,thread,fork,prefork,pool,reactor,hybrid \
+  "${EPOLL_PEER[@]}" --mode churn --conns 50 --size 64 --sources 64 "${D[@]}"
 
 echo "== allocations per message" >&2
 "$BIN/reactor_alloc" --conns 50 --messages 50000 >"$WORK/alloc.txt" 2>/dev/null ||
@@ -186,6 +197,8 @@ scenarios = [
     ("latency-64B-1c", "One connection, 64 B: round-trip latency", "p50"),
     ("churn-64B-50c", "Churn: connect, 64 B echo, close (50 in flight, 64 source addresses)", "cpu"),
     ("idle-10000c", "10,000 idle connections: server memory", "rss"),
+    ("arch-pingpong-64B-50c", "Architectures: ping-pong, 64 B, 50 connections", "cpu"),
+    ("arch-churn-64B-50c", "Architectures: churn (connect, 64 B echo, close)", "cpu"),
 ]
 data = {name: load(name) for name, _, _ in scenarios}
 
