@@ -13,6 +13,17 @@
 #include "sockit/error.hpp"
 
 namespace sockit::server::detail {
+namespace {
+
+// Socket's descriptor-taking constructor is protected: this is how an accepted descriptor
+// is wrapped without Socket::adopt's fcntl pair (accept4 already set close-on-exec) and
+// getpeername (accept4 already gave the peer), three syscalls per connection.
+class AcceptedSocket final : public Socket {
+ public:
+  explicit AcceptedSocket(int fd) noexcept : Socket(fd) {}
+};
+
+}  // namespace
 
 std::optional<Admitted> AcceptLoop::next(const std::function<void()>& tick,
                                          std::chrono::milliseconds tick_every) {
@@ -68,7 +79,7 @@ std::optional<Accepted> AcceptLoop::accept_one() {
   int fd = ::accept4(rt_.listener.fd(), peer.data(), &size, SOCK_CLOEXEC);
   if (fd >= 0) {
     peer.resize(size);
-    return Accepted{Socket::adopt(fd), peer};
+    return Accepted{AcceptedSocket(fd), peer};
   }
   int err = errno;
   switch (err) {
@@ -99,7 +110,9 @@ std::optional<Accepted> AcceptLoop::accept_one() {
 
 void turn_away(Runtime& rt, Socket& socket, const Address& peer, std::string_view message,
                std::string_view reason) {
-  rt.log.info("refused " + peer.to_string() + ": " + std::string(reason));
+  if (rt.log.level() != LogLevel::quiet) {
+    rt.log.info("refused " + peer.to_string() + ": " + std::string(reason));
+  }
   try {
     // A fresh socket's send buffer takes a short line at once; if not, the client loses
     // only the courtesy message.

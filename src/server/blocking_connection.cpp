@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "signals.hpp"
@@ -30,6 +31,15 @@ namespace sockit::server::detail {
 namespace {
 
 constexpr std::size_t read_chunk = 64 * 1024;
+
+// One read buffer per thread, reused by every connection the thread serves in turn (a pool
+// worker serves thousands): no 64 KiB allocation, zeroing and first touch per connection.
+// A thread serves one connection at a time, so nothing else uses it meanwhile.
+char* thread_read_buffer() {
+  thread_local std::unique_ptr<char[]> buffer;
+  if (!buffer) buffer.reset(new char[read_chunk]);
+  return buffer.get();
+}
 
 // The thread-safe handle other sessions send through. Messages queue here and an eventfd
 // wakes the connection's read loop, which moves them into its Output.
@@ -113,12 +123,12 @@ class BufferedOutput final : public Output {
 class Connection {
  public:
   Connection(Runtime& rt, Socket& socket, const Address& peer)
-      : rt_(rt), socket_(socket), peer_(peer), buffer_(read_chunk) {}
+      : rt_(rt), socket_(socket), peer_(peer), buffer_(thread_read_buffer()) {}
 
   void run() {
     ConnectionInfo info{peer_, local_address(), rt_.options.limits};
     session_ = rt_.service.open(info);
-    rt_.log.info("connection from " + peer_.to_string());
+    if (logging()) rt_.log.info("connection from " + peer_.to_string());
     session_->on_open(out_);
     if (flush(write_deadline())) loop();
     finish();
@@ -135,7 +145,9 @@ class Connection {
       }
       session_.reset();
     }
-    rt_.log.info("closed " + peer_.to_string() + (reason_.empty() ? "" : " (" + reason_ + ")"));
+    if (logging()) {
+      rt_.log.info("closed " + peer_.to_string() + (reason_.empty() ? "" : " (" + reason_ + ")"));
+    }
   }
 
   void set_reason(std::string reason) {
@@ -143,7 +155,12 @@ class Connection {
   }
 
  private:
+  bool logging() const noexcept { return rt_.log.level() != LogLevel::quiet; }
+
   Address local_address() const {
+    // A listener bound to one IP address accepts only connections to that address, so
+    // getsockname per connection would tell nothing new.
+    if (rt_.local.is_ip() && !rt_.local.is_any()) return rt_.local;
     try {
       return socket_.local_address();
     } catch (const Error&) {
@@ -158,10 +175,20 @@ class Connection {
 
   void loop() {
     auto idle_until = Clock::now() + rt_.options.idle_timeout;
+    // A client usually sends as soon as it connects, so by the time a fresh connection is
+    // served its first bytes are there: read before the first poll, saving one poll.
+    bool read_first = true;
     while (!out_.closing()) {
       if (!draining_ && stop_requested(rt_.stop)) {
         begin_drain();
         return;
+      }
+      if (std::exchange(read_first, false) && read_open_) {
+        ReadOutcome outcome = read_once();
+        if (outcome != ReadOutcome::nothing) {
+          if (!after_read(outcome, idle_until)) return;
+          continue;
+        }
       }
       pollfd fds[3];
       nfds_t count = 0;
@@ -187,20 +214,7 @@ class Connection {
       }
       if ((fds[1].revents & POLLIN) != 0) continue;  // the stop check at the top
       if (read_open_ && fds[0].revents != 0) {
-        switch (read_once()) {
-          case ReadOutcome::data:
-            idle_until = Clock::now() + rt_.options.idle_timeout;
-            break;
-          case ReadOutcome::eof:
-            read_open_ = false;
-            session_->on_eof(out_);
-            break;
-          case ReadOutcome::nothing:
-            break;
-          case ReadOutcome::failed:
-            return;
-        }
-        if (!flush(write_deadline())) return;
+        if (!after_read(read_once(), idle_until)) return;
       } else if (!read_open_ && fds[0].revents & (POLLERR | POLLHUP)) {
         set_reason("peer gone");
         return;
@@ -211,17 +225,35 @@ class Connection {
 
   enum class ReadOutcome { data, eof, nothing, failed };
 
+  // Acts on what a read gave; false when the connection is over.
+  bool after_read(ReadOutcome outcome, Clock::time_point& idle_until) {
+    switch (outcome) {
+      case ReadOutcome::data:
+        idle_until = Clock::now() + rt_.options.idle_timeout;
+        break;
+      case ReadOutcome::eof:
+        read_open_ = false;
+        session_->on_eof(out_);
+        break;
+      case ReadOutcome::nothing:
+        break;
+      case ReadOutcome::failed:
+        return false;
+    }
+    return flush(write_deadline());
+  }
+
   ReadOutcome read_once() {
     IoResult r;
     try {
-      r = socket_.read_nonblock(std::span<char>(buffer_.data(), buffer_.size()));
+      r = socket_.read_nonblock(std::span<char>(buffer_, read_chunk));
     } catch (const Error& e) {
       set_reason(e.code().message());
       return ReadOutcome::failed;
     }
     if (r.would_block()) return ReadOutcome::nothing;
     if (r.eof()) return ReadOutcome::eof;
-    session_->on_data(std::string_view(buffer_.data(), r.bytes), out_);
+    session_->on_data(std::string_view(buffer_, r.bytes), out_);
     return ReadOutcome::data;
   }
 
@@ -293,7 +325,7 @@ class Connection {
     while (discarded < 16 * read_chunk) {
       IoResult r;
       try {
-        r = socket_.read_nonblock(std::span<char>(buffer_.data(), buffer_.size()));
+        r = socket_.read_nonblock(std::span<char>(buffer_, read_chunk));
       } catch (const Error&) {
         return;
       }
@@ -312,7 +344,7 @@ class Connection {
   Runtime& rt_;
   Socket& socket_;
   Address peer_;
-  std::vector<char> buffer_;
+  char* buffer_;
   BufferedOutput out_;
   std::unique_ptr<Session> session_;
   bool read_open_ = true;
@@ -328,9 +360,10 @@ void run_blocking_handler(Runtime& rt, const BlockingService& service, Socket& s
   socket.set(option::ReceiveTimeout{timeout});
   socket.set(option::SendTimeout{timeout});
   ConnectionInfo info{peer, socket.local_address(), rt.options.limits};
-  rt.log.info("connection from " + peer.to_string());
+  const bool logging = rt.log.level() != LogLevel::quiet;
+  if (logging) rt.log.info("connection from " + peer.to_string());
   service.handle(socket, info);
-  rt.log.info("closed " + peer.to_string());
+  if (logging) rt.log.info("closed " + peer.to_string());
 }
 
 }  // namespace
