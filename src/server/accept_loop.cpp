@@ -34,7 +34,9 @@ std::optional<Admitted> AcceptLoop::next(const std::function<void()>& tick,
     return std::nullopt;
   };
   for (;;) {
-    if (stop_requested(rt_.stop)) return stopping();
+    // The poll below watches the stop eventfd (shared with a forking parent), so here the
+    // in-process flag is enough: no extra poll per accepted connection.
+    if (rt_.stop.requested()) return stopping();
     if (tick) tick();
 
     // Out of descriptors: the pending connection stays in the kernel's backlog and the

@@ -178,8 +178,11 @@ class Connection {
     // A client usually sends as soon as it connects, so by the time a fresh connection is
     // served its first bytes are there: read before the first poll, saving one poll.
     bool read_first = true;
+    // Every poll below watches the stop eventfd (shared with a forking parent), so between
+    // polls the in-process flag is enough: no extra poll per read just to look at it.
+    bool stop_seen = false;
     while (!out_.closing()) {
-      if (!draining_ && stop_requested(rt_.stop)) {
+      if (!draining_ && (stop_seen || rt_.stop.requested())) {
         begin_drain();
         return;
       }
@@ -212,7 +215,10 @@ class Connection {
         if (out_.connection_peer()->take(out_.pending())) out_.close();
         if (!flush(write_deadline())) return;
       }
-      if ((fds[1].revents & POLLIN) != 0) continue;  // the stop check at the top
+      if ((fds[1].revents & POLLIN) != 0) {
+        stop_seen = true;  // the stop check at the top
+        continue;
+      }
       if (read_open_ && fds[0].revents != 0) {
         if (!after_read(read_once(), idle_until)) return;
       } else if (!read_open_ && fds[0].revents & (POLLERR | POLLHUP)) {
@@ -314,6 +320,9 @@ class Connection {
   // just wrote (the "line too long" error, say) before the client reads it. So: send FIN,
   // then read and discard briefly until the peer closes too.
   void linger() {
+    // The peer has already closed its side and everything it sent was read: a plain close
+    // is clean, so no shutdown and no draining read.
+    if (!read_open_) return;
     try {
       socket_.close_write();
     } catch (const Error&) {

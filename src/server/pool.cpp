@@ -22,9 +22,12 @@ class ConnectionQueue {
 
   // False when full: the caller turns the client away.
   bool push(Admitted& connection) {
-    std::lock_guard lock(mutex_);
-    if (queue_.size() >= capacity_) return false;
-    queue_.push_back(std::move(connection));
+    {
+      std::lock_guard lock(mutex_);
+      if (queue_.size() >= capacity_) return false;
+      queue_.push_back(std::move(connection));
+    }
+    // Notified after unlocking, so the woken worker does not block at once on the mutex.
     ready_.notify_one();
     return true;
   }
