@@ -271,6 +271,13 @@ if micro:
         w(f"| {b['name']} | {b['real_time']:.1f} | "
           f"{(f'{bps / 2**20:.0f} MiB/s') if bps else '-'} |")
     w("")
+tls_path = os.path.join(os.path.dirname(out_path), "TLS-RESULTS.md")
+if os.path.exists(tls_path):
+    w("## TLS")
+    w("")
+    w("TLS echo on the reactor against plaintext, and handshakes per second, are measured by")
+    w("`bench/tls/run.sh` in [TLS-RESULTS.md](TLS-RESULTS.md) (its own date and conditions).")
+    w("")
 if os.path.exists(notes_path):
     w(open(notes_path).read().rstrip())
     w("")
