@@ -1,6 +1,7 @@
 // TcpServer and TcpSocket over loopback: port 0, IPv4/IPv6/dual-stack listeners, the
 // address race of TcpSocket::connect, tcp_server_sockets and the exact error messages.
 #include "sockit/tcp.hpp"
+#include "support/socket_io.hpp"
 
 #include <gtest/gtest.h>
 #include <netdb.h>
@@ -34,16 +35,7 @@ void send_text(Socket& socket, std::string_view text) {
   ASSERT_EQ(socket.send(text), text.size());
 }
 
-std::string receive_text(Socket& socket, std::size_t size) {
-  std::string text;
-  std::array<char, 256> buffer{};
-  while (text.size() < size) {
-    std::size_t n = socket.recv(buffer);
-    if (n == 0) break;
-    text.append(buffer.data(), n);
-  }
-  return text;
-}
+using sockit::test::receive_text;
 
 // Client and accepted socket talk both ways; the peer seen by the server is the client.
 void expect_round_trip(TcpServer& server, TcpSocket& client) {

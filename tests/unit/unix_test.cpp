@@ -1,6 +1,7 @@
 // Unix sockets: stale-file handling of UnixServer (and what it must never delete),
 // abstract names, socket pairs, descriptor passing both ways and peer credentials.
 #include "sockit/unix.hpp"
+#include "support/socket_io.hpp"
 #include "support/temp_dir.hpp"
 
 #include <fcntl.h>
@@ -35,16 +36,7 @@ std::string read_file(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-std::string receive_text(Socket& socket, std::size_t size) {
-  std::string text;
-  std::array<char, 256> buffer{};
-  while (text.size() < size) {
-    std::size_t n = socket.recv(buffer);
-    if (n == 0) break;
-    text.append(buffer.data(), n);
-  }
-  return text;
-}
+using sockit::test::receive_text;
 
 void expect_talks(UnixServer& server, UnixSocket& client) {
   UnixAccepted accepted = server.accept(10s);
