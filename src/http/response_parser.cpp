@@ -258,6 +258,14 @@ void ResponseParser::on_chunk_size_line(std::string_view line) {
   }
 }
 
+ParseResult ResponseParser::take_counted_body(std::string_view input, std::size_t pos) noexcept {
+  const std::size_t n =
+      static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, input.size() - pos));
+  remaining_ -= n;
+  body_bytes_ += n;
+  return {ParseEvent::body, pos + n, input.substr(pos, n)};
+}
+
 ParseResult ResponseParser::parse(std::string_view input) {
   std::size_t pos = 0;
   std::string_view line;
@@ -311,11 +319,7 @@ ParseResult ResponseParser::parse(std::string_view input) {
           return {ParseEvent::done, pos, {}};
         }
         if (pos == input.size()) return {ParseEvent::need_more, pos, {}};
-        const std::size_t n =
-            static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, input.size() - pos));
-        remaining_ -= n;
-        body_bytes_ += n;
-        return {ParseEvent::body, pos + n, input.substr(pos, n)};
+        return take_counted_body(input, pos);
       }
       case State::body_eof: {
         if (pos == input.size()) return {ParseEvent::need_more, pos, {}};
@@ -335,11 +339,7 @@ ParseResult ResponseParser::parse(std::string_view input) {
           break;
         }
         if (pos == input.size()) return {ParseEvent::need_more, pos, {}};
-        const std::size_t n =
-            static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, input.size() - pos));
-        remaining_ -= n;
-        body_bytes_ += n;
-        return {ParseEvent::body, pos + n, input.substr(pos, n)};
+        return take_counted_body(input, pos);
       }
       case State::chunk_data_end: {
         if (pos == input.size()) return {ParseEvent::need_more, pos, {}};

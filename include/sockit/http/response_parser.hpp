@@ -119,6 +119,9 @@ class ResponseParser {
   // The head ended: choose the body framing, or start over after a 1xx.
   bool finish_head();
   void on_chunk_size_line(std::string_view line);
+  // The next body bytes of a counted run (Content-Length or one chunk): as many of
+  // `remaining_` as `input` holds from `pos`, which must be short of its end.
+  ParseResult take_counted_body(std::string_view input, std::size_t pos) noexcept;
 
   ParserLimits limits_;
   State state_ = State::head;
