@@ -33,13 +33,17 @@ void LineSession::on_data(std::string_view bytes, Output& out) {
       continue;
     }
     if (result.is_error()) {
-      out.write("Error: line too long (max " + std::to_string(codec_.max_line()) + " bytes)\n");
+      out.write(line_too_long_message(codec_.max_line()));
       out.close();
     }
     break;
   }
   // Idle connections should not keep a read buffer around.
   if (codec_.buffered() == 0) codec_.release_memory();
+}
+
+std::string line_too_long_message(std::size_t max_line) {
+  return "Error: line too long (max " + std::to_string(max_line) + " bytes)\n";
 }
 
 void LineSession::on_eof(Output& out) {

@@ -161,7 +161,9 @@ TEST_P(ServeFaults, OversizedLineGetsAnErrorAndTheConnectionCloses) {
   client.send("short\n");
   EXPECT_EQ(client.read_until("short\n"), "short\n");
   client.send(std::string(5000, 'y'));
-  EXPECT_EQ(client.read_to_eof(), "short\nError: line too long (max 100 bytes)\n");
+  // Echo streams, so the first 100 bytes of the long line are already back.
+  EXPECT_EQ(client.read_to_eof(),
+            "short\n" + std::string(100, 'y') + "\nError: line too long (max 100 bytes)\n");
   EXPECT_TRUE(client.eof());
   expect_alive(*server);
   EXPECT_TRUE(server->terminate().success()) << server->process->stderr_text();

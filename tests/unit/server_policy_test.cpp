@@ -1,5 +1,5 @@
 // The server policies that do not need a socket: the connection gate, the token bucket,
-// LineSession's limits, the registry and daytime's time format.
+// LineSession's framing and limits, echo's streaming, the registry and daytime's time format.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -114,54 +114,134 @@ TEST(TokenBucket, ZeroRateMeansNoLimit) {
     ASSERT_TRUE(bucket.try_take());
 }
 
-TEST(LineSession, EchoAnswersEachLineWhateverTheSplit) {
-  sockit::server::EchoService echo;
-  auto session = echo.open(info());
+// Answers each line with "<line>|", so the tests see exactly what LineSession delivered.
+class BracketSession final : public sockit::server::LineSession {
+ public:
+  using LineSession::LineSession;
+
+ protected:
+  void on_line(std::string_view line, Output& out) override {
+    out.write(line);
+    out.write("|");
+  }
+};
+
+TEST(LineSession, DeliversWholeLinesWhateverTheSplit) {
+  BracketSession session(SessionLimits{});
   RecordingOutput out;
-  session->on_open(out);
-  session->on_data("hel", out);
+  session.on_data("hel", out);
   EXPECT_EQ(out.text, "");
-  session->on_data("lo\nwor", out);
-  EXPECT_EQ(out.text, "hello\n");
-  session->on_data("ld\r\nthree\nfour\n", out);
-  EXPECT_EQ(out.text, "hello\nworld\nthree\nfour\n");
+  session.on_data("lo\nwor", out);
+  EXPECT_EQ(out.text, "hello|");
+  session.on_data("ld\r\nthree\nfour\n\n", out);
+  EXPECT_EQ(out.text, "hello|world|three|four||");
   EXPECT_FALSE(out.closed);
 }
 
 TEST(LineSession, DeliversAnUnterminatedLastLineAtEofThenCloses) {
-  sockit::server::EchoService echo;
-  auto session = echo.open(info());
+  BracketSession session(SessionLimits{});
   RecordingOutput out;
-  session->on_data("a\nlast", out);
-  session->on_eof(out);
-  EXPECT_EQ(out.text, "a\nlast\n");
+  session.on_data("a\nlast\r", out);
+  session.on_eof(out);
+  EXPECT_EQ(out.text, "a|last|");
   EXPECT_TRUE(out.closed);
 }
 
 TEST(LineSession, LineOverTheLimitGetsTheErrorAndCloses) {
   SessionLimits limits;
   limits.max_line = 8;
-  sockit::server::EchoService echo;
-  auto session = echo.open(info(limits));
+  BracketSession session(limits);
   RecordingOutput out;
-  session->on_data("12345678\n", out);  // exactly the limit: fine
-  EXPECT_EQ(out.text, "12345678\n");
-  session->on_data("123456789", out);  // over it before any newline
-  EXPECT_EQ(out.text, "12345678\nError: line too long (max 8 bytes)\n");
+  session.on_data("12345678\n", out);  // exactly the limit: fine
+  EXPECT_EQ(out.text, "12345678|");
+  session.on_data("1234", out);
+  session.on_data("56789", out);  // over it before any newline
+  EXPECT_EQ(out.text, "12345678|Error: line too long (max 8 bytes)\n");
   EXPECT_TRUE(out.closed);
-  session->on_data("more\n", out);
-  EXPECT_EQ(out.text, "12345678\nError: line too long (max 8 bytes)\n");
+  session.on_data("more\n", out);
+  EXPECT_EQ(out.text, "12345678|Error: line too long (max 8 bytes)\n");
 }
 
 TEST(LineSession, RateLimitAnswersAndKeepsTheConnection) {
   SessionLimits limits;
   limits.rate_per_second = 2;  // burst of 2
+  BracketSession session(limits);
+  RecordingOutput out;
+  session.on_data("a\nb\nc\nd\n", out);
+  EXPECT_EQ(out.text, "a|b|Rate limit exceeded\nRate limit exceeded\n");
+  EXPECT_FALSE(out.closed);
+}
+
+// Echo streams: every byte of a line goes back as soon as it arrives.
+std::string echo_of(const std::vector<std::string>& reads, SessionLimits limits = {},
+                    bool eof = false, bool* closed = nullptr) {
   sockit::server::EchoService echo;
   auto session = echo.open(info(limits));
   RecordingOutput out;
-  session->on_data("a\nb\nc\nd\n", out);
-  EXPECT_EQ(out.text, "a\nb\nRate limit exceeded\nRate limit exceeded\n");
+  for (const auto& bytes : reads)
+    session->on_data(bytes, out);
+  if (eof) session->on_eof(out);
+  if (closed != nullptr) *closed = out.closed;
+  return out.text;
+}
+
+TEST(Echo, StreamsPartialLinesAsTheyArrive) {
+  sockit::server::EchoService echo;
+  auto session = echo.open(info());
+  RecordingOutput out;
+  session->on_data("hel", out);
+  EXPECT_EQ(out.text, "hel");
+  session->on_data("lo\nwor", out);
+  EXPECT_EQ(out.text, "hello\nwor");
+  session->on_data("ld\nthree\n\nfour\n", out);
+  EXPECT_EQ(out.text, "hello\nworld\nthree\n\nfour\n");
   EXPECT_FALSE(out.closed);
+}
+
+TEST(Echo, AnswersCrLfLinesWithLfWhateverTheSplit) {
+  const std::string input = "a\r\nb\rc\r\n\r\nd\r";
+  const std::string expected = "a\nb\rc\n\nd\n";
+  EXPECT_EQ(echo_of({input}, {}, true), expected);
+  // Every split point, including between "\r" and "\n".
+  for (std::size_t cut = 1; cut < input.size(); ++cut) {
+    EXPECT_EQ(echo_of({input.substr(0, cut), input.substr(cut)}, {}, true), expected) << cut;
+  }
+  // A "\r" held at the end of one read that turns out to be part of the line.
+  EXPECT_EQ(echo_of({"x\r", "y\n"}), "x\ry\n");
+}
+
+TEST(Echo, FinishesAnUnterminatedLastLineAtEofThenCloses) {
+  bool closed = false;
+  EXPECT_EQ(echo_of({"a\nlast"}, {}, true, &closed), "a\nlast\n");
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(echo_of({"a\n"}, {}, true, &closed), "a\n");
+  EXPECT_TRUE(closed);
+}
+
+TEST(Echo, LineOverTheLimitIsEchoedUpToItThenRefused) {
+  SessionLimits limits;
+  limits.max_line = 8;
+  const std::string refused = "\nError: line too long (max 8 bytes)\n";
+  bool closed = false;
+  // Exactly the limit, with either terminator, is fine.
+  EXPECT_EQ(echo_of({"12345678\n", "12345678\r\n"}, limits, false, &closed),
+            "12345678\n12345678\n");
+  EXPECT_FALSE(closed);
+  // One byte over, in one read or spread over several: the same answer.
+  EXPECT_EQ(echo_of({"ok\n123456789\n"}, limits, false, &closed), "ok\n12345678" + refused);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(echo_of({"ok\n1234", "56", "789", "more\n"}, limits, false, &closed),
+            "ok\n12345678" + refused);
+  EXPECT_TRUE(closed);
+}
+
+TEST(Echo, RateLimitSwallowsTheLineAndKeepsTheConnection) {
+  SessionLimits limits;
+  limits.rate_per_second = 2;  // burst of 2
+  bool closed = true;
+  EXPECT_EQ(echo_of({"a\nb\nc\nd", "dd\n"}, limits, false, &closed),
+            "a\nb\nRate limit exceeded\nRate limit exceeded\n");
+  EXPECT_FALSE(closed);
 }
 
 TEST(Services, RegistryFindsEachServiceByName) {

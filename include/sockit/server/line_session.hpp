@@ -5,6 +5,8 @@
 // limits.rate_per_second get "Rate limit exceeded" and are dropped, the connection survives.
 #pragma once
 
+#include <cstddef>
+#include <string>
 #include <string_view>
 
 #include "sockit/framing.hpp"
@@ -12,6 +14,9 @@
 #include "sockit/server/token_bucket.hpp"
 
 namespace sockit::server {
+
+// The answer to a line over the limit: "Error: line too long (max N bytes)\n".
+std::string line_too_long_message(std::size_t max_line);
 
 class LineSession : public Session {
  public:
