@@ -263,12 +263,10 @@ std::string self_exe() {
 std::vector<Target> targets_of(const CompareOptions& o) {
   std::vector<Target> targets;
   const std::string self = self_exe();
-  const std::size_t max_line = std::max<std::size_t>(64 * 1024, o.load.size * 2);
   for (const auto& arch : o.archs) {
     Target t{arch,
              {self, "serve", o.service, "--arch", arch, "--port", "0", "--quiet", "--max-conns",
-              std::to_string(o.load.conns * 2 + 64), "--idle-timeout", "3600", "--max-line",
-              std::to_string(max_line)}};
+              std::to_string(o.load.conns * 2 + 64), "--idle-timeout", "3600"}};
     unsigned workers = o.workers;
     if (workers == 0 && arch == "hybrid") workers = 1;  // one reactor on the one server core
     if (workers == 0 && (arch == "pool" || arch == "prefork")) {

@@ -35,7 +35,7 @@ struct ServeArgs {
   std::size_t max_conns = ServerOptions{}.max_connections;
   std::size_t max_conns_per_ip = 0;
   double idle_timeout = 300;
-  std::size_t max_line = SessionLimits{}.max_line;
+  std::size_t max_line = 0;  // 0: the service's default
   double rate = 0;
   double drain = 5;
   bool quiet = false;
@@ -153,9 +153,11 @@ void register_serve(CLI::App& app, int& exit_code) {
                   "Close a connection silent for this many seconds")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--max-line", args->max_line, "Longest line accepted, in bytes")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  cmd->add_option("--max-line", args->max_line,
+                  "Longest line accepted, in bytes (default: " +
+                      std::to_string(sockit::server::default_max_line) +
+                      "; echo holds no line, so it has no limit unless this is given)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--rate", args->rate, "Requests (lines) per second per connection (0: off)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

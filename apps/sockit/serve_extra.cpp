@@ -75,7 +75,7 @@ int run_udp_serve(const UdpServeRequest& request) {
   options.host = std::string(request.host);
   options.port =
       request.port >= 0 ? static_cast<std::uint16_t>(request.port) : service->default_port();
-  options.max_datagram = request.max_datagram;
+  if (request.max_datagram != 0) options.max_datagram = request.max_datagram;
   options.rate_per_second = request.rate;
   options.log_level = request.quiet     ? server::LogLevel::quiet
                       : request.verbose ? server::LogLevel::verbose

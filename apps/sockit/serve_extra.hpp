@@ -36,8 +36,8 @@ struct UdpServeRequest {
   std::string_view default_arch;
   std::string_view host;
   std::string_view unix_path;
-  int port;  // -1: the service's own
-  std::size_t max_datagram;
+  int port;                  // -1: the service's own
+  std::size_t max_datagram;  // 0: UdpServerOptions' default
   double rate;
   bool quiet;
   bool verbose;

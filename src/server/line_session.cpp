@@ -6,7 +6,8 @@
 namespace sockit::server {
 
 LineSession::LineSession(const SessionLimits& limits)
-    : codec_(LineCodecOptions{limits.max_line, false}), bucket_(limits.rate_per_second) {}
+    : codec_(LineCodecOptions{limits.max_line != 0 ? limits.max_line : default_max_line, false}),
+      bucket_(limits.rate_per_second) {}
 
 void LineSession::on_data(std::string_view bytes, Output& out) {
   if (out.closing()) return;

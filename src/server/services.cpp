@@ -10,81 +10,101 @@
 namespace sockit::server {
 namespace {
 
-// Echo streams: bytes go back as they arrive, from wherever the runner read them, and no
-// line is ever held. A line longer than the read buffer therefore costs no copy (the
-// reactor sends the echo straight from its read buffer) and a slow client dripping a long
-// line costs no memory. The limits are LineSession's, counted per line as the bytes pass:
-// a line over max_line is echoed up to the limit, then "\nError: line too long ..." and the
+// Echo sends back what it receives, unchanged (Ruby's `client.puts line`: an unterminated
+// last line gets its "\n" at EOF), as it arrives, from wherever the runner read it: no line
+// is ever held, so a long line costs neither a copy nor memory. With no limits that is all
+// it does. An explicit max_line or a rate limit is applied per line as the bytes pass: a
+// line over max_line is echoed up to the limit, then "\nError: line too long ..." and the
 // connection closes; a line over the rate limit is swallowed and answered with "Rate limit
-// exceeded". Terminators are normalised as LineSession does ("\r\n" -> "\n"), so a "\r"
-// at the end of a read is held back until the next byte shows whether it ends the line.
+// exceeded". As in LineSession, a "\r" before the "\n" is not counted in the length.
 class EchoSession final : public Session {
  public:
   explicit EchoSession(const SessionLimits& limits)
       : max_line_(limits.max_line), bucket_(limits.rate_per_second) {}
 
   void on_data(std::string_view bytes, Output& out) override {
-    while (!bytes.empty() && !out.closing()) {
-      if (held_cr_) {
-        held_cr_ = false;
-        if (bytes.front() != '\n' && !pass("\r", out)) return;
-      }
+    if (out.closing() || bytes.empty()) return;
+    if (max_line_ == 0 && !bucket_.enabled()) {
+      out.write(bytes);
+      mid_line_ = bytes.back() != '\n';
+      return;
+    }
+    while (!bytes.empty()) {
       const std::size_t newline = bytes.find('\n');
       const bool complete = newline != std::string_view::npos;
-      std::string_view body = bytes.substr(0, newline);
-      bytes.remove_prefix(complete ? newline + 1 : bytes.size());
-      if (!body.empty() && body.back() == '\r') {
-        body.remove_suffix(1);
-        held_cr_ = !complete;
-      }
-      if (!pass(body, out)) return;
-      if (complete) end_line(out);
+      const std::size_t take = complete ? newline + 1 : bytes.size();
+      if (!pass(bytes.substr(0, take), complete, out)) return;
+      bytes.remove_prefix(take);
     }
   }
 
-  // A last line without its newline is finished as if it had one, then the connection
-  // closes once the answers are flushed.
   void on_eof(Output& out) override {
-    if (!out.closing() && (started_ || held_cr_)) end_line(out);
+    if (!out.closing() && mid_line_) end_line(out);
     out.close();
   }
 
  private:
-  // Echoes bytes of the current line; false once the line is over the limit.
-  bool pass(std::string_view body, Output& out) {
-    if (body.empty()) return true;
-    start_line();
-    if (body.size() > max_line_ - length_) {
-      if (!dropping_) out.write(body.substr(0, max_line_ - length_));
-      out.write("\n" + line_too_long_message(max_line_));
-      out.close();
-      return false;
+  // One piece of the current line, with its "\n" when `complete`; false once the line is
+  // over the limit (the error is written and the connection closing).
+  bool pass(std::string_view piece, bool complete, Output& out) {
+    if (!mid_line_) {
+      mid_line_ = true;
+      dropping_ = !bucket_.try_take();  // a line takes its token when its first byte arrives
     }
-    length_ += body.size();
-    if (!dropping_) out.write(body);
+    const std::size_t content = piece.size() - (complete ? 1 : 0);
+    // A "\r" that ended the last read was held back: it is part of the line unless this
+    // piece starts with the "\n" it belonged to.
+    if (cr_pending_) {
+      cr_pending_ = false;
+      if (!(complete && content == 0)) {
+        if (over(1)) return refuse({}, out);
+        ++length_;
+      }
+      if (!dropping_) out.write("\r");
+    }
+    std::size_t counted = content;
+    if (content > 0 && piece[content - 1] == '\r') {
+      --counted;
+      if (!complete) {
+        cr_pending_ = true;
+        piece.remove_suffix(1);
+      }
+    }
+    if (over(counted)) return refuse(piece.substr(0, max_line_ - length_), out);
+    length_ += counted;
+    if (!dropping_) out.write(piece);
+    if (complete) end_line(out, false);
     return true;
   }
 
-  void end_line(Output& out) {
-    start_line();
-    out.write(dropping_ ? std::string_view("Rate limit exceeded\n") : std::string_view("\n"));
-    started_ = dropping_ = held_cr_ = false;
+  bool over(std::size_t more) const noexcept {
+    return max_line_ != 0 && more > max_line_ - length_;
+  }
+
+  bool refuse(std::string_view fitting, Output& out) {
+    if (!dropping_) out.write(fitting);
+    out.write("\n" + line_too_long_message(max_line_));
+    out.close();
+    return false;
+  }
+
+  // The line is done: its "\n" (when not already echoed) or the rate-limit answer.
+  void end_line(Output& out, bool write_newline = true) {
+    if (dropping_) {
+      out.write("Rate limit exceeded\n");
+    } else if (write_newline) {
+      out.write(cr_pending_ ? "\r\n" : "\n");
+    }
+    mid_line_ = dropping_ = cr_pending_ = false;
     length_ = 0;
   }
 
-  // A line takes its rate-limit token when its first byte arrives.
-  void start_line() {
-    if (started_) return;
-    started_ = true;
-    dropping_ = !bucket_.try_take();
-  }
-
-  std::size_t max_line_;
+  std::size_t max_line_;  // 0: no limit
   TokenBucket bucket_;
-  std::size_t length_ = 0;  // bytes of the current line so far, terminator excluded
-  bool started_ = false;
-  bool dropping_ = false;  // the current line is over the rate limit
-  bool held_cr_ = false;   // a "\r" ended the last read
+  std::size_t length_ = 0;   // bytes of the current line so far, terminator excluded
+  bool mid_line_ = false;    // the last byte echoed was not a "\n"
+  bool dropping_ = false;    // the current line is over the rate limit
+  bool cr_pending_ = false;  // a "\r" ended the last read
 };
 
 // Writes one message as soon as the connection opens, then closes.

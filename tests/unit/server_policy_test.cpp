@@ -172,7 +172,7 @@ TEST(LineSession, RateLimitAnswersAndKeepsTheConnection) {
   EXPECT_FALSE(out.closed);
 }
 
-// Echo streams: every byte of a line goes back as soon as it arrives.
+// Echo: what it receives goes back unchanged, as it arrives.
 std::string echo_of(const std::vector<std::string>& reads, SessionLimits limits = {},
                     bool eof = false, bool* closed = nullptr) {
   sockit::server::EchoService echo;
@@ -185,54 +185,62 @@ std::string echo_of(const std::vector<std::string>& reads, SessionLimits limits 
   return out.text;
 }
 
-TEST(Echo, StreamsPartialLinesAsTheyArrive) {
+SessionLimits max_line(std::size_t bytes) {
+  SessionLimits limits;
+  limits.max_line = bytes;
+  return limits;
+}
+
+TEST(Echo, StreamsBytesUnchangedAsTheyArrive) {
   sockit::server::EchoService echo;
   auto session = echo.open(info());
   RecordingOutput out;
   session->on_data("hel", out);
   EXPECT_EQ(out.text, "hel");
-  session->on_data("lo\nwor", out);
-  EXPECT_EQ(out.text, "hello\nwor");
-  session->on_data("ld\nthree\n\nfour\n", out);
-  EXPECT_EQ(out.text, "hello\nworld\nthree\n\nfour\n");
+  session->on_data("lo\r\nwor", out);
+  EXPECT_EQ(out.text, "hello\r\nwor");
+  session->on_data("ld\n\nthree\n", out);
+  EXPECT_EQ(out.text, "hello\r\nworld\n\nthree\n");
   EXPECT_FALSE(out.closed);
-}
-
-TEST(Echo, AnswersCrLfLinesWithLfWhateverTheSplit) {
-  const std::string input = "a\r\nb\rc\r\n\r\nd\r";
-  const std::string expected = "a\nb\rc\n\nd\n";
-  EXPECT_EQ(echo_of({input}, {}, true), expected);
-  // Every split point, including between "\r" and "\n".
-  for (std::size_t cut = 1; cut < input.size(); ++cut) {
-    EXPECT_EQ(echo_of({input.substr(0, cut), input.substr(cut)}, {}, true), expected) << cut;
-  }
-  // A "\r" held at the end of one read that turns out to be part of the line.
-  EXPECT_EQ(echo_of({"x\r", "y\n"}), "x\ry\n");
+  // No line limit unless one is given: echo holds nothing, whatever the line's length.
+  const std::string long_line(1 << 20, 'x');
+  EXPECT_EQ(echo_of({long_line, long_line, "\n"}), long_line + long_line + "\n");
 }
 
 TEST(Echo, FinishesAnUnterminatedLastLineAtEofThenCloses) {
-  bool closed = false;
-  EXPECT_EQ(echo_of({"a\nlast"}, {}, true, &closed), "a\nlast\n");
-  EXPECT_TRUE(closed);
-  EXPECT_EQ(echo_of({"a\n"}, {}, true, &closed), "a\n");
-  EXPECT_TRUE(closed);
+  for (const SessionLimits& limits : {SessionLimits{}, max_line(100)}) {
+    bool closed = false;
+    EXPECT_EQ(echo_of({"a\nlast"}, limits, true, &closed), "a\nlast\n");
+    EXPECT_TRUE(closed);
+    EXPECT_EQ(echo_of({"a\n"}, limits, true, &closed), "a\n");
+    EXPECT_TRUE(closed);
+    EXPECT_EQ(echo_of({"a\nb\r"}, limits, true, &closed), "a\nb\r\n");
+  }
 }
 
-TEST(Echo, LineOverTheLimitIsEchoedUpToItThenRefused) {
-  SessionLimits limits;
-  limits.max_line = 8;
+TEST(Echo, WithALineLimitStillEchoesUnchangedWhateverTheSplit) {
+  // Lines of exactly the limit, with "\n" or "\r\n"; a "\r" inside a line counts.
+  const std::string input = "12345678\r\nab\r\r\n12345678\n\n";
+  for (std::size_t cut = 0; cut < input.size(); ++cut) {
+    bool closed = true;
+    EXPECT_EQ(echo_of({input.substr(0, cut), input.substr(cut)}, max_line(8), false, &closed),
+              input)
+        << cut;
+    EXPECT_FALSE(closed) << cut;
+  }
+}
+
+TEST(Echo, LineOverTheLimitIsEchoedUpToItThenRefusedWhateverTheSplit) {
   const std::string refused = "\nError: line too long (max 8 bytes)\n";
-  bool closed = false;
-  // Exactly the limit, with either terminator, is fine.
-  EXPECT_EQ(echo_of({"12345678\n", "12345678\r\n"}, limits, false, &closed),
-            "12345678\n12345678\n");
-  EXPECT_FALSE(closed);
-  // One byte over, in one read or spread over several: the same answer.
-  EXPECT_EQ(echo_of({"ok\n123456789\n"}, limits, false, &closed), "ok\n12345678" + refused);
-  EXPECT_TRUE(closed);
-  EXPECT_EQ(echo_of({"ok\n1234", "56", "789", "more\n"}, limits, false, &closed),
-            "ok\n12345678" + refused);
-  EXPECT_TRUE(closed);
+  for (const std::string input : {"ok\n123456789\nmore\n", "ok\n12345678\rx\n"}) {
+    for (std::size_t cut = 0; cut < input.size(); ++cut) {
+      bool closed = false;
+      EXPECT_EQ(echo_of({input.substr(0, cut), input.substr(cut)}, max_line(8), false, &closed),
+                "ok\n12345678" + refused)
+          << input << " cut at " << cut;
+      EXPECT_TRUE(closed);
+    }
+  }
 }
 
 TEST(Echo, RateLimitSwallowsTheLineAndKeepsTheConnection) {

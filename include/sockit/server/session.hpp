@@ -40,9 +40,14 @@ class Output {
 };
 
 // Per-connection limits the server passes to each session (from ServerOptions).
+// What a line service holds for one line when SessionLimits::max_line is 0.
+inline constexpr std::size_t default_max_line = 64 * 1024;
+
 struct SessionLimits {
-  std::size_t max_line = 64 * 1024;  // bytes, excluding the line terminator
-  double rate_per_second = 0;        // requests per second per connection; 0 = no limit
+  // The longest line, in bytes, excluding its terminator. 0: the service's default (line
+  // services: default_max_line; echo, which holds no line, then has no limit).
+  std::size_t max_line = 0;
+  double rate_per_second = 0;  // requests per second per connection; 0 = no limit
 };
 
 struct ConnectionInfo {
