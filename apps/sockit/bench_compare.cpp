@@ -381,77 +381,104 @@ CompareReport run_compare(const CompareOptions& o) {
 
   const std::vector<Target> targets = targets_of(o);
   report.baseline = o.baseline.empty() ? targets.front().name : o.baseline;
-  for (const Target& target : targets) {
+
+  // One server under test: its process, the load aimed at it, and its rounds.
+  struct Run {
+    Run(const Target& t, const LoadOptions& l) : target(&t), load(l) { result.name = t.name; }
+    const Target* target;
     TargetResult result;
-    result.name = target.name;
     std::unique_ptr<ServerProcess> server;
-    LoadOptions load = o.load;
-    auto start = [&] {
-      server.reset();
-      server = std::make_unique<ServerProcess>(target.name, target.argv, report.server_cpu);
-      load.server = Address::loopback_ipv4(server->wait_port(10s));
-    };
-    auto measure = [&](bool counted) {
-      PinnedScope pinned(report.load_cpu);
-      const double cpu_before = process_cpu_seconds(server->pid());
-      const double core_before = core_busy_seconds(report.server_cpu);
-      long long rss_before = 0, rss_loaded = 0;
-      LoadOptions round = load;
-      if (idle_mode(o)) {
-        rss_before = tree_rss_kib(server->pid());
-        round.on_idle_ready = [&] {
-          // Let the server finish its side of the last handshakes before reading.
-          std::this_thread::sleep_for(200ms);
-          rss_loaded = tree_rss_kib(server->pid());
-        };
-      }
-      // The warm-up is its own run, once per server; measured rounds start at once.
-      round.warmup = 0ms;
-      if (!counted) round.duration = o.load.warmup;
-      const LoadResult r = run_load(round);
-      const double cpu = process_cpu_seconds(server->pid()) - cpu_before;
-      const double core = core_busy_seconds(report.server_cpu) - core_before;
-      add_errors(result.errors, r.errors);
-      if (!counted) return;
-      RoundResult rr;
-      rr.messages = idle_mode(o) ? r.held : r.messages;
-      rr.rate = r.rate();
-      rr.mib_per_second = r.mib_per_second();
-      rr.p50_us = static_cast<double>(r.latency.percentile(0.50)) / 1000.0;
-      rr.p99_us = static_cast<double>(r.latency.percentile(0.99)) / 1000.0;
-      rr.p999_us = static_cast<double>(r.latency.percentile(0.999)) / 1000.0;
-      if (r.messages > 0) {
-        rr.cpu_us_per_message = cpu * 1e6 / static_cast<double>(r.messages);
-        rr.core_us_per_message = core * 1e6 / static_cast<double>(r.messages);
-      }
-      if (idle_mode(o) && r.held > 0) {
-        rr.rss_kib_per_connection =
-            static_cast<double>(rss_loaded - rss_before) / static_cast<double>(r.held);
-      }
-      rr.errors = r.errors.total();
-      result.rounds.push_back(rr);
-    };
-    std::fprintf(stderr, "bench: %s", target.name.c_str());
+    LoadOptions load;
+  };
+  std::vector<Run> runs;
+  runs.reserve(targets.size());
+  for (const Target& target : targets)
+    runs.emplace_back(target, o.load);
+  auto start = [&](Run& run) {
+    run.server.reset();
+    run.server =
+        std::make_unique<ServerProcess>(run.target->name, run.target->argv, report.server_cpu);
+    run.load.server = Address::loopback_ipv4(run.server->wait_port(10s));
+  };
+  auto measure = [&](Run& run, bool counted) {
+    PinnedScope pinned(report.load_cpu);
+    const pid_t pid = run.server->pid();
+    const double cpu_before = process_cpu_seconds(pid);
+    const double core_before = core_busy_seconds(report.server_cpu);
+    long long rss_before = 0, rss_loaded = 0;
+    LoadOptions round = run.load;
     if (idle_mode(o)) {
-      // A fresh server per round: a server that keeps its connection slots would otherwise
-      // show its growth in the first round only.
-      for (unsigned i = 0; i < o.rounds; ++i) {
-        start();
-        measure(true);
-        std::fprintf(stderr, " %.2f", merit(o, result.rounds.back()));
-      }
-    } else {
-      start();
-      if (o.load.warmup.count() > 0) measure(false);
-      for (unsigned i = 0; i < o.rounds; ++i) {
-        measure(true);
-        std::fprintf(stderr, " %.3f", merit(o, result.rounds.back()));
-      }
+      rss_before = tree_rss_kib(pid);
+      round.on_idle_ready = [&] {
+        // Let the server finish its side of the last handshakes before reading.
+        std::this_thread::sleep_for(200ms);
+        rss_loaded = tree_rss_kib(pid);
+      };
     }
-    std::fprintf(stderr, " (%s)\n", merit_unit(o));
-    server.reset();
-    result.median = medians(result.rounds);
-    report.targets.push_back(std::move(result));
+    // The warm-up is its own run, once per server; measured rounds start at once.
+    round.warmup = 0ms;
+    if (!counted) round.duration = o.load.warmup;
+    const LoadResult r = run_load(round);
+    const double cpu = process_cpu_seconds(pid) - cpu_before;
+    const double core = core_busy_seconds(report.server_cpu) - core_before;
+    add_errors(run.result.errors, r.errors);
+    if (!counted) return;
+    RoundResult rr;
+    rr.messages = idle_mode(o) ? r.held : r.messages;
+    rr.rate = r.rate();
+    rr.mib_per_second = r.mib_per_second();
+    rr.p50_us = static_cast<double>(r.latency.percentile(0.50)) / 1000.0;
+    rr.p99_us = static_cast<double>(r.latency.percentile(0.99)) / 1000.0;
+    rr.p999_us = static_cast<double>(r.latency.percentile(0.999)) / 1000.0;
+    if (r.messages > 0) {
+      rr.cpu_us_per_message = cpu * 1e6 / static_cast<double>(r.messages);
+      rr.core_us_per_message = core * 1e6 / static_cast<double>(r.messages);
+    }
+    if (idle_mode(o) && r.held > 0) {
+      rr.rss_kib_per_connection =
+          static_cast<double>(rss_loaded - rss_before) / static_cast<double>(r.held);
+    }
+    rr.errors = r.errors.total();
+    run.result.rounds.push_back(rr);
+  };
+
+  if (idle_mode(o)) {
+    // A fresh server per round: a server that keeps its connection slots would otherwise
+    // show its growth in the first round only.
+    for (Run& run : runs) {
+      std::fprintf(stderr, "bench: %s", run.target->name.c_str());
+      for (unsigned i = 0; i < o.rounds; ++i) {
+        start(run);
+        measure(run, true);
+        std::fprintf(stderr, " %.2f", merit(o, run.result.rounds.back()));
+      }
+      std::fprintf(stderr, " (%s)\n", merit_unit(o));
+      run.server.reset();
+    }
+  } else {
+    // Every server is started (and warmed up) first; then the rounds go round the servers,
+    // each round starting one server further on. The machine's speed drifts over minutes,
+    // and a server measured in its own block of minutes would carry that drift; here every
+    // server sees the same minutes. Idle servers wait in the kernel and cost nothing.
+    for (Run& run : runs) {
+      start(run);
+      if (o.load.warmup.count() > 0) measure(run, false);
+    }
+    for (unsigned i = 0; i < o.rounds; ++i) {
+      for (std::size_t k = 0; k < runs.size(); ++k)
+        measure(runs[(i + k) % runs.size()], true);
+    }
+    for (Run& run : runs) {
+      run.server.reset();
+      std::fprintf(stderr, "bench: %s", run.target->name.c_str());
+      for (const RoundResult& r : run.result.rounds)
+        std::fprintf(stderr, " %.3f", merit(o, r));
+      std::fprintf(stderr, " (%s)\n", merit_unit(o));
+    }
+  }
+  for (Run& run : runs) {
+    run.result.median = medians(run.result.rounds);
+    report.targets.push_back(std::move(run.result));
   }
   return report;
 }
