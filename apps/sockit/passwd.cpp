@@ -1,14 +1,18 @@
 // sockit passwd: add a user to the command service's user file, or change one.
 //   printf 'secret\n' | sockit passwd users.txt alice --permit STATUS,INFO,HELP
 // The password comes from stdin (asked twice, without echo, on a terminal); the file is
-// replaced atomically and left readable by its owner only.
+// replaced atomically and left readable by its owner only. Runs at the same time on one
+// file take turns on FILE.lock (flock), so none loses another's update.
+#include <fcntl.h>
 #include <fmt/core.h>
+#include <sys/file.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -101,14 +105,37 @@ std::vector<std::string> checked_permissions(const std::vector<std::string>& ite
   return permissions;
 }
 
+// Held for the read-modify-replace of the user file: an exclusive flock on FILE.lock (the
+// user file itself is replaced by rename, so a lock on it would not outlive the update).
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path)
+      : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)) {
+    if (fd_ < 0) failure(fmt::format("passwd: open {}: {}", path, std::strerror(errno)));
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno != EINTR) failure(fmt::format("passwd: lock {}: {}", path, std::strerror(errno)));
+    }
+  }
+  ~FileLock() { ::close(fd_); }  // closing the descriptor releases the lock
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_;
+};
+
 int run_passwd(const PasswdArgs& args) {
   if (auto problem = auth::UserFile::name_problem(args.user); !problem.empty()) {
     usage_error(fmt::format("passwd: user name '{}': {}", args.user, problem));
   }
-  std::vector<std::string> permissions = args.permit_given
-                                             ? checked_permissions(args.permit)
-                                             : std::vector<std::string>{"STATUS", "INFO", "HELP"};
+  std::vector<std::string> permissions;
+  if (args.permit_given) permissions = checked_permissions(args.permit);
 
+  // The password is read and hashed (the slow part) before the file is locked and read.
+  const std::string password = read_password(args.user);
+  const std::string hash = auth::hash_password(password, args.iterations);
+
+  FileLock lock(args.file + ".lock");
   auth::UserFile file;
   if (::access(args.file.c_str(), F_OK) == 0) {
     try {
@@ -116,16 +143,15 @@ int run_passwd(const PasswdArgs& args) {
     } catch (const std::exception& e) {
       failure(fmt::format("passwd: {}", e.what()));
     }
-    // Changing a password keeps the permissions unless new ones are given.
-    if (const auth::UserRecord* existing = file.find(args.user); existing && !args.permit_given) {
-      permissions = existing->permissions;
-    }
   }
-  bool existed = file.find(args.user) != nullptr;
-
-  std::string password = read_password(args.user);
-  auth::UserRecord record{args.user, auth::hash_password(password, args.iterations), permissions};
-  file.upsert(std::move(record));
+  const auth::UserRecord* existing = file.find(args.user);
+  const bool existed = existing != nullptr;
+  // Changing a password keeps the permissions unless new ones are given.
+  if (!args.permit_given) {
+    permissions =
+        existing ? existing->permissions : std::vector<std::string>{"STATUS", "INFO", "HELP"};
+  }
+  file.upsert(auth::UserRecord{args.user, hash, permissions});
   try {
     file.save(args.file);
   } catch (const std::exception& e) {
@@ -156,6 +182,7 @@ void register_passwd(CLI::App& app, int& exit_code) {
   cmd->footer(
       "\nThe password is read from stdin: asked twice without echo on a terminal, else the\n"
       "first line. Lines look like user:pbkdf2-sha256:ITERATIONS:SALT:HASH:PERMISSIONS.\n"
+      "Runs at the same time on one file take turns on FILE.lock, which is left in place.\n"
       "\nExample:\n"
       "  printf 'secret\\n' | sockit passwd users.txt alice --permit STATUS,INFO,HELP,TIME\n"
       "  sockit serve command --users users.txt\n");

@@ -12,6 +12,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -302,6 +303,26 @@ TEST(Passwd, CreatesAndUpdatesTheUserFileOwnerOnly) {
   EXPECT_NE(updated, text);
   EXPECT_NE(updated.find(":HELP,TIME\n"), std::string::npos) << updated;
   EXPECT_EQ(lines_of(updated).size(), 2u);
+}
+
+TEST(Passwd, RunsAtTheSameTimeOnOneFileLoseNoUpdate) {
+  TempDir dir;
+  const std::string users = dir.file("users.txt");
+  constexpr int count = 6;
+  std::vector<std::unique_ptr<Process>> runs;
+  for (int i = 0; i < count; ++i) {
+    runs.push_back(std::make_unique<Process>(
+        std::vector<std::string>{binary("bin/sockit"), "passwd", users, "user" + std::to_string(i),
+                                 "--iterations", "100000"}));
+    runs.back()->write_stdin("pw\n");
+    runs.back()->close_stdin();
+  }
+  for (auto& run : runs)
+    EXPECT_TRUE(run->finish(std::chrono::seconds(60)).success()) << run->stderr_text();
+  const std::string text = read_file(users);
+  EXPECT_EQ(lines_of(text).size(), static_cast<std::size_t>(count)) << text;
+  for (int i = 0; i < count; ++i)
+    EXPECT_NE(text.find("user" + std::to_string(i) + ":"), std::string::npos) << text;
 }
 
 TEST(Passwd, RefusesUnknownCommandsEmptyPasswordsAndBadNames) {
