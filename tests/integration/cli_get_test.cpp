@@ -162,6 +162,29 @@ TEST_F(StockServerTest, BigFileToOutputFileIsByteExact) {
   EXPECT_TRUE(got == big_) << "downloaded bytes differ";
 }
 
+TEST_F(StockServerTest, ProgressBarOnATerminalReachesTheFullSizeThenIsErased) {
+  if (!have_tool("script")) GTEST_SKIP() << "script (util-linux) not installed";
+  const auto target = dir_.path() / "download.bin";
+  // script(1) runs the command on a pseudo-terminal and copies what it shows to stdout.
+  const std::string command =
+      binary("bin/sockit") + " get " + server_->origin + "/big.bin --output " + target.string();
+  Process p({"script", "-qec", command, "/dev/null"});
+  p.close_stdin();
+  const ExitStatus status = p.finish(generous);
+  EXPECT_TRUE(status.success()) << p.stdout_text() << p.stderr_text();
+  const std::string shown = p.stdout_text();
+  const std::string total = std::to_string(big_.size());
+  EXPECT_NE(shown.find("\rget [" + std::string(30, '#') + "] " + total + "/" + total + " (100%)"),
+            std::string::npos)
+      << shown;
+  // Erased when done: nothing of the bar is left after the last carriage return.
+  const std::size_t last = shown.rfind('\r');
+  ASSERT_NE(last, std::string::npos) << shown;
+  EXPECT_EQ(shown.substr(last).find("get ["), std::string::npos) << shown;
+  EXPECT_NE(shown.find("\r\x1b[K"), std::string::npos) << shown;
+  EXPECT_TRUE(read_file(target) == big_) << "downloaded bytes differ";
+}
+
 TEST_F(StockServerTest, BigFileToStdout) {
   const auto run = sockit_get({server_->origin + "/big.bin"});
   EXPECT_TRUE(run.status.success()) << run.err;
