@@ -77,6 +77,18 @@ ConnectionGate::ConnectionGate(std::size_t max_total, std::size_t max_per_addres
     : max_total_(max_total), max_per_address_(max_per_address) {}
 
 ConnectionGate::Ticket ConnectionGate::admit(const Address& peer, std::string* reason) {
+  if (max_per_address_ == 0) {
+    // No per-address limit: the count is all there is to keep, so no key is formatted, no
+    // table touched and no lock taken (this runs for every connection).
+    const std::size_t before = active_.fetch_add(1, std::memory_order_relaxed);
+    if (max_total_ != 0 && before >= max_total_) {
+      active_.fetch_sub(1, std::memory_order_relaxed);
+      if (reason != nullptr)
+        *reason = "connection limit " + std::to_string(max_total_) + " reached";
+      return {};
+    }
+    return Ticket(this, {});
+  }
   std::string key = address_key(peer);
   std::lock_guard lock(mutex_);
   if (max_total_ != 0 && active_.load(std::memory_order_relaxed) >= max_total_) {
@@ -98,6 +110,10 @@ ConnectionGate::Ticket ConnectionGate::admit(const Address& peer, std::string* r
 }
 
 void ConnectionGate::release(const std::string& key) noexcept {
+  if (max_per_address_ == 0) {
+    active_.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
   std::lock_guard lock(mutex_);
   auto it = per_address_.find(key);
   if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
