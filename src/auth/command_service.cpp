@@ -13,6 +13,7 @@
 #include <system_error>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "sockit/auth/password.hpp"
 #include "sockit/framing.hpp"
@@ -49,21 +50,33 @@ std::span<const std::string_view> command_words() {
 }
 
 // Runs password checks off the connections' threads, for sessions on an event loop. Its
-// threads start on first use, so a process that only forks workers never has any, and
-// are detached: each job holds what it needs, and they end once the queue is closed (the
-// service is gone) and empty.
+// threads start on first use, so a process that only forks workers never has any. The
+// destructor drops the checks still queued (their connections went with the service) and
+// joins the threads, so none is left hashing while the process exits and OpenSSL cleans
+// up. A job holds only a weak reference to its conversation, so the service is normally
+// destroyed elsewhere; should the last reference go on a verifier thread, that thread is
+// detached and ends by itself.
 class Verifier {
  public:
   using Job = std::function<void()>;
-  static constexpr unsigned threads = 2;
+  static constexpr unsigned thread_count = 2;
   // Checks waiting beyond this are refused ("Server busy") rather than queued for minutes.
   static constexpr std::size_t max_waiting = 64;
 
   Verifier() = default;
   ~Verifier() {
-    std::lock_guard lock(queue_->mutex);
-    queue_->closed = true;
+    {
+      std::lock_guard lock(queue_->mutex);
+      queue_->closed = true;
+    }
     queue_->ready.notify_all();
+    for (auto& thread : threads_) {
+      if (thread.get_id() == std::this_thread::get_id()) {
+        thread.detach();
+      } else if (thread.joinable()) {
+        thread.join();
+      }
+    }
   }
   Verifier(const Verifier&) = delete;
   Verifier& operator=(const Verifier&) = delete;
@@ -72,14 +85,13 @@ class Verifier {
   bool submit(Job job) {
     std::lock_guard lock(queue_->mutex);
     if (queue_->jobs.size() >= max_waiting) return false;
-    while (queue_->started < threads) {
+    while (threads_.size() < thread_count) {
       try {
-        std::thread([queue = queue_] { work(*queue); }).detach();
+        threads_.emplace_back([queue = queue_] { work(*queue); });
       } catch (const std::system_error&) {
-        if (queue_->started == 0) return false;
+        if (threads_.empty()) return false;
         break;
       }
-      ++queue_->started;
     }
     queue_->jobs.push_back(std::move(job));
     queue_->ready.notify_one();
@@ -91,7 +103,6 @@ class Verifier {
     std::mutex mutex;
     std::condition_variable ready;
     std::deque<Job> jobs;
-    unsigned started = 0;
     bool closed = false;
   };
 
@@ -99,7 +110,7 @@ class Verifier {
     std::unique_lock lock(queue.mutex);
     for (;;) {
       queue.ready.wait(lock, [&] { return !queue.jobs.empty() || queue.closed; });
-      if (queue.jobs.empty()) return;
+      if (queue.closed) return;
       Job job = std::move(queue.jobs.front());
       queue.jobs.pop_front();
       lock.unlock();
@@ -110,6 +121,7 @@ class Verifier {
   }
 
   std::shared_ptr<Queue> queue_ = std::make_shared<Queue>();
+  std::vector<std::thread> threads_;  // guarded by queue_->mutex until destruction
 };
 
 struct CommandService::Shared {
@@ -297,9 +309,11 @@ class Conversation : public std::enable_shared_from_this<Conversation> {
     }
     pending_ = true;
     const bool queued =
-        shared_->verifier.submit([self = shared_from_this(), password = std::move(password),
+        shared_->verifier.submit([weak = weak_from_this(), password = std::move(password),
                                   hash = std::move(hash), known, name, now] {
           const bool ok = verify_password(password, hash) && known;
+          const std::shared_ptr<Conversation> self = weak.lock();
+          if (!self) return;  // the connection has ended
           std::lock_guard lock(self->mutex_);
           if (self->gone_) return;
           self->pending_ = false;
