@@ -143,8 +143,7 @@ void register_serve(CLI::App& app, int& exit_code) {
   cmd->add_option("--unix", args->unix_path, "Listen on this Unix socket path instead of TCP");
   cmd->add_option("--workers", args->workers,
                   "Worker processes (prefork), threads (pool) or reactors (hybrid) [per core]");
-  cmd->add_option("--queue", args->queue,
-                  "pool: clients held while every worker is busy [4 x workers]");
+  cmd->add_option("--queue", args->queue, "pool: bound of the accept queue [4 x workers]");
   cmd->add_option("--max-conns", args->max_conns, "Maximum simultaneous connections (0: none)")
       ->capture_default_str();
   cmd->add_option("--max-conns-per-ip", args->max_conns_per_ip,

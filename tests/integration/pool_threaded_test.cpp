@@ -1,6 +1,6 @@
-// The pool's queue, in process: idle workers accept by themselves; while every worker is
-// busy the runner's thread accepts into the bounded queue, tells clients beyond it that the
-// server is full, and a worker that frees up serves the queue in order, also while stopping.
+// The pool's queue, in process: while the one worker is busy, clients wait in the bounded
+// queue, clients beyond it are told that the server is full, and the worker serves the
+// queue in order once it frees up, also while the server stops.
 // sockit-test-labels: threaded
 #include <gtest/gtest.h>
 
@@ -80,7 +80,7 @@ TEST(Pool, QueuesWhileTheWorkerIsBusyTellsTheRestAndServesTheQueueInOrder) {
   EXPECT_EQ(b.read_to_eof(), "b\n");
   EXPECT_EQ(c.read_until("\n"), "c\n");
 
-  // With the queue empty again, the idle worker accepts by itself.
+  // With the queue empty again, new clients are served at once.
   c.shutdown_write();
   EXPECT_EQ(c.read_to_eof(), "c\n");
   for (int i = 0; i < 20; ++i) {

@@ -33,7 +33,7 @@ struct ServerOptions {
   std::uint16_t port = 0;      // 0: the kernel picks a free port; local_address() tells which
   std::string unix_path;       // non-empty: listen on this Unix socket instead of host:port
   unsigned workers = 0;        // prefork processes, pool threads, hybrid reactors; 0 = per core
-  std::size_t queue_size = 0;  // pool: clients held while every worker is busy; 0 = 4 x workers
+  std::size_t queue_size = 0;  // pool: bound of the accept queue; 0 = 4 x workers
   std::size_t max_connections = 1024;
   std::size_t max_connections_per_ip = 0;  // 0 = no per-address limit
   std::chrono::milliseconds idle_timeout{300'000};
