@@ -801,7 +801,7 @@ void Reactor::admit(Accepted accepted) {
     return;
   }
   Connection& c = allocate();
-  ConnectionInfo info{accepted.peer, local_, rt_.options.limits, true};
+  ConnectionInfo info{accepted.peer, local_, rt_.options.limits};
   if (local_is_wildcard_) {
     try {
       info.local = accepted.socket.local_address();

@@ -22,8 +22,6 @@ namespace sockit::auth {
 // stripped before anything is checked):
 //   AUTH <user> <password>  -> "Authenticated successfully" | "Unauthorized"
 //                              | "Too many failed attempts, try again later" (back-off)
-//                              | "Server busy, try again later" (event loops: more than
-//                                64 checks already waiting for the verifier threads)
 //   STATUS | INFO | HELP | WHOAMI | TIME -> the answer, when the user's permissions name
 //                              the command; "Unauthorized" when they do not, before AUTH,
 //                              or once the session has expired (AUTH again)
@@ -31,8 +29,6 @@ namespace sockit::auth {
 //   a command word with characters outside A-Z, or control characters anywhere
 //                           -> "Error: Input contains invalid characters", then close
 //   any other command word  -> "Error: Command not permitted"
-// On an event loop (reactor, hybrid) the password check runs on two verifier threads of
-// the service, not on the loop; lines that follow an AUTH wait for its answer, in order.
 // Empty lines are ignored. After max_failures_per_connection failed AUTHs the connection
 // is closed. The per-address back-off is shared by the connections of one process: on
 // fork each connection starts afresh, on prefork each worker counts on its own.

@@ -54,9 +54,6 @@ struct ConnectionInfo {
   Address peer;
   Address local;
   SessionLimits limits;
-  // The connection's thread serves other connections too (reactor, hybrid): a session that
-  // must do slow work (a password hash) does it elsewhere and answers through its Peer.
-  bool shares_thread = false;
 };
 
 class Session {
