@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, then builds and runs the whole suite under
 # AddressSanitizer + UBSan (g++), the threaded tests under ThreadSanitizer, and checks that
-# clang 14 builds everything warning-free.
+# clang 14 and the optimised g++ build of scripts/run.sh build everything warning-free.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,5 +25,9 @@ ctest --preset tsan -j "$jobs"
 echo "== clang 14 build with -Werror"
 cmake --preset clang >/dev/null
 cmake --build --preset clang -j "$jobs"
+
+echo "== g++ release build with -Werror (what scripts/run.sh builds; -O3 warns differently)"
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$jobs"
 
 echo "== all tests passed"

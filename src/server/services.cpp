@@ -83,7 +83,8 @@ class EchoSession final : public Session {
 
   bool refuse(std::string_view fitting, Output& out) {
     if (!dropping_) out.write(fitting);
-    out.write("\n" + line_too_long_message(max_line_));
+    out.write("\n");
+    out.write(line_too_long_message(max_line_));
     out.close();
     return false;
   }
