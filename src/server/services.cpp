@@ -129,7 +129,7 @@ std::shared_ptr<Service> make() {
 
 // The registry: one line per service.
 constexpr ServiceEntry registry[] = {
-    {"echo", "echoes each line back (port 7777)", &make<EchoService>},
+    {"echo", "sends back what it receives, unchanged (port 7777)", &make<EchoService>},
     {"daytime", "writes the local time, Ruby's Time.now.to_s, and closes (port 20000)",
      &make<DaytimeService>},
     {"hello", "writes \"Hello, world!\" and closes (port 7777)", &make<HelloService>},

@@ -17,7 +17,8 @@
 
 namespace sockit::server {
 
-// echo (port 7777): answers each line with the same line (Ruby: `client.puts line`).
+// echo (port 7777): sends back what it receives, unchanged, as it arrives (Ruby:
+// `client.puts line`); see services.cpp for the optional per-line limits.
 class EchoService : public Service {
  public:
   std::string_view name() const override { return "echo"; }
