@@ -120,6 +120,24 @@ TEST_P(ServeFaults, ClientResettingMidResponseDoesNotHurtTheServer) {
   EXPECT_TRUE(server->terminate().success()) << server->process->stderr_text();
 }
 
+// A reset is an ordinary way for a client to go: the "closed" line names the client and
+// the reason, and the server goes on serving.
+TEST_P(ServeFaults, ResetIsLoggedByTheClientsAddress) {
+  ServeProcess server("echo", arch(), {"--workers", "4"});
+  if (!server.skip_reason.empty()) GTEST_SKIP() << server.skip_reason;
+  ASSERT_TRUE(server.ok());
+  Client client(server.port);
+  client.send("hello\n");
+  ASSERT_EQ(client.read_until("\n"), "hello\n");
+  const std::string name = client.socket().local_address().to_string();
+  client.socket().set(option::Linger{std::chrono::seconds(0)});
+  client.socket().close();  // RST while the server waits for the next line
+  EXPECT_TRUE(server.process->wait_stderr("closed " + name + " (Connection reset by peer)"))
+      << server.process->stderr_text();
+  expect_alive(server);
+  EXPECT_TRUE(server.terminate().success()) << server.process->stderr_text();
+}
+
 TEST_P(ServeFaults, HalfClosedClientStillGetsEveryAnswer) {
   SOCKIT_START_OR_SKIP(server, "echo");
   Client client(server->port);
