@@ -354,27 +354,19 @@ std::size_t Socket::recv(std::span<char> buffer, int flags) {
   }
 }
 
-IoResult Socket::read_nonblock(std::span<char> buffer) {
-  for (;;) {
-    ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT);
-    if (n > 0) return {IoStatus::ok, static_cast<std::size_t>(n)};
-    if (n == 0) return {buffer.empty() ? IoStatus::ok : IoStatus::eof, 0};
-    int err = errno;
-    if (err == EINTR) continue;
-    if (is_would_block(err)) return {IoStatus::would_block, 0};
-    throw_errno("read", target_of(peer_or_empty(), fd_), err);
-  }
+IoResult Socket::read_nonblock_rest(std::span<char> buffer, ssize_t got) {
+  if (got == 0) return {buffer.empty() ? IoStatus::ok : IoStatus::eof, 0};
+  const int err = errno;
+  if (err == EINTR) return read_nonblock(buffer);
+  if (is_would_block(err)) return {IoStatus::would_block, 0};
+  throw_errno("read", target_of(peer_or_empty(), fd_), err);
 }
 
-IoResult Socket::write_nonblock(std::string_view bytes) {
-  for (;;) {
-    ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n >= 0) return {IoStatus::ok, static_cast<std::size_t>(n)};
-    int err = errno;
-    if (err == EINTR) continue;
-    if (is_would_block(err)) return {IoStatus::would_block, 0};
-    throw_errno("write", target_of(peer_or_empty(), fd_), err);
-  }
+IoResult Socket::write_nonblock_rest(std::string_view bytes) {
+  const int err = errno;
+  if (err == EINTR) return write_nonblock(bytes);
+  if (is_would_block(err)) return {IoStatus::would_block, 0};
+  throw_errno("write", target_of(peer_or_empty(), fd_), err);
 }
 
 void Socket::close_read() {

@@ -96,9 +96,20 @@ class Socket {
   std::size_t send(std::string_view bytes, int flags = 0);
   std::size_t recv(std::span<char> buffer, int flags = 0);
 
-  // Non-blocking forms (MSG_DONTWAIT; the descriptor's mode is left alone).
-  IoResult read_nonblock(std::span<char> buffer);
-  IoResult write_nonblock(std::string_view bytes);
+  // Non-blocking forms (MSG_DONTWAIT; the descriptor's mode is left alone). The common
+  // case is inline, so an event loop calls recv/send itself: after a system call the CPU's
+  // return-address predictor holds the kernel's calls, and every function a result is
+  // returned through costs a mispredicted return.
+  IoResult read_nonblock(std::span<char> buffer) {
+    const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT);
+    if (n > 0) return {IoStatus::ok, static_cast<std::size_t>(n)};
+    return read_nonblock_rest(buffer, n);
+  }
+  IoResult write_nonblock(std::string_view bytes) {
+    const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) return {IoStatus::ok, static_cast<std::size_t>(n)};
+    return write_nonblock_rest(bytes);
+  }
 
   // shutdown(2): close_read = SHUT_RD, close_write = SHUT_WR (sends EOF to the peer).
   // ENOTCONN is ignored on a socket that was connected (the peer already reset it: the
@@ -134,6 +145,10 @@ class Socket {
   explicit Socket(int fd) noexcept : fd_(fd) {}
 
  private:
+  // End of stream, would-block, EINTR (retried) and errors (thrown) of the forms above.
+  IoResult read_nonblock_rest(std::span<char> buffer, ssize_t got);
+  IoResult write_nonblock_rest(std::string_view bytes);
+
   int fd_ = -1;
   // The peer given to connect or returned by accept (empty when unknown), so error
   // messages can still name it after a reset, when getpeername fails with ENOTCONN.

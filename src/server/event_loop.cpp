@@ -53,19 +53,6 @@ std::uint64_t token_of(std::uint32_t slot, std::uint32_t generation) noexcept {
   return (std::uint64_t{generation} << 32) | slot;
 }
 
-bool is_system_error(const std::error_code& ec, std::initializer_list<int> values) noexcept {
-  if (ec.category() != std::system_category()) return false;
-  for (int v : values) {
-    if (ec.value() == v) return true;
-  }
-  return false;
-}
-
-// The ordinary ways a peer goes away: not worth more than a debug line.
-bool is_disconnect(const std::error_code& ec) noexcept {
-  return is_system_error(ec, {ECONNRESET, EPIPE, ECONNABORTED, ENOTCONN, ETIMEDOUT});
-}
-
 // Plain errno, no std::error_code: this runs when the descriptor table is full, where even
 // the UBSan runtime's vptr checks (which need a pipe) cannot cope with a virtual call.
 bool is_out_of_descriptors(int err) noexcept {
@@ -164,10 +151,10 @@ struct PageAlignedDelete {
 };
 
 // The per-message path (readiness -> recv -> session -> send) is compiled into the loop
-// itself. After a system call the CPU's return-address predictor holds the kernel's own
-// calls, so every function the result is returned through costs a mispredicted return: with
-// these inlined, only the libc wrappers of recv and send are returned from, as in a
-// hand-written loop.
+// itself, Socket's inline read_nonblock/write_nonblock included. After a system call the
+// CPU's return-address predictor holds the kernel's own calls, so every function the result
+// is returned through costs a mispredicted return: with these inlined, only the libc
+// wrappers of recv and send are returned from, as in a hand-written loop.
 #define SOCKIT_HOT [[gnu::always_inline]] inline
 
 // One accepted connection, and the Output its session writes to. Recycled through the
@@ -208,7 +195,7 @@ struct alignas(64) Connection final : Output {
   Connection* next = nullptr;
   std::shared_ptr<PeerImpl> peer_handle;
   ConnectionGate::Ticket ticket;
-  int error = 0;  // the errno that broke the connection, for its "closed" line
+  std::error_code error;  // what broke the connection, for its "closed" line
   Address remote;
 };
 
@@ -280,10 +267,11 @@ class Reactor {
   }
   SOCKIT_HOT void on_event(Connection& c, std::uint32_t events);
   SOCKIT_HOT bool on_readable(Connection& c);
-  SOCKIT_HOT ssize_t receive(Connection& c);
-  SOCKIT_HOT ssize_t transmit(Connection& c, std::string_view bytes);
-  [[gnu::cold, gnu::noinline]] void io_failed(Connection& c, const char* operation,
-                                              int err) noexcept;
+  // An I/O error: the connection closes without flushing, its "closed" line says why.
+  static void fail(Connection& c, const Error& error) noexcept {
+    c.broken = true;
+    c.error = error.code();
+  }
   void discard_input(Connection& c);
   void flush(Connection& c);
   void settle(Connection& c);
@@ -489,66 +477,27 @@ bool Reactor::on_readable(Connection& c) {
     discard_input(c);
     return false;
   }
-  const ssize_t n = receive(c);
-  if (n < 0) {
-    if (c.broken) destroy(c);
+  IoResult r;
+  try {
+    r = c.socket.read_nonblock({read_buffer_.get(), settings_.read_buffer});
+  } catch (const Error& error) {
+    fail(c, error);
+    destroy(c);
     return false;
   }
-  if (n == 0) {
+  if (r.would_block()) return false;
+  if (r.eof()) {
     c.eof = true;
     call(c, "on_eof", [&] { c.session->on_eof(c); });
     settle(c);
     return false;
   }
-  const auto bytes = static_cast<std::size_t>(n);
   touch(c);
-  read_valid_ = bytes;
-  call(c, "on_data", [&] { c.session->on_data({read_buffer_.get(), bytes}, c); });
+  read_valid_ = r.bytes;
+  call(c, "on_data", [&] { c.session->on_data({read_buffer_.get(), r.bytes}, c); });
   read_valid_ = 0;
   settle(c);
   return true;
-}
-
-// recv(2) into the loop's buffer: the bytes read (> 0), 0 at the peer's EOF, or -1 when
-// nothing is there or the read failed (then c.broken is set and the error logged).
-ssize_t Reactor::receive(Connection& c) {
-  for (;;) {
-    const ssize_t n =
-        ::recv(c.socket.fd(), read_buffer_.get(), settings_.read_buffer, MSG_DONTWAIT);
-    if (n >= 0) return n;
-    const int err = errno;
-    if (err == EINTR) continue;
-    if (err != EAGAIN && err != EWOULDBLOCK) io_failed(c, "read", err);
-    return -1;
-  }
-}
-
-// send(2): the bytes written, or -1 when the socket is full or the write failed (then
-// c.broken is set and the error logged).
-ssize_t Reactor::transmit(Connection& c, std::string_view bytes) {
-  for (;;) {
-    const ssize_t n =
-        ::send(c.socket.fd(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n >= 0) return n;
-    const int err = errno;
-    if (err == EINTR) continue;
-    if (err != EAGAIN && err != EWOULDBLOCK) io_failed(c, "write", err);
-    return -1;
-  }
-}
-
-// The connection is closed without flushing; its "closed" line gives the reason. The
-// ordinary ways a peer goes away (a reset, a broken pipe) need nothing more, anything else
-// gets a line of its own.
-void Reactor::io_failed(Connection& c, const char* operation, int err) noexcept {
-  c.broken = true;
-  c.error = err;
-  if (is_disconnect(errno_code(err))) return;
-  try {
-    rt_.log.info(Error(errno_code(err), operation, c.remote.to_string()).what());
-  } catch (...) {
-    // Out of memory for the message: the connection is closed all the same.
-  }
 }
 
 void Reactor::discard_input(Connection& c) {
@@ -630,11 +579,16 @@ void Reactor::send_staged(Connection& c) {
 
 void Reactor::send_or_queue(Connection& c, std::string_view bytes) {
   if (c.queued() == 0) {
-    const ssize_t n = transmit(c, bytes);
-    if (n < 0 && c.broken) return;
-    if (n > 0) {
-      if (static_cast<std::size_t>(n) >= bytes.size()) return;
-      bytes.remove_prefix(static_cast<std::size_t>(n));
+    IoResult r;
+    try {
+      r = c.socket.write_nonblock(bytes);
+    } catch (const Error& error) {
+      fail(c, error);
+      return;
+    }
+    if (r.ok()) {
+      if (r.bytes >= bytes.size()) return;
+      bytes.remove_prefix(r.bytes);
     }
   }
   if (!c.pending) c.pending = pool_.take();
@@ -652,13 +606,16 @@ std::shared_ptr<Peer> Reactor::peer_of(Connection& c) {
 
 void Reactor::flush(Connection& c) {
   while (c.queued() > 0) {
-    const ssize_t n = transmit(c, c.pending->data());
-    if (n < 0) {
-      if (c.broken) return;
-      break;
+    IoResult r;
+    try {
+      r = c.socket.write_nonblock(c.pending->data());
+    } catch (const Error& error) {
+      fail(c, error);
+      return;
     }
-    c.pending->consume(static_cast<std::size_t>(n));
-    note_dequeued(static_cast<std::size_t>(n));
+    if (!r.ok()) break;
+    c.pending->consume(r.bytes);
+    note_dequeued(r.bytes);
     touch(c);
   }
   if (c.pending && c.pending->empty()) pool_.give(std::move(c.pending));
@@ -773,14 +730,14 @@ void Reactor::destroy(Connection& c) noexcept {
   if (info_enabled()) {
     try {
       rt_.log.info("closed " + c.remote.to_string() +
-                   (c.error != 0 ? " (" + errno_code(c.error).message() + ")" : ""));
+                   (c.error ? " (" + c.error.message() + ")" : ""));
     } catch (...) {
     }
   }
   ++c.generation;
   c.interest = 0;
   c.registered = c.close_requested = c.broken = c.eof = c.paused = c.lingering = false;
-  c.error = 0;
+  c.error.clear();
   free_slots_.push_back(c.slot);  // capacity reserved in allocate(): cannot throw
   --live_;
   stat_connections_.store(live_, std::memory_order_relaxed);
