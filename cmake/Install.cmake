@@ -2,13 +2,7 @@
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY include/sockit DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-set(_sockit_libs sockit)
-foreach(part tls auth)
-  if(TARGET sockit_${part})
-    list(APPEND _sockit_libs sockit_${part})
-  endif()
-endforeach()
-install(TARGETS ${_sockit_libs} EXPORT sockitTargets
+install(TARGETS sockit sockit_tls sockit_auth EXPORT sockitTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
