@@ -9,6 +9,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -66,6 +67,9 @@ int run_cert(const CertArgs& args) {
   PemCertificate pem;
   try {
     pem = make_self_signed_certificate({args.hostname, args.days, args.expired});
+  } catch (const std::invalid_argument& e) {
+    fmt::print(stderr, "sockit: cert: {}\n", e.what());
+    return exit_usage;
   } catch (const std::exception& e) {
     fmt::print(stderr, "sockit: cert: {}\n", e.what());
     return exit_failure;

@@ -19,7 +19,8 @@
 namespace sockit::cli {
 
 // Thrown by subcommands; main.cpp prints "sockit: " + what() to stderr and exits with code.
-// sockit::Error and other exceptions escaping a subcommand exit 1 the same way.
+// Other exceptions escaping a subcommand follow the library's rule (sockit/error.hpp):
+// std::invalid_argument exits 2, sockit::Error and the rest exit 1.
 class CliError : public std::runtime_error {
  public:
   CliError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}

@@ -1,8 +1,11 @@
 // sockit: the command-line tool. Errors go to stderr as "sockit: <what failed>: <why>";
-// exit 2 for usage errors, 1 for network or I/O failures.
+// exit 2 for usage errors, 1 for network or I/O failures. The library's exception rule
+// (sockit/error.hpp) gives the split: std::invalid_argument is the caller's mistake, so
+// bad arguments; sockit::Error and anything else is a failure.
 #include <fmt/core.h>
 
 #include <exception>
+#include <stdexcept>
 #include <string>
 
 #include "cli_support.hpp"
@@ -29,6 +32,9 @@ int main(int argc, char** argv) {
   } catch (const sockit::cli::CliError& e) {
     fmt::print(stderr, "sockit: {}\n", e.what());
     return e.code();
+  } catch (const std::invalid_argument& e) {
+    fmt::print(stderr, "sockit: {}\n", e.what());
+    return sockit::cli::exit_usage;
   } catch (const std::exception& e) {
     fmt::print(stderr, "sockit: {}\n", e.what());
     return sockit::cli::exit_failure;

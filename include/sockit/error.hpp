@@ -1,7 +1,13 @@
-// Errors: every failure is a sockit::Error carrying a std::error_code and a message that
-// names the operation and the address, e.g. "connect 127.0.0.1:7777: Connection refused".
-// errno values use std::system_category(); getaddrinfo failures use resolve_category();
-// sockit's own conditions (line too long, closed early...) use sockit::errc.
+// Errors: the library's one exception rule, and the sockit::Error that carries most of it.
+//   - sockit::Error for every failure of the OS, the network, a peer or a file, and for text
+//     from outside the program that does not parse (a host, a URL, a user file's line): a
+//     std::error_code and a message naming the operation and the address, e.g.
+//     "connect 127.0.0.1:7777: Connection refused". errno values use std::system_category(),
+//     getaddrinfo failures resolve_category(), sockit's own conditions sockit::errc.
+//   - std::invalid_argument for a caller's mistake, found before any I/O: an option value out
+//     of range, a missing service, options that contradict each other, a service run on an
+//     architecture that cannot serve it.
+// The sockit CLI maps the first to exit code 1 and the second to 2 (bad arguments).
 #pragma once
 
 #include <string>
@@ -18,7 +24,7 @@ enum class errc {
   datagram_truncated,  // a datagram was larger than the buffer given for it
   timed_out,           // a deadline passed
   not_found,           // a lookup found nothing (interface, service name...)
-  invalid_argument,    // a malformed host, port, path or option value
+  invalid_argument,    // a malformed host, port, path, option value or file line
 };
 
 const std::error_category& sockit_category() noexcept;
@@ -27,7 +33,7 @@ const std::error_category& resolve_category() noexcept;
 
 std::error_code make_error_code(errc e) noexcept;
 
-// The exception type of the whole library.
+// The exception type of every failure outside the caller's control (see the rule above).
 //   what() == "<operation> <target>: <detail or ec.message()>"   (target may be empty)
 class Error : public std::system_error {
  public:

@@ -11,8 +11,16 @@
 #include <stdexcept>
 #include <vector>
 
+#include "sockit/error.hpp"
+
 namespace sockit::auth {
 namespace {
+
+// libcrypto failing (no entropy, no memory) is a failure of the system, not of the caller.
+[[noreturn]] void crypto_failure(std::string_view operation, std::string_view detail) {
+  throw Error(std::make_error_code(std::errc::io_error), std::string(operation), {},
+              std::string(detail));
+}
 
 constexpr std::size_t salt_bytes = 16;
 constexpr std::size_t hash_bytes = 32;  // SHA-256 output
@@ -110,7 +118,7 @@ std::array<unsigned char, hash_bytes> derive(std::string_view password,
   if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), salt.data(),
                         static_cast<int>(salt.size()), static_cast<int>(iterations), EVP_sha256(),
                         static_cast<int>(out.size()), out.data()) != 1) {
-    throw std::runtime_error("PKCS5_PBKDF2_HMAC failed");
+    crypto_failure("PKCS5_PBKDF2_HMAC", "failed");
   }
   return out;
 }
@@ -125,7 +133,7 @@ std::string hash_password(std::string_view password, std::uint32_t iterations) {
   }
   std::vector<unsigned char> salt(salt_bytes);
   if (RAND_bytes(salt.data(), static_cast<int>(salt.size())) != 1) {
-    throw std::runtime_error("hash_password: RAND_bytes failed (no entropy source?)");
+    crypto_failure("hash_password", "RAND_bytes failed (no entropy source?)");
   }
   auto hash = derive(password, salt, iterations);
   return std::string(pbkdf2_scheme) + ":" + std::to_string(iterations) + ":" +
@@ -150,7 +158,7 @@ const std::string& decoy_hash() {
   static const std::string decoy = [] {
     std::array<unsigned char, 32> secret{};
     if (RAND_bytes(secret.data(), static_cast<int>(secret.size())) != 1) {
-      throw std::runtime_error("decoy_hash: RAND_bytes failed");
+      crypto_failure("decoy_hash", "RAND_bytes failed");
     }
     return hash_password(to_hex(secret.data(), secret.size()));
   }();

@@ -13,13 +13,10 @@
 #include <stdexcept>
 
 #include "sockit/auth/password.hpp"
+#include "sockit/error.hpp"
 
 namespace sockit::auth {
 namespace {
-
-std::string errno_text(int error) {
-  return std::strerror(error);
-}
 
 std::vector<std::string> split_permissions(std::string_view text) {
   std::vector<std::string> permissions;
@@ -53,7 +50,7 @@ class TempFile {
  public:
   explicit TempFile(std::string pattern) : path_(std::move(pattern)) {
     fd_ = ::mkstemp(path_.data());
-    if (fd_ < 0) throw std::runtime_error("create " + path_ + ": " + errno_text(errno));
+    if (fd_ < 0) throw_errno("create", path_, errno);
   }
   ~TempFile() {
     if (fd_ >= 0) ::close(fd_);
@@ -67,7 +64,7 @@ class TempFile {
   void close() {
     int fd = fd_;
     fd_ = -1;
-    if (::close(fd) != 0) throw std::runtime_error("close " + path_ + ": " + errno_text(errno));
+    if (::close(fd) != 0) throw_errno("close", path_, errno);
   }
   void keep() noexcept { kept_ = true; }
 
@@ -112,7 +109,11 @@ UserFile UserFile::parse(std::string_view text, std::string_view origin) {
     text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
 
-    auto where = [&] { return std::string(origin) + ":" + std::to_string(number) + ": "; };
+    // A line that does not parse is bad data from a file, not the caller's mistake: Error.
+    auto bad_line = [&](const std::string& problem) {
+      throw_error(errc::invalid_argument, {},
+                  std::string(origin) + ":" + std::to_string(number), problem);
+    };
     auto first = line.find_first_not_of(" \t");
     if (first == std::string_view::npos || line[first] == '#') {
       file.lines_.push_back(Line{std::string(line), false, {}});
@@ -128,8 +129,8 @@ UserFile UserFile::parse(std::string_view text, std::string_view origin) {
       rest.remove_prefix(colon + 1);
     }
     if (fields.size() != 5) {
-      throw std::runtime_error(where() + "expected user:" + std::string(pbkdf2_scheme) +
-                               ":ITERATIONS:SALT:HASH:PERMISSIONS");
+      bad_line("expected user:" + std::string(pbkdf2_scheme) +
+               ":ITERATIONS:SALT:HASH:PERMISSIONS");
     }
     UserRecord record;
     record.name = std::string(fields[0]);
@@ -139,10 +140,10 @@ UserFile UserFile::parse(std::string_view text, std::string_view origin) {
     try {
       check_record(record);
     } catch (const std::invalid_argument& e) {
-      throw std::runtime_error(where() + e.what());
+      bad_line(e.what());
     }
     if (file.find(record.name) != nullptr) {
-      throw std::runtime_error(where() + "user " + record.name + " appears twice");
+      bad_line("user " + record.name + " appears twice");
     }
     file.lines_.push_back(Line{{}, true, std::move(record)});
   }
@@ -151,10 +152,10 @@ UserFile UserFile::parse(std::string_view text, std::string_view origin) {
 
 UserFile UserFile::load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("read " + path + ": " + errno_text(errno));
+  if (!in) throw_errno("read", path, errno);
   std::ostringstream text;
   text << in.rdbuf();
-  if (in.bad()) throw std::runtime_error("read " + path + ": " + errno_text(errno));
+  if (in.bad()) throw_errno("read", path, errno);
   return parse(text.str(), path);
 }
 
@@ -180,23 +181,23 @@ void UserFile::save(const std::string& path) const {
   TempFile temp(path + ".tmp.XXXXXX");
   // mkstemp already creates it 0600; fchmod keeps that true whatever the umask did.
   if (::fchmod(temp.fd(), S_IRUSR | S_IWUSR) != 0) {
-    throw std::runtime_error("chmod " + temp.path() + ": " + errno_text(errno));
+    throw_errno("chmod", temp.path(), errno);
   }
   std::string_view left = text;
   while (!left.empty()) {
     ssize_t n = ::write(temp.fd(), left.data(), left.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw std::runtime_error("write " + temp.path() + ": " + errno_text(errno));
+      throw_errno("write", temp.path(), errno);
     }
     left.remove_prefix(static_cast<std::size_t>(n));
   }
   if (::fsync(temp.fd()) != 0) {
-    throw std::runtime_error("fsync " + temp.path() + ": " + errno_text(errno));
+    throw_errno("fsync", temp.path(), errno);
   }
   temp.close();
   if (::rename(temp.path().c_str(), path.c_str()) != 0) {
-    throw std::runtime_error("rename " + temp.path() + " to " + path + ": " + errno_text(errno));
+    throw_errno("rename", temp.path() + " to " + path, errno);
   }
   temp.keep();
 }

@@ -15,6 +15,7 @@
 #include "sockit/auth/login_throttle.hpp"
 #include "sockit/auth/password.hpp"
 #include "sockit/auth/user_file.hpp"
+#include "sockit/error.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sockit::auth {
@@ -105,7 +106,7 @@ TEST(UserFile, BadLinesNameFileAndLine) {
   auto error_of = [](const std::string& text) {
     try {
       UserFile::parse(text, "users.txt");
-    } catch (const std::runtime_error& e) {
+    } catch (const sockit::Error& e) {
       return std::string(e.what());
     }
     return std::string("no error");
@@ -167,11 +168,11 @@ TEST(UserFile, LoadAndSaveFailuresNameThePath) {
   try {
     UserFile::load(dir.file("missing.txt"));
     ADD_FAILURE() << "no error";
-  } catch (const std::runtime_error& e) {
+  } catch (const sockit::Error& e) {
     EXPECT_NE(std::string(e.what()).find("missing.txt"), std::string::npos) << e.what();
   }
   UserFile file;
-  EXPECT_THROW(file.save(dir.file("no/such/dir/users.txt")), std::runtime_error);
+  EXPECT_THROW(file.save(dir.file("no/such/dir/users.txt")), sockit::Error);
 }
 
 TEST(LoginThrottle, FreeFailuresThenGrowingBackOffAndSuccessClears) {

@@ -15,7 +15,7 @@ inline constexpr std::uint32_t min_iterations = 100'000;
 inline constexpr std::uint32_t default_iterations = 210'000;
 
 // "pbkdf2-sha256:210000:<32 hex>:<64 hex>". Throws std::invalid_argument for iterations
-// under min_iterations, std::runtime_error if the system cannot give random bytes.
+// under min_iterations, sockit::Error if the system cannot give random bytes.
 std::string hash_password(std::string_view password, std::uint32_t iterations = default_iterations);
 
 // True when `password` matches `encoded`. A malformed `encoded` never matches.

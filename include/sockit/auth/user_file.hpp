@@ -20,14 +20,15 @@ struct UserRecord {
 
 class UserFile {
  public:
-  // Throws std::runtime_error naming the file and the line: "users.txt:3: bad hash: ...".
+  // Throws sockit::Error naming the file, and the line for a line that does not parse:
+  // "users.txt:3: bad hash: ..." (code errc::invalid_argument).
   static UserFile load(const std::string& path);
   static UserFile parse(std::string_view text, std::string_view origin = "users");
 
   // The file's text, comments in place.
   std::string serialize() const;
   // Replaces `path` atomically: writes a temporary file beside it (mode 0600), syncs it,
-  // renames it over `path`. Throws std::runtime_error naming the step that failed.
+  // renames it over `path`. Throws sockit::Error naming the step that failed.
   void save(const std::string& path) const;
 
   const UserRecord* find(std::string_view name) const;
