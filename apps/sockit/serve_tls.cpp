@@ -52,9 +52,9 @@ std::shared_ptr<server::Service> wrap_tls(std::shared_ptr<server::Service> servi
     throw std::invalid_argument("--tls-cert and --tls-key go together");
   }
   auto context = TlsContext::server({tls.cert_file, tls.key_file, tls.client_ca_file});
-  server::TlsService::Log log;
+  TlsService::Log log;
   if (level != server::LogLevel::quiet) log = log_info;
-  return std::make_shared<server::TlsService>(std::move(service), std::move(context),
+  return std::make_shared<TlsService>(std::move(service), std::move(context),
                                               std::move(log));
 }
 

@@ -17,7 +17,7 @@
 namespace sockit {
 namespace {
 
-using namespace tls_detail;
+using namespace detail;
 
 [[noreturn]] void fail(std::string_view step, const std::string& hostname) {
   throw Error(tls_errc::configuration, "tls self-signed certificate " + std::string(step), hostname,

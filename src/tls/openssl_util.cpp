@@ -5,7 +5,7 @@
 
 #include <cstdio>
 
-namespace sockit::tls_detail {
+namespace sockit::detail {
 
 std::string take_error_reason(const SSL* ssl, std::string_view fallback) {
   unsigned long code = ERR_get_error();
@@ -71,4 +71,4 @@ void drain_bio(BIO* bio, std::string& out) {
   }
 }
 
-}  // namespace sockit::tls_detail
+}  // namespace sockit::detail

@@ -13,7 +13,7 @@
 
 #include "sockit/address.hpp"
 
-namespace sockit::tls_detail {
+namespace sockit::detail {
 
 struct BioFree {
   void operator()(BIO* b) const noexcept { BIO_free_all(b); }
@@ -47,4 +47,4 @@ std::string peer_label(const Address& peer, const Address& local) noexcept;
 // Drains everything pending in a memory BIO into `out` (appending).
 void drain_bio(BIO* bio, std::string& out);
 
-}  // namespace sockit::tls_detail
+}  // namespace sockit::detail

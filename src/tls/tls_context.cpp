@@ -14,7 +14,7 @@
 namespace sockit {
 namespace {
 
-using tls_detail::take_error_reason;
+using detail::take_error_reason;
 
 [[noreturn]] void fail(std::string_view operation, std::string_view file,
                        std::string_view fallback = "unusable") {

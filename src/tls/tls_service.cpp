@@ -23,11 +23,17 @@
 #include "sockit/server/blocking_service.hpp"
 #include "sockit/tls/tls_error.hpp"
 
-namespace sockit::server {
+namespace sockit {
 namespace {
 
-using tls_detail::drain_bio;
-using tls_detail::take_error_reason;
+using detail::drain_bio;
+using detail::take_error_reason;
+using server::BlockingService;
+using server::ConnectionInfo;
+using server::Output;
+using server::Peer;
+using server::Service;
+using server::Session;
 
 // TLS records carry at most 16 KiB of plaintext: one record per SSL_read.
 constexpr std::size_t plaintext_chunk = 16 * 1024;
@@ -119,7 +125,7 @@ class TlsSession final : public Session {
     if (out == nullptr) {
       BIO_free(in);
       throw Error(tls_errc::configuration, "tls new session",
-                  tls_detail::peer_label(info_.peer, info_.local),
+                  detail::peer_label(info_.peer, info_.local),
                   take_error_reason(nullptr, "out of memory"));
     }
     // An empty input BIO means "no data yet", not end of stream.
@@ -232,7 +238,7 @@ class TlsSession final : public Session {
 
   void report(std::string_view what, std::string_view reason) const {
     if (log_)
-      log_(std::string(what) + " " + tls_detail::peer_label(info_.peer, info_.local) + ": " +
+      log_(std::string(what) + " " + detail::peer_label(info_.peer, info_.local) + ": " +
            std::string(reason));
   }
 
@@ -337,4 +343,4 @@ std::unique_ptr<Session> TlsService::open(const ConnectionInfo& connection) {
   return std::make_unique<TlsSession>(inner_, context_, connection, log_);
 }
 
-}  // namespace sockit::server
+}  // namespace sockit

@@ -21,7 +21,7 @@
 namespace sockit {
 namespace {
 
-using tls_detail::take_error_reason;
+using detail::take_error_reason;
 
 int bio_fd(BIO* bio) {
   return static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(bio)));
@@ -136,7 +136,7 @@ std::string TlsTransport::peer_name() const {
   } catch (...) {
     // Only labels a message; the peer alone may do.
   }
-  return tls_detail::peer_label(socket_->peer_or_empty(), local);
+  return detail::peer_label(socket_->peer_or_empty(), local);
 }
 
 void TlsTransport::fail_handshake(int ssl_error, int saved_errno) {
@@ -145,11 +145,11 @@ void TlsTransport::fail_handshake(int ssl_error, int saved_errno) {
   tls_errc code = tls_errc::handshake_failed;
   if (ssl_error == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
     reason = saved_errno != 0 ? std::strerror(saved_errno) : "connection closed by peer";
-  } else if (tls_detail::error_is_unexpected_eof()) {
+  } else if (detail::error_is_unexpected_eof()) {
     ERR_clear_error();
     reason = "connection closed by peer";
   } else {
-    if (tls_detail::error_is_verify_failure()) code = tls_errc::certificate_rejected;
+    if (detail::error_is_verify_failure()) code = tls_errc::certificate_rejected;
     reason = take_error_reason(ssl_, "handshake failed");
   }
   throw Error(code, "tls handshake with", peer_name(), reason);
@@ -161,7 +161,7 @@ void TlsTransport::fail_io(std::string_view operation, int ssl_error, int saved_
     if (saved_errno != 0) throw_errno(operation, peer_name(), saved_errno);
     throw Error(tls_errc::closed_without_notify, std::string(operation), peer_name());
   }
-  if (tls_detail::error_is_unexpected_eof()) {
+  if (detail::error_is_unexpected_eof()) {
     ERR_clear_error();
     throw Error(tls_errc::closed_without_notify, std::string(operation), peer_name());
   }

@@ -232,14 +232,14 @@ struct Harness {
   TempDir dir;
   CertFiles files = make_cert(dir, "localhost");
   std::vector<std::string> log;
-  std::shared_ptr<server::TlsService> service;
+  std::shared_ptr<TlsService> service;
   ConnectionInfo info{Address::parse("127.0.0.1", 40000), Address::parse("127.0.0.1", 7777), {}};
   FakeOutput out;
   std::unique_ptr<Session> session;
 
   explicit Harness(
       std::shared_ptr<server::Service> inner = std::make_shared<server::EchoService>()) {
-    service = std::make_shared<server::TlsService>(
+    service = std::make_shared<TlsService>(
         inner, TlsContext::server({files.cert, files.key, {}}),
         [this](std::string_view line) { log.emplace_back(line); });
     session = service->open(info);
@@ -407,9 +407,9 @@ TEST(TlsService, RefusesBlockingServicesAndClientContexts) {
   TempDir dir;
   CertFiles files = make_cert(dir, "localhost");
   auto blocking = server::make_blocking_service("raw", 1, [](Socket&) {});
-  EXPECT_THROW(server::TlsService(blocking, TlsContext::server({files.cert, files.key, {}})),
+  EXPECT_THROW(TlsService(blocking, TlsContext::server({files.cert, files.key, {}})),
                std::invalid_argument);
-  EXPECT_THROW(server::TlsService(std::make_shared<server::EchoService>(), TlsContext::client()),
+  EXPECT_THROW(TlsService(std::make_shared<server::EchoService>(), TlsContext::client()),
                std::invalid_argument);
 }
 
@@ -424,7 +424,7 @@ class InProcessServer {
     options.workers = 2;
     options.handle_signals = false;
     options.log_level = server::LogLevel::quiet;
-    auto service = std::make_shared<server::TlsService>(
+    auto service = std::make_shared<TlsService>(
         std::make_shared<server::EchoService>(), TlsContext::server({files.cert, files.key, {}}));
     server_ = std::make_unique<server::Server>(service, options);
     thread_ = std::thread([this] { server_->run(); });
@@ -761,7 +761,7 @@ TEST(TlsService, UnixPeersAreNamedByTheSocketPath) {
   TempDir dir;
   CertFiles files = make_cert(dir, "localhost");
   std::vector<std::string> log;
-  server::TlsService service(std::make_shared<server::EchoService>(),
+  TlsService service(std::make_shared<server::EchoService>(),
                              TlsContext::server({files.cert, files.key, {}}),
                              [&](std::string_view line) { log.emplace_back(line); });
   sockaddr_un unnamed{};

@@ -3,6 +3,7 @@
 // goes through OpenSSL in memory (no socket access), plaintext reaches the inner session,
 // and its answers are encrypted on their way to the real Output. Shared-state services
 // (Peer handles used from other threads) keep working: their sends are encrypted too.
+// Like everything under sockit/tls/, it lives in namespace sockit and in sockit_tls.
 #pragma once
 
 #include <cstdint>
@@ -14,9 +15,9 @@
 #include "sockit/server/session.hpp"
 #include "sockit/tls/tls_context.hpp"
 
-namespace sockit::server {
+namespace sockit {
 
-class TlsService final : public Service {
+class TlsService final : public server::Service {
  public:
   // Receives one line per failed handshake or TLS error, e.g.
   // "tls handshake with 127.0.0.1:50312: wrong version number" (a plaintext client).
@@ -25,7 +26,7 @@ class TlsService final : public Service {
   // `context` must be a server context. Throws std::invalid_argument for a service that
   // cannot be wrapped (a BlockingService owns its socket, so bytes cannot be decrypted
   // on their way to it).
-  TlsService(std::shared_ptr<Service> inner, TlsContext context, Log log = {});
+  TlsService(std::shared_ptr<server::Service> inner, TlsContext context, Log log = {});
 
   std::string_view name() const override { return inner_->name(); }
   std::uint16_t default_port() const override { return inner_->default_port(); }
@@ -35,12 +36,12 @@ class TlsService final : public Service {
   std::string_view full_message() const override { return {}; }
   // The inner session is opened only once the handshake succeeds, so a failed handshake
   // never reaches the protocol.
-  std::unique_ptr<Session> open(const ConnectionInfo& connection) override;
+  std::unique_ptr<server::Session> open(const server::ConnectionInfo& connection) override;
 
  private:
-  std::shared_ptr<Service> inner_;
+  std::shared_ptr<server::Service> inner_;
   TlsContext context_;
   Log log_;
 };
 
-}  // namespace sockit::server
+}  // namespace sockit
