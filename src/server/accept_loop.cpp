@@ -9,7 +9,6 @@
 #include <string>
 #include <thread>
 
-#include "signals.hpp"
 #include "sockit/error.hpp"
 
 namespace sockit::server::detail {

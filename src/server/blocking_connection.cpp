@@ -22,7 +22,6 @@
 #include <utility>
 #include <vector>
 
-#include "signals.hpp"
 #include "sockit/error.hpp"
 #include "sockit/options.hpp"
 #include "sockit/server/blocking_service.hpp"

@@ -58,7 +58,6 @@ class ConnectionGate {
   // An empty ticket when over a limit; `reason` then says which ("connection limit 1024
   // reached" / "per-address limit 4 reached for 127.0.0.1").
   Ticket admit(const Address& peer, std::string* reason = nullptr);
-  std::size_t active() const noexcept { return active_.load(std::memory_order_relaxed); }
 
  private:
   void release(const std::string& key) noexcept;

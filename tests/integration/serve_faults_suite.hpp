@@ -1,4 +1,4 @@
-// The fault suite of issue 3, run against `sockit serve` on one architecture per
+// The server fault suite, run against `sockit serve` on one architecture per
 // instantiation: resets mid-response, half-close, many idle connections, oversized lines,
 // binary garbage, running out of descriptors, SIGTERM under load, the connection limits,
 // the idle timeout and the rate limit. Instantiated by server_faults_test.cpp (process
