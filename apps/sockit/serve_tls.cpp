@@ -54,8 +54,7 @@ std::shared_ptr<server::Service> wrap_tls(std::shared_ptr<server::Service> servi
   auto context = TlsContext::server({tls.cert_file, tls.key_file, tls.client_ca_file});
   TlsService::Log log;
   if (level != server::LogLevel::quiet) log = log_info;
-  return std::make_shared<TlsService>(std::move(service), std::move(context),
-                                              std::move(log));
+  return std::make_shared<TlsService>(std::move(service), std::move(context), std::move(log));
 }
 
 }  // namespace sockit::cli

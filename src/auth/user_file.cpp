@@ -111,8 +111,8 @@ UserFile UserFile::parse(std::string_view text, std::string_view origin) {
 
     // A line that does not parse is bad data from a file, not the caller's mistake: Error.
     auto bad_line = [&](const std::string& problem) {
-      throw_error(errc::invalid_argument, {},
-                  std::string(origin) + ":" + std::to_string(number), problem);
+      throw_error(errc::invalid_argument, {}, std::string(origin) + ":" + std::to_string(number),
+                  problem);
     };
     auto first = line.find_first_not_of(" \t");
     if (first == std::string_view::npos || line[first] == '#') {
@@ -129,8 +129,7 @@ UserFile UserFile::parse(std::string_view text, std::string_view origin) {
       rest.remove_prefix(colon + 1);
     }
     if (fields.size() != 5) {
-      bad_line("expected user:" + std::string(pbkdf2_scheme) +
-               ":ITERATIONS:SALT:HASH:PERMISSIONS");
+      bad_line("expected user:" + std::string(pbkdf2_scheme) + ":ITERATIONS:SALT:HASH:PERMISSIONS");
     }
     UserRecord record;
     record.name = std::string(fields[0]);

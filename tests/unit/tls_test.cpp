@@ -239,9 +239,9 @@ struct Harness {
 
   explicit Harness(
       std::shared_ptr<server::Service> inner = std::make_shared<server::EchoService>()) {
-    service = std::make_shared<TlsService>(
-        inner, TlsContext::server({files.cert, files.key, {}}),
-        [this](std::string_view line) { log.emplace_back(line); });
+    service =
+        std::make_shared<TlsService>(inner, TlsContext::server({files.cert, files.key, {}}),
+                                     [this](std::string_view line) { log.emplace_back(line); });
     session = service->open(info);
     session->on_open(out);
   }
@@ -424,8 +424,8 @@ class InProcessServer {
     options.workers = 2;
     options.handle_signals = false;
     options.log_level = server::LogLevel::quiet;
-    auto service = std::make_shared<TlsService>(
-        std::make_shared<server::EchoService>(), TlsContext::server({files.cert, files.key, {}}));
+    auto service = std::make_shared<TlsService>(std::make_shared<server::EchoService>(),
+                                                TlsContext::server({files.cert, files.key, {}}));
     server_ = std::make_unique<server::Server>(service, options);
     thread_ = std::thread([this] { server_->run(); });
   }
@@ -762,8 +762,8 @@ TEST(TlsService, UnixPeersAreNamedByTheSocketPath) {
   CertFiles files = make_cert(dir, "localhost");
   std::vector<std::string> log;
   TlsService service(std::make_shared<server::EchoService>(),
-                             TlsContext::server({files.cert, files.key, {}}),
-                             [&](std::string_view line) { log.emplace_back(line); });
+                     TlsContext::server({files.cert, files.key, {}}),
+                     [&](std::string_view line) { log.emplace_back(line); });
   sockaddr_un unnamed{};
   unnamed.sun_family = AF_UNIX;
   const std::string path = dir.file("echo.sock");
