@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -196,7 +195,8 @@ void UserFile::save(const std::string& path) const {
   }
   temp.close();
   if (::rename(temp.path().c_str(), path.c_str()) != 0) {
-    throw_errno("rename", temp.path() + " to " + path, errno);
+    const int err = errno;  // before the message is built
+    throw_errno("rename", temp.path() + " to " + path, err);
   }
   temp.keep();
 }
