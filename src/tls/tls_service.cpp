@@ -115,7 +115,7 @@ class TlsSession final : public Session {
   TlsSession(std::shared_ptr<Service> inner_service, const TlsContext& context, ConnectionInfo info,
              const TlsService::Log& log)
       : inner_service_(std::move(inner_service)),
-        info_(std::move(info)),
+        info_(info),
         log_(log),
         state_(std::make_shared<TlsState>()) {
     ERR_clear_error();
