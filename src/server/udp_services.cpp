@@ -2,11 +2,7 @@
 // sockit/server/udp_services.hpp).
 #include "sockit/server/udp_services.hpp"
 
-#include <poll.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -14,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "../datagram_loop.hpp"
 #include "runtime.hpp"
 #include "signals.hpp"
 #include "sockit/error.hpp"
@@ -145,34 +142,24 @@ void UdpServer::Impl::serve() {
   // One byte more than the limit tells an oversized datagram from one exactly at it;
   // MSG_TRUNC reports the real size either way.
   std::vector<char> buffer(std::min(options.max_datagram, UdpSocket::max_datagram) + 1);
-  while (!stop.requested()) {
-    pollfd fds[2] = {{socket.fd(), POLLIN, 0}, {stop.fd(), POLLIN, 0}};
-    int ready = ::poll(fds, 2, -1);
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      log.error(std::string("poll: ") + std::strerror(errno));
-      return;
-    }
-    if ((fds[1].revents & POLLIN) != 0) return;
-    // Drain what is queued, a bounded batch at a time so a stop is noticed under a flood.
-    for (int batch = 0; batch < 256; ++batch) {
-      std::optional<Datagram> datagram;
-      try {
-        datagram = socket.recv_from_nonblock(buffer);
-      } catch (const Error& e) {
+  try {
+    // The stop signal is an eventfd, written by stop() or by the SIGINT/SIGTERM handler:
+    // unlike a stop_token's request, that write is async-signal-safe.
+    detail::serve_datagrams(
+        socket, stop.fd(), Deadline{}, buffer,
+        [this, &buffer](const Datagram& datagram) {
+          if (datagram.size > options.max_datagram) {
+            log.debug("dropped a " + std::to_string(datagram.size) + "-byte datagram from " +
+                      datagram.from.to_string() + " (max " + std::to_string(options.max_datagram) +
+                      ")");
+            return;
+          }
+          handle(std::string_view(buffer.data(), datagram.size), datagram.from);
+        },
         // ICMP errors from earlier replies surface here; they concern that peer only.
-        log.debug(std::string("recvfrom: ") + e.what());
-        continue;
-      }
-      if (!datagram) break;
-      if (datagram->size > options.max_datagram) {
-        log.debug("dropped a " + std::to_string(datagram->size) + "-byte datagram from " +
-                  datagram->from.to_string() + " (max " + std::to_string(options.max_datagram) +
-                  ")");
-        continue;
-      }
-      handle(std::string_view(buffer.data(), datagram->size), datagram->from);
-    }
+        [this](const Error& e) { log.debug(std::string("recvfrom: ") + e.what()); });
+  } catch (const Error& e) {
+    log.error(e.what());
   }
 }
 
