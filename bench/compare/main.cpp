@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <exception>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>

@@ -71,8 +71,8 @@ struct ServiceEntry {
   bool needs_users_file = false;  // make() wants ServiceConfig::users_file
 };
 
-// Every registered service, in the order --help lists them: the built-in ones, then those
-// added by register_service().
+// Every registered service: the built-in ones, then those added by register_service().
+// `sockit serve --help` lists the TCP ones first, each group in this order.
 std::span<const ServiceEntry> registered_services();
 // Adds an entry (or replaces the one with the same name and transport). Services that live
 // in other libraries (command, in sockit_auth) are added by their library's registration
