@@ -145,7 +145,7 @@ void UdpServer::Impl::serve() {
   try {
     // The stop signal is an eventfd, written by stop() or by the SIGINT/SIGTERM handler:
     // unlike a stop_token's request, that write is async-signal-safe.
-    detail::serve_datagrams(
+    sockit::detail::serve_datagrams(
         socket, stop.fd(), Deadline{}, buffer,
         [this, &buffer](const Datagram& datagram) {
           if (datagram.size > options.max_datagram) {
