@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole performance comparison in one session: builds a Release tree with the
-# benchmarks, then runs `sockit bench --compare` for each scenario of issue 6 with our
+# benchmarks, then runs the harness (bench/compare: arch_compare) for each scenario with our
 # `reactor` and `hybrid` beside echo servers on raw epoll, Asio, libuv, libevent and a
 # thread per connection (bench/peers), plus the counting-allocator run and the codec
 # micro-benchmarks, and writes bench/RESULTS.md (and one SVG chart per scenario in
@@ -67,7 +67,7 @@ scenario() {
   shift
   echo "== $name" >&2
   if [[ $RESUME -eq 1 && -s $WORK/$name.json ]]; then return 0; fi
-  "$SOCKIT" bench --compare "${COMMON[@]}" --plot "$RESULTS_DIR/$name.svg" "$@" \
+  "$BIN/arch_compare" --sockit "$SOCKIT" "${COMMON[@]}" --plot "$RESULTS_DIR/$name.svg" "$@" \
     >"$WORK/$name.json" || echo "run_all.sh: $name reported errors (see its table)" >&2
 }
 
@@ -80,7 +80,7 @@ scenario churn-64B-50c --archs reactor,hybrid,prefork,pool "${PEERS[@]}" --mode 
   --conns 50 --size 64 --sources 64 "${D[@]}"
 scenario idle-10000c --archs reactor,hybrid "${PEERS[@]}" --mode idle --conns 10000 \
   --duration 1 --timeout 20
-# Issue 3's comparison: every architecture under the same echo load, beside raw epoll.
+# The architecture comparison: every architecture under the same echo load, beside raw epoll.
 # serial is left out of ping-pong: with 50 connections held open it serves one and the
 # other 49 wait for ever; it takes part in churn, where each connection ends at once.
 EPOLL_PEER=()
@@ -139,7 +139,7 @@ w("Written by `bench/run_all.sh`; the numbers below are what that run measured, 
 w("")
 w(f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
 w(f"- machine: {os.cpu_count()} CPUs (nproc), {model()}, kernel {platform.release()}")
-w(f"- method: each server pinned to one CPU, the load (`sockit bench`) to the other; "
+w(f"- method: each server pinned to one CPU, the load (`arch_compare`, with `sockit bench`'s load generator) to the other; "
   f"{warmup} s warm-up per server, then {rounds} rounds of {duration} s; medians of the rounds. "
   "Figure of merit: the server's CPU time (utime+stime of its process tree, /proc/PID/stat) "
   "per message; `core` is the busy time of the server's CPU from /proc/stat (it includes "
@@ -271,9 +271,9 @@ try:
 except (OSError, ValueError, IndexError):
     check("reactor heap allocations per message == 0", None, None, False)
 
-w("## Targets of issue 6")
+w("## Targets")
 w("")
-w("`measured` and `limit` compare the medians of each server's rounds (the issue's figure). "
+w("`measured` and `limit` compare the medians of each server's rounds (the figure of merit). "
   "Rounds are interleaved: each round measures every server in turn, so round i of every "
   "server comes from the same minutes; the last column compares the servers round by round "
   "(the median of the per-round ratios), which cancels the drift of the machine's speed "

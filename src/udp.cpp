@@ -2,12 +2,20 @@
 // datagram larger than the buffer is reported instead of silently cut.
 #include "sockit/udp.hpp"
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "datagram_loop.hpp"
 #include "sockit/error.hpp"
 #include "sockit/poll.hpp"
+#include "sockit/unix.hpp"
 
 namespace sockit {
 namespace {
@@ -162,19 +170,52 @@ void UdpSocket::set_broadcast(bool on) {
   set(option::Broadcast{on});
 }
 
-void serve_udp(UdpSocket& socket, const UdpHandler& handler, std::stop_token stop, Deadline until) {
-  // A stop request cannot interrupt poll(2): wait in short slices and look between them.
-  constexpr std::chrono::milliseconds kSlice{100};
-  std::vector<char> buffer(UdpSocket::max_datagram + 1);
-  while (!stop.stop_requested() && !until.expired()) {
-    Deadline slice = kSlice;
-    if (!until.is_never() && *until.time_point() < *slice.time_point()) slice = until;
-    if (!wait_readable(socket, slice)) continue;
-    auto datagram = socket.recv_from_nonblock(buffer);
-    if (!datagram || datagram->truncated) continue;  // no IP datagram exceeds the buffer
-    const UdpReply reply(socket, datagram->from);
-    handler(std::string_view(buffer.data(), datagram->size), datagram->from, reply);
+namespace detail {
+
+void serve_datagrams(UdpSocket& socket, int stop_fd, Deadline until, std::span<char> buffer,
+                     const std::function<void(const Datagram&)>& on_datagram,
+                     const std::function<void(const Error&)>& on_receive_error) {
+  for (;;) {
+    if (until.expired()) return;
+    pollfd fds[2] = {{socket.fd(), POLLIN, 0}, {stop_fd, POLLIN, 0}};
+    const int ready = ::poll(fds, 2, until.poll_timeout_ms());
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("poll", {}, errno);
+    }
+    if ((fds[1].revents & POLLIN) != 0) return;
+    if (ready == 0) continue;
+    for (int batch = 0; batch < 256; ++batch) {
+      std::optional<Datagram> datagram;
+      try {
+        datagram = socket.recv_from_nonblock(buffer);
+      } catch (const Error& e) {
+        if (!on_receive_error) throw;
+        on_receive_error(e);
+        continue;
+      }
+      if (!datagram) break;
+      on_datagram(*datagram);
+    }
   }
+}
+
+}  // namespace detail
+
+void serve_udp(UdpSocket& socket, const UdpHandler& handler, std::stop_token stop, Deadline until) {
+  // The stop request reaches the loop as a readable eventfd, so poll(2) wakes at once.
+  FileDescriptor wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake) throw_errno("eventfd", {}, errno);
+  std::stop_callback on_stop(stop, [fd = wake.get()]() noexcept {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(fd, &one, sizeof one);
+  });
+  std::vector<char> buffer(UdpSocket::max_datagram + 1);
+  detail::serve_datagrams(socket, wake.get(), until, buffer, [&](const Datagram& datagram) {
+    if (datagram.truncated) return;  // no IP datagram exceeds the buffer
+    const UdpReply reply(socket, datagram.from);
+    handler(std::string_view(buffer.data(), datagram.size), datagram.from, reply);
+  });
 }
 
 void serve_udp(UdpSocket& socket, const UdpHandler& handler, Deadline until) {

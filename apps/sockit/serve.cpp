@@ -1,28 +1,30 @@
-// sockit serve: run one of the ready-made services on any of the seven architectures.
+// sockit serve: run one of the registered services, TCP ones on any of the seven
+// architectures, UDP ones on the datagram server.
 //   sockit serve echo --arch thread --port 0
 #include <fmt/core.h>
 
-#include <chrono>
+#include <algorithm>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "cli_support.hpp"
 #include "commands.hpp"
-#include "serve_extra.hpp"
 #include "serve_tls.hpp"
+#include "sockit/auth/command_service.hpp"
 #include "sockit/error.hpp"
 #include "sockit/server/server.hpp"
 #include "sockit/server/services.hpp"
+#include "sockit/server/udp_services.hpp"
 
 namespace sockit::cli {
 namespace {
 
 using namespace sockit::server;
-
-constexpr Architecture all_architectures[] = {
-    Architecture::serial, Architecture::thread,  Architecture::fork,  Architecture::prefork,
-    Architecture::pool,   Architecture::reactor, Architecture::hybrid};
 
 struct ServeArgs {
   std::string service;
@@ -40,22 +42,56 @@ struct ServeArgs {
   double drain = 5;
   bool quiet = false;
   bool verbose = false;
-  ExtraServeOptions extra;  // --udp, --users
-  TlsServeOptions tls;      // --tls-cert, --tls-key
+  bool udp = false;        // --udp
+  std::string users_file;  // --users
+  TlsServeOptions tls;     // --tls-cert, --tls-key
 };
 
-std::chrono::milliseconds seconds_to_ms(double seconds) {
-  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000.0 + 0.5));
+// Registered services, TCP ones first (--help and error messages list them so).
+std::vector<const ServiceEntry*> services_by_transport() {
+  std::vector<const ServiceEntry*> entries;
+  for (auto transport : {Transport::tcp, Transport::udp}) {
+    for (const auto& entry : registered_services()) {
+      if (entry.transport == transport) entries.push_back(&entry);
+    }
+  }
+  return entries;
+}
+
+// Every service name `sockit serve` accepts, once each.
+std::string service_name_list(std::optional<Transport> only = std::nullopt) {
+  std::vector<std::string_view> names;
+  for (const auto* entry : services_by_transport()) {
+    if (only && entry->transport != *only) continue;
+    if (std::find(names.begin(), names.end(), entry->name) == names.end()) {
+      names.push_back(entry->name);
+    }
+  }
+  std::string list;
+  for (auto name : names)
+    list += (list.empty() ? "" : ", ") + std::string(name);
+  return list;
+}
+
+// --udp, or a name only UDP has.
+bool wants_udp(const ServeArgs& args) {
+  if (args.udp) return true;
+  return find_service_entry(args.service, Transport::tcp) == nullptr &&
+         find_service_entry(args.service, Transport::udp) != nullptr;
+}
+
+LogLevel log_level(const ServeArgs& args) {
+  if (args.quiet && args.verbose) usage_error("serve: --quiet and --verbose exclude each other");
+  return args.quiet ? LogLevel::quiet : (args.verbose ? LogLevel::verbose : LogLevel::info);
 }
 
 std::string help_footer() {
   std::string text = "\nServices:\n";
-  for (const auto& entry : registered_services()) {
-    text += fmt::format("  {:<9} {}\n", entry.name, entry.summary);
+  for (const auto* entry : services_by_transport()) {
+    text += fmt::format("  {:<9} {}\n", entry->name, entry->summary);
   }
-  text += extra_services_help();
   text += "\nArchitectures (--arch):\n";
-  for (auto arch : all_architectures) {
+  for (auto arch : all_architectures()) {
     text += fmt::format("  {:<9} {}\n", to_string(arch), describe(arch));
   }
   text +=
@@ -67,31 +103,65 @@ std::string help_footer() {
   return text;
 }
 
-int run_serve(const ServeArgs& args) {
-  if (wants_udp(args.service, args.extra)) {
-    if (args.tls.enabled()) {
-      fmt::print(stderr, "sockit: serve: TLS is for TCP services; {} runs over UDP\n",
-                 args.service);
-      return exit_usage;
-    }
-    return run_udp_serve({args.service, args.arch, to_string(ServerOptions{}.architecture),
-                          args.host, args.unix_path, args.port, args.max_line, args.rate,
-                          args.quiet, args.verbose});
+int run_udp_serve(const ServeArgs& args) {
+  if (args.tls.enabled()) {
+    usage_error(fmt::format("serve: TLS is for TCP services; {} runs over UDP", args.service));
   }
-  auto service = find_extra_service(args.service, args.extra);
-  if (!service) service = find_service(args.service);
+  auto service = find_udp_service(args.service);
   if (!service) {
-    std::string names;
-    for (const auto& name : all_serve_service_names())
-      names += (names.empty() ? "" : ", ") + name;
-    fmt::print(stderr, "sockit: serve: unknown service '{}' (services: {})\n", args.service, names);
-    return exit_usage;
+    usage_error(fmt::format("serve: no UDP service '{}' (UDP services: {})", args.service,
+                            service_name_list(Transport::udp)));
   }
-  if (args.quiet && args.verbose) {
-    fmt::print(stderr, "sockit: serve: --quiet and --verbose exclude each other\n");
-    return exit_usage;
+  if (args.arch != to_string(ServerOptions{}.architecture)) {
+    usage_error(fmt::format(
+        "serve: --arch {} does not apply to the UDP service '{}': a datagram server has no "
+        "connections to schedule (leave --arch out)",
+        args.arch, args.service));
   }
+  if (!args.unix_path.empty()) {
+    usage_error(fmt::format("serve: --unix is for stream services; '{}' serves UDP on --host",
+                            args.service));
+  }
+  UdpServerOptions options;
+  options.host = args.host;
+  options.port = args.port >= 0 ? static_cast<std::uint16_t>(args.port) : service->default_port();
+  if (args.max_line != 0) options.max_datagram = args.max_line;
+  options.rate_per_second = args.rate;
+  options.log_level = log_level(args);
+  try {
+    UdpServer udp(service, options);
+    udp.run();
+  } catch (const std::exception& e) {
+    failure(fmt::format("serve: {}", e.what()));
+  }
+  return exit_ok;
+}
+
+// The TCP service, built with what its entry needs. Throws CliError.
+std::shared_ptr<Service> make_tcp_service(const ServeArgs& args) {
+  const ServiceEntry* entry = find_service_entry(args.service, Transport::tcp);
+  if (entry == nullptr) {
+    usage_error(fmt::format("serve: unknown service '{}' (services: {})", args.service,
+                            service_name_list()));
+  }
+  if (entry->needs_users_file && args.users_file.empty()) {
+    usage_error(fmt::format(
+        "serve: the {} service needs --users FILE (create it with: sockit passwd FILE USER "
+        "--permit STATUS,INFO,HELP)",
+        args.service));
+  }
+  try {
+    return entry->make(ServiceConfig{args.users_file});
+  } catch (const std::exception& e) {
+    failure(fmt::format("serve: {}: {}", args.service, e.what()));
+  }
+}
+
+int run_serve(const ServeArgs& args) {
+  if (wants_udp(args)) return run_udp_serve(args);
+  auto service = make_tcp_service(args);
   ServerOptions options;
+  options.log_level = log_level(args);
   options.architecture = *parse_architecture(args.arch);  // validated by the parser
   options.host = args.host;
   options.port = args.port >= 0 ? static_cast<std::uint16_t>(args.port) : service->default_port();
@@ -100,12 +170,10 @@ int run_serve(const ServeArgs& args) {
   options.queue_size = args.queue;
   options.max_connections = args.max_conns;
   options.max_connections_per_ip = args.max_conns_per_ip;
-  options.idle_timeout = seconds_to_ms(args.idle_timeout);
-  options.drain_timeout = seconds_to_ms(args.drain);
+  options.idle_timeout = seconds(args.idle_timeout);
+  options.drain_timeout = seconds(args.drain);
   options.limits.max_line = args.max_line;
   options.limits.rate_per_second = args.rate;
-  options.log_level =
-      args.quiet ? LogLevel::quiet : (args.verbose ? LogLevel::verbose : LogLevel::info);
 
   try {
     service = wrap_tls(std::move(service), args.tls, options.log_level);
@@ -124,12 +192,14 @@ int run_serve(const ServeArgs& args) {
 }  // namespace
 
 void register_serve(CLI::App& app, int& exit_code) {
+  // The services of other libraries join the registry before --help lists it.
+  auth::register_command_service();
   auto args = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand("serve",
                                      "Serve a protocol (echo, daytime, hello...) on "
                                      "one of seven server architectures");
   std::vector<std::string> arch_names;
-  for (auto arch : all_architectures)
+  for (auto arch : all_architectures())
     arch_names.emplace_back(to_string(arch));
 
   cmd->add_option("service", args->service, "The service to run (listed below)")->required();
@@ -167,7 +237,11 @@ void register_serve(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_flag("--quiet,-q", args->quiet, "Log errors only");
   cmd->add_flag("--verbose,-v", args->verbose, "Log debug details too");
-  add_extra_serve_options(*cmd, args->extra);
+  cmd->add_flag("--udp", args->udp,
+                "Serve the UDP form of the service (echo); time is UDP only. --arch does not "
+                "apply to UDP");
+  cmd->add_option("--users", args->users_file,
+                  "command: the user file (write it with 'sockit passwd FILE USER')");
   add_tls_serve_options(*cmd, args->tls);
   cmd->footer(help_footer());
   cmd->callback([args, &exit_code] { exit_code = run_serve(*args); });

@@ -1,36 +1,13 @@
 // TLS for `sockit serve` (see serve_tls.hpp).
 #include "serve_tls.hpp"
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <stdexcept>
-#include <string>
-#include <string_view>
 #include <utility>
 
 #include "sockit/tls/tls_context.hpp"
 #include "sockit/tls/tls_service.hpp"
 
 namespace sockit::cli {
-namespace {
-
-// Same shape as the server's log lines ("sockit[PID] INFO ..."), one write per line so
-// lines from threads and worker processes never interleave.
-void log_info(std::string_view message) {
-  std::string line = "sockit[" + std::to_string(::getpid()) + "] INFO ";
-  line += message;
-  line += '\n';
-  std::string_view left = line;
-  while (!left.empty()) {
-    ssize_t n = ::write(STDERR_FILENO, left.data(), left.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    left.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
-
-}  // namespace
 
 void add_tls_serve_options(CLI::App& serve, TlsServeOptions& tls) {
   serve.add_option("--tls-cert", tls.cert_file,
@@ -53,7 +30,7 @@ std::shared_ptr<server::Service> wrap_tls(std::shared_ptr<server::Service> servi
   }
   auto context = TlsContext::server({tls.cert_file, tls.key_file, tls.client_ca_file});
   TlsService::Log log;
-  if (level != server::LogLevel::quiet) log = log_info;
+  if (level != server::LogLevel::quiet) log = server::log_info;
   return std::make_shared<TlsService>(std::move(service), std::move(context), std::move(log));
 }
 

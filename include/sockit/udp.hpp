@@ -98,7 +98,7 @@ using UdpHandler =
     std::function<void(std::string_view data, const Address& from, const UdpReply& reply)>;
 
 // Ruby's Socket.udp_server_loop for one socket: calls handler for every datagram until
-// `stop` is requested (noticed within ~100 ms) or `until` passes. Datagrams are received
+// `stop` is requested (noticed at once) or `until` passes. Datagrams are received
 // whole (up to max_datagram). Errors from the handler propagate.
 void serve_udp(UdpSocket& socket, const UdpHandler& handler, std::stop_token stop,
                Deadline until = {});

@@ -5,6 +5,7 @@
 #include "sockit/auth/command_service.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -54,12 +55,9 @@ struct CommandService::Shared {
   Clock::time_point started;
 };
 
-namespace {
-
-class CommandSession final : public server::Session {
+class CommandService::CommandSession final : public server::Session {
  public:
-  CommandSession(std::shared_ptr<CommandService::Shared> shared,
-                 const server::ConnectionInfo& connection)
+  CommandSession(std::shared_ptr<Shared> shared, const server::ConnectionInfo& connection)
       : shared_(std::move(shared)),
         address_(connection.peer.is_ip() ? connection.peer.ip() : connection.peer.to_string()),
         codec_(LineCodecOptions{max_command_input, false}),
@@ -191,7 +189,7 @@ class CommandSession final : public server::Session {
     return server::ruby_time_string(std::chrono::system_clock::now());  // TIME
   }
 
-  std::shared_ptr<CommandService::Shared> shared_;
+  std::shared_ptr<Shared> shared_;
   std::string address_;
   LineCodec codec_;
   server::TokenBucket bucket_;
@@ -201,8 +199,6 @@ class CommandSession final : public server::Session {
   unsigned failures_ = 0;
 };
 
-}  // namespace
-
 CommandService::CommandService(UserFile users, CommandOptions options)
     : shared_(std::make_shared<Shared>(std::move(users), std::move(options))) {}
 
@@ -210,6 +206,20 @@ CommandService::~CommandService() = default;
 
 std::unique_ptr<server::Session> CommandService::open(const server::ConnectionInfo& connection) {
   return std::make_unique<CommandSession>(shared_, connection);
+}
+
+void register_command_service() {
+  server::ServiceEntry entry;
+  entry.name = "command";
+  entry.summary = "AUTH user password, then STATUS, INFO, HELP... (port 9000; needs --users)";
+  entry.make = [](const server::ServiceConfig& config) -> std::shared_ptr<server::Service> {
+    if (config.users_file.empty()) {
+      throw std::invalid_argument("the command service needs a user file");
+    }
+    return std::make_shared<CommandService>(UserFile::load(config.users_file));
+  };
+  entry.needs_users_file = true;
+  server::register_service(entry);
 }
 
 }  // namespace sockit::auth

@@ -26,6 +26,13 @@ constexpr std::array<ArchitectureInfo, 7> architectures{{
      true},
 }};
 
+constexpr std::array<Architecture, architectures.size()> all = [] {
+  std::array<Architecture, architectures.size()> list{};
+  for (std::size_t i = 0; i < list.size(); ++i)
+    list[i] = architectures[i].arch;
+  return list;
+}();
+
 const ArchitectureInfo& info(Architecture arch) noexcept {
   for (const auto& entry : architectures) {
     if (entry.arch == arch) return entry;
@@ -34,6 +41,10 @@ const ArchitectureInfo& info(Architecture arch) noexcept {
 }
 
 }  // namespace
+
+std::span<const Architecture> all_architectures() noexcept {
+  return all;
+}
 
 std::string_view to_string(Architecture arch) noexcept {
   return info(arch).name;

@@ -97,12 +97,9 @@ class ChatService::Room {
   std::uint64_t last_id_ = 0;
 };
 
-namespace {
-
-class ChatSession final : public LineSession {
+class ChatService::ChatSession final : public LineSession {
  public:
-  ChatSession(const SessionLimits& limits, std::shared_ptr<ChatService::Room> room,
-              const ChatOptions& options)
+  ChatSession(const SessionLimits& limits, std::shared_ptr<Room> room, const ChatOptions& options)
       : LineSession(limits), room_(std::move(room)), options_(options), id_(room_->next_id()) {}
 
   ~ChatSession() override { leave(); }
@@ -154,15 +151,13 @@ class ChatSession final : public LineSession {
     }
   }
 
-  std::shared_ptr<ChatService::Room> room_;
+  std::shared_ptr<Room> room_;
   ChatOptions options_;
   std::uint64_t id_;
   std::string nick_;
   bool joined_ = false;
   unsigned attempts_ = 0;
 };
-
-}  // namespace
 
 ChatService::ChatService(ChatOptions options)
     : options_(options), room_(std::make_shared<Room>()) {}

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "accept_loop.hpp"
 #include "event_loop.hpp"
 #include "runtime.hpp"
 #include "sockit/error.hpp"
@@ -32,15 +33,10 @@ Socket open_sibling_listener(const Socket& first, const Address& local) {
   return listener;
 }
 
-unsigned reactor_count(const ServerOptions& options) {
-  if (options.workers > 0) return options.workers;
-  return std::max(1U, std::thread::hardware_concurrency());
-}
-
 }  // namespace
 
 void run_hybrid(Runtime& rt) {
-  const unsigned count = reactor_count(rt.options);
+  const unsigned count = default_workers(rt.options);
   // SO_REUSEPORT balancing is for IP listeners; a Unix socket listener (or a failure to
   // join the group) falls back to one listener that every reactor accepts on.
   bool shared = !rt.local.is_ip();

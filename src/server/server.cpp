@@ -18,9 +18,7 @@ namespace {
 
 std::string architectures_where(bool (*accept)(Architecture)) {
   std::string list;
-  for (auto arch :
-       {Architecture::serial, Architecture::thread, Architecture::fork, Architecture::prefork,
-        Architecture::pool, Architecture::reactor, Architecture::hybrid}) {
+  for (auto arch : all_architectures()) {
     if (!accept(arch)) continue;
     if (!list.empty()) list += ", ";
     list += to_string(arch);
@@ -83,6 +81,10 @@ struct Server::Impl {
   detail::ConnectionGate gate;
   detail::StopSignal stop;
 };
+
+void log_info(std::string_view message) {
+  detail::Logger(LogLevel::info).info(message);
+}
 
 Server::Server(std::shared_ptr<Service> service, ServerOptions options) {
   if (!service) throw std::invalid_argument("Server: no service given");

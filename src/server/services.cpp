@@ -6,6 +6,7 @@
 #include "sockit/server/chat_service.hpp"
 #include "sockit/server/line_session.hpp"
 #include "sockit/server/token_bucket.hpp"
+#include "sockit/server/udp_services.hpp"
 
 namespace sockit::server {
 namespace {
@@ -123,18 +124,50 @@ class OneShotSession final : public Session {
 };
 
 template <class S>
-std::shared_ptr<Service> make() {
+std::shared_ptr<Service> make(const ServiceConfig&) {
   return std::make_shared<S>();
 }
 
-// The registry: one line per service.
-constexpr ServiceEntry registry[] = {
-    {"echo", "sends back what it receives, unchanged (port 7777)", &make<EchoService>},
-    {"daytime", "writes the local time, Ruby's Time.now.to_s, and closes (port 20000)",
-     &make<DaytimeService>},
-    {"hello", "writes \"Hello, world!\" and closes (port 7777)", &make<HelloService>},
-    {"chat", "chat room: nickname first, then lines to everyone (port 5000)", &make<ChatService>},
-};
+template <class S>
+std::shared_ptr<UdpService> make_udp() {
+  return std::make_shared<S>();
+}
+
+ServiceEntry tcp(std::string_view name, std::string_view summary,
+                 std::shared_ptr<Service> (*make)(const ServiceConfig&)) {
+  ServiceEntry entry;
+  entry.name = name;
+  entry.summary = summary;
+  entry.make = make;
+  return entry;
+}
+
+ServiceEntry udp(std::string_view name, std::string_view summary,
+                 std::shared_ptr<UdpService> (*make)()) {
+  ServiceEntry entry;
+  entry.name = name;
+  entry.summary = summary;
+  entry.transport = Transport::udp;
+  entry.make_udp = make;
+  return entry;
+}
+
+// The registry: one line per built-in service; register_service() appends.
+std::vector<ServiceEntry>& registry() {
+  static std::vector<ServiceEntry> entries{
+      tcp("echo", "sends back what it receives, unchanged (port 7777)", &make<EchoService>),
+      tcp("daytime", "writes the local time, Ruby's Time.now.to_s, and closes (port 20000)",
+          &make<DaytimeService>),
+      tcp("hello", "writes \"Hello, world!\" and closes (port 7777)", &make<HelloService>),
+      tcp("chat", "chat room: nickname first, then lines to everyone (port 5000)",
+          &make<ChatService>),
+      udp("time", "UDP: TIME, TIMESTAMP or ISO8601 -> the time in that form (port 3000)",
+          &make_udp<UdpTimeService>),
+      udp("echo", "UDP (with --udp): answers each datagram with \"Received: <data>\" (port 7777)",
+          &make_udp<UdpEchoService>),
+  };
+  return entries;
+}
 
 }  // namespace
 
@@ -151,30 +184,55 @@ std::unique_ptr<Session> HelloService::open(const ConnectionInfo&) {
   return std::make_unique<OneShotSession>("Hello, world!\n");
 }
 
-std::string ruby_time_string(std::chrono::system_clock::time_point when) {
+std::string ruby_time_string(std::chrono::system_clock::time_point when, TimeStyle style) {
   std::time_t t = std::chrono::system_clock::to_time_t(when);
   std::tm local{};
   ::localtime_r(&t, &local);
   char text[64];
-  std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S %z", &local);
-  return std::string(text, n);
+  const char* format = style == TimeStyle::to_s ? "%Y-%m-%d %H:%M:%S %z" : "%Y-%m-%dT%H:%M:%S%z";
+  std::size_t n = std::strftime(text, sizeof text, format, &local);
+  std::string_view stamp(text, n);
+  if (style == TimeStyle::to_s || stamp.size() < 5) return std::string(stamp);
+  // strftime gives "+0000"; ISO 8601 extended format (and Ruby) write "+00:00". Built by
+  // appending pieces: std::string::insert trips a false -Wrestrict in g++ 12 at -O3.
+  std::string result(stamp.substr(0, stamp.size() - 2));
+  result += ':';
+  result += stamp.substr(stamp.size() - 2);
+  return result;
 }
 
 std::span<const ServiceEntry> registered_services() {
-  return registry;
+  return registry();
 }
 
-std::shared_ptr<Service> find_service(std::string_view name) {
-  for (const auto& entry : registry) {
-    if (entry.name == name) return entry.make();
+void register_service(const ServiceEntry& entry) {
+  auto& entries = registry();
+  for (auto& existing : entries) {
+    if (existing.name == entry.name && existing.transport == entry.transport) {
+      existing = entry;
+      return;
+    }
+  }
+  entries.push_back(entry);
+}
+
+const ServiceEntry* find_service_entry(std::string_view name, Transport transport) {
+  for (const auto& entry : registry()) {
+    if (entry.name == name && entry.transport == transport) return &entry;
   }
   return nullptr;
 }
 
+std::shared_ptr<Service> find_service(std::string_view name, const ServiceConfig& config) {
+  const ServiceEntry* entry = find_service_entry(name, Transport::tcp);
+  return entry != nullptr ? entry->make(config) : nullptr;
+}
+
 std::vector<std::string> service_names() {
   std::vector<std::string> names;
-  for (const auto& entry : registry)
-    names.emplace_back(entry.name);
+  for (const auto& entry : registry()) {
+    if (entry.transport == Transport::tcp) names.emplace_back(entry.name);
+  }
   return names;
 }
 

@@ -1,13 +1,8 @@
-// The UDP time and echo services, their registry, and the datagram server loop (see
+// The UDP time and echo services and the datagram server loop (see
 // sockit/server/udp_services.hpp).
 #include "sockit/server/udp_services.hpp"
 
-#include <poll.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <ctime>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -15,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "../datagram_loop.hpp"
 #include "runtime.hpp"
 #include "signals.hpp"
 #include "sockit/error.hpp"
@@ -33,18 +29,6 @@ std::string_view strip(std::string_view text) {
   auto last = text.find_last_not_of(blanks);
   return text.substr(first, last - first + 1);
 }
-
-template <class S>
-std::shared_ptr<UdpService> make() {
-  return std::make_shared<S>();
-}
-
-constexpr UdpServiceEntry udp_registry[] = {
-    {"time", "UDP: TIME, TIMESTAMP or ISO8601 -> the time in that form (port 3000)",
-     &make<UdpTimeService>},
-    {"echo", "UDP (with --udp): answers each datagram with \"Received: <data>\" (port 7777)",
-     &make<UdpEchoService>},
-};
 
 // Per-address token buckets. The table is bounded: addresses silent for a while are
 // forgotten, and while it is full of active addresses (a flood from many sources) new
@@ -85,38 +69,22 @@ class RateTable {
   std::unordered_map<std::string, Entry> buckets_;
 };
 
-}  // namespace
-
-std::string iso8601_time_string(std::chrono::system_clock::time_point when) {
-  std::time_t t = std::chrono::system_clock::to_time_t(when);
-  std::tm local{};
-  ::localtime_r(&t, &local);
-  char text[64];
-  std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S%z", &local);
-  // strftime gives "+0000"; ISO 8601 extended format (and Ruby) write "+00:00". Built by
-  // appending pieces: std::string::insert trips a false -Wrestrict in g++ 12 at -O3.
-  std::string_view stamp(text, n);
-  if (stamp.size() < 5) return std::string(stamp);
-  std::string result(stamp.substr(0, stamp.size() - 2));
-  result += ':';
-  result += stamp.substr(stamp.size() - 2);
-  return result;
-}
-
-std::string time_service_answer(std::string_view request,
-                                std::chrono::system_clock::time_point now) {
+// The time service's answer to `request` at `now`.
+std::string time_answer(std::string_view request, std::chrono::system_clock::time_point now) {
   std::string_view command = strip(request);
   if (command == "TIME") return ruby_time_string(now);
   if (command == "TIMESTAMP") {
     auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch());
     return std::to_string(seconds.count());
   }
-  if (command == "ISO8601") return iso8601_time_string(now);
+  if (command == "ISO8601") return ruby_time_string(now, TimeStyle::iso8601);
   return "Unknown command. Use TIME, TIMESTAMP, or ISO8601";
 }
 
+}  // namespace
+
 std::optional<std::string> UdpTimeService::answer(std::string_view request, const Address&) {
-  return time_service_answer(request, std::chrono::system_clock::now());
+  return time_answer(request, std::chrono::system_clock::now());
 }
 
 std::optional<std::string> UdpEchoService::answer(std::string_view request, const Address&) {
@@ -174,34 +142,24 @@ void UdpServer::Impl::serve() {
   // One byte more than the limit tells an oversized datagram from one exactly at it;
   // MSG_TRUNC reports the real size either way.
   std::vector<char> buffer(std::min(options.max_datagram, UdpSocket::max_datagram) + 1);
-  while (!stop.requested()) {
-    pollfd fds[2] = {{socket.fd(), POLLIN, 0}, {stop.fd(), POLLIN, 0}};
-    int ready = ::poll(fds, 2, -1);
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      log.error(std::string("poll: ") + std::strerror(errno));
-      return;
-    }
-    if ((fds[1].revents & POLLIN) != 0) return;
-    // Drain what is queued, a bounded batch at a time so a stop is noticed under a flood.
-    for (int batch = 0; batch < 256; ++batch) {
-      std::optional<Datagram> datagram;
-      try {
-        datagram = socket.recv_from_nonblock(buffer);
-      } catch (const Error& e) {
+  try {
+    // The stop signal is an eventfd, written by stop() or by the SIGINT/SIGTERM handler:
+    // unlike a stop_token's request, that write is async-signal-safe.
+    sockit::detail::serve_datagrams(
+        socket, stop.fd(), Deadline{}, buffer,
+        [this, &buffer](const Datagram& datagram) {
+          if (datagram.size > options.max_datagram) {
+            log.debug("dropped a " + std::to_string(datagram.size) + "-byte datagram from " +
+                      datagram.from.to_string() + " (max " + std::to_string(options.max_datagram) +
+                      ")");
+            return;
+          }
+          handle(std::string_view(buffer.data(), datagram.size), datagram.from);
+        },
         // ICMP errors from earlier replies surface here; they concern that peer only.
-        log.debug(std::string("recvfrom: ") + e.what());
-        continue;
-      }
-      if (!datagram) break;
-      if (datagram->size > options.max_datagram) {
-        log.debug("dropped a " + std::to_string(datagram->size) + "-byte datagram from " +
-                  datagram->from.to_string() + " (max " + std::to_string(options.max_datagram) +
-                  ")");
-        continue;
-      }
-      handle(std::string_view(buffer.data(), datagram->size), datagram->from);
-    }
+        [this](const Error& e) { log.debug(std::string("recvfrom: ") + e.what()); });
+  } catch (const Error& e) {
+    log.error(e.what());
   }
 }
 
@@ -227,15 +185,9 @@ void UdpServer::Impl::handle(std::string_view request, const Address& from) {
   }
 }
 
-std::span<const UdpServiceEntry> registered_udp_services() {
-  return udp_registry;
-}
-
 std::shared_ptr<UdpService> find_udp_service(std::string_view name) {
-  for (const auto& entry : udp_registry) {
-    if (entry.name == name) return entry.make();
-  }
-  return nullptr;
+  const ServiceEntry* entry = find_service_entry(name, Transport::udp);
+  return entry != nullptr ? entry->make_udp() : nullptr;
 }
 
 }  // namespace sockit::server

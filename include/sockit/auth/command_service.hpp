@@ -54,10 +54,16 @@ class CommandService : public server::Service {
   std::uint16_t default_port() const override { return 9000; }
   std::unique_ptr<server::Session> open(const server::ConnectionInfo& connection) override;
 
-  struct Shared;
-
  private:
+  struct Shared;
+  class CommandSession;
+
   std::shared_ptr<Shared> shared_;
 };
+
+// Adds the command service to the service registry (sockit/server/services.hpp), so
+// `sockit serve command --users FILE` finds it; libsockit alone cannot, as the service
+// needs OpenSSL. Call it once at startup, before looking services up.
+void register_command_service();
 
 }  // namespace sockit::auth

@@ -58,11 +58,7 @@ struct ParseResult {
 class ProtocolError : public Error {
  public:
   ProtocolError(std::error_code ec, const std::string& detail)
-      : Error(ec, "parse response", {}, detail), detail_(detail) {}
-  const std::string& detail() const noexcept { return detail_; }
-
- private:
-  std::string detail_;
+      : Error(ec, "parse response", {}, detail) {}
 };
 
 // Sans-I/O HTTP/1.x response parser: hand it whatever bytes arrived, act on one event at a

@@ -50,9 +50,10 @@ class ChatService : public Service {
   // Why `nick` cannot be a nickname, or "" when it can (uniqueness aside).
   static std::string nickname_problem(std::string_view nick, std::size_t max_length);
 
-  class Room;
-
  private:
+  class Room;
+  class ChatSession;
+
   ChatOptions options_;
   std::shared_ptr<Room> room_;
 };

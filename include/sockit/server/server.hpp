@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,9 @@ namespace sockit::server {
 
 enum class Architecture { serial, thread, fork, prefork, pool, reactor, hybrid };
 
+// All seven, in the order --help lists them.
+std::span<const Architecture> all_architectures() noexcept;
+
 std::string_view to_string(Architecture arch) noexcept;
 std::optional<Architecture> parse_architecture(std::string_view name) noexcept;
 // One line for --help, e.g. "reactor: one thread, epoll, non-blocking everything".
@@ -26,6 +30,10 @@ std::string_view describe(Architecture arch) noexcept;
 bool shares_memory(Architecture arch) noexcept;
 
 enum class LogLevel { quiet, info, verbose };
+
+// Writes one INFO line the way the server logs ("sockit[PID] INFO message", one write per
+// line), for code that logs beside a server, such as a TlsService's handshake failures.
+void log_info(std::string_view message);
 
 struct ServerOptions {
   Architecture architecture = Architecture::reactor;

@@ -2,7 +2,7 @@
 // from by name. Each is an ordinary Service, reusable from user code:
 //   sockit::server::Server server(std::make_shared<sockit::server::EchoService>(), options);
 // Adding a service: write its Service and Session in services.cpp and add one line to the
-// registry table there.
+// registry table there (a service of another library registers itself: register_service).
 #pragma once
 
 #include <chrono>
@@ -42,20 +42,48 @@ class HelloService : public Service {
   std::unique_ptr<Session> open(const ConnectionInfo& connection) override;
 };
 
-// Ruby's Time#to_s for local time: "2026-11-25 23:36:57 +0000" (numeric UTC offset).
-std::string ruby_time_string(std::chrono::system_clock::time_point when);
+// Local time as Ruby writes it: Time#to_s, "2026-11-25 23:36:57 +0000" (numeric UTC
+// offset), or Time#iso8601, "2026-11-25T23:36:57+00:00".
+enum class TimeStyle { to_s, iso8601 };
+std::string ruby_time_string(std::chrono::system_clock::time_point when,
+                             TimeStyle style = TimeStyle::to_s);
 
-// One entry of the registry.
+class UdpService;  // sockit/server/udp_services.hpp
+
+// How a registered service is served: by a Server on one of the seven architectures, or
+// by a UdpServer.
+enum class Transport { tcp, udp };
+
+// What a service may need from whoever starts it, beyond the server's own options.
+struct ServiceConfig {
+  std::string users_file;  // the user file of services that authenticate (command)
+};
+
+// One entry of the registry. A name may be registered once per transport (echo is both).
 struct ServiceEntry {
   std::string_view name;
   std::string_view summary;  // one line for --help
-  std::shared_ptr<Service> (*make)();
+  Transport transport = Transport::tcp;
+  // Set for TCP entries; may throw std::invalid_argument for a config it cannot use.
+  std::shared_ptr<Service> (*make)(const ServiceConfig&) = nullptr;
+  // Set for UDP entries.
+  std::shared_ptr<UdpService> (*make_udp)() = nullptr;
+  bool needs_users_file = false;  // make() wants ServiceConfig::users_file
 };
 
-// Every registered service, in the order --help lists them.
+// Every registered service: the built-in ones, then those added by register_service().
+// `sockit serve --help` lists the TCP ones first, each group in this order.
 std::span<const ServiceEntry> registered_services();
-// A new instance of the named service, or nullptr when there is none by that name.
-std::shared_ptr<Service> find_service(std::string_view name);
+// Adds an entry (or replaces the one with the same name and transport). Services that live
+// in other libraries (command, in sockit_auth) are added by their library's registration
+// call, e.g. sockit::auth::register_command_service(). Call it before serving, from one
+// thread: the registry is not guarded against concurrent lookups.
+void register_service(const ServiceEntry& entry);
+// The registered entry with that name and transport, or nullptr.
+const ServiceEntry* find_service_entry(std::string_view name, Transport transport);
+// A new instance of the named TCP service, or nullptr when there is none by that name.
+std::shared_ptr<Service> find_service(std::string_view name, const ServiceConfig& config = {});
+// The names of the TCP services, in registry order.
 std::vector<std::string> service_names();
 
 }  // namespace sockit::server

@@ -4,15 +4,12 @@
 // and SIGINT/SIGTERM, a request rate per client address, and a maximum datagram size.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "sockit/address.hpp"
 #include "sockit/server/server.hpp"
@@ -48,12 +45,6 @@ class UdpEchoService : public UdpService {
   std::optional<std::string> answer(std::string_view request, const Address& from) override;
 };
 
-// The time service's answer to `request` at `now` (pure, for tests and other front ends).
-std::string time_service_answer(std::string_view request,
-                                std::chrono::system_clock::time_point now);
-// Ruby's Time#iso8601 for local time: "2026-11-25T23:36:57+00:00".
-std::string iso8601_time_string(std::chrono::system_clock::time_point when);
-
 struct UdpServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;  // 0: the kernel picks; local_address() tells
@@ -85,14 +76,8 @@ class UdpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-struct UdpServiceEntry {
-  std::string_view name;
-  std::string_view summary;  // one line for --help
-  std::shared_ptr<UdpService> (*make)();
-};
-
-std::span<const UdpServiceEntry> registered_udp_services();
-// A new instance of the named UDP service, or nullptr.
+// A new instance of the named UDP service of the registry (sockit/server/services.hpp), or
+// nullptr.
 std::shared_ptr<UdpService> find_udp_service(std::string_view name);
 
 }  // namespace sockit::server

@@ -1,6 +1,7 @@
-// `sockit bench --compare`: the same load against a service on several server
-// architectures (and optionally other echo servers), each pinned to its own core, with the
-// server's CPU time per message as the figure that separates them on a small machine.
+// The benchmark harness: the same load (sockit bench's load generator) against a service on
+// several server architectures (and optionally other echo servers), each pinned to its own
+// core, with the server's CPU time per message as the figure that separates them on a
+// small machine.
 #pragma once
 
 #include <cstddef>
@@ -15,6 +16,7 @@
 namespace sockit::cli::bench {
 
 struct CompareOptions {
+  std::string sockit;              // the sockit executable that serves the architectures
   std::vector<std::string> archs;  // sockit serve --arch names
   // Other servers: a name and a program that takes `--port 0` and prints
   // "listening on HOST:PORT" on stderr (bench/peers/).

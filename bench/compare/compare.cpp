@@ -1,6 +1,6 @@
-// `sockit bench --compare` (see bench_compare.hpp): starts each server pinned to one core,
-// drives it from another, and reads its CPU time from /proc between rounds.
-#include "bench_compare.hpp"
+// The benchmark harness (see compare.hpp): starts each server pinned to one core, drives it
+// from another, and reads its CPU time from /proc between rounds.
+#include "compare.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -253,19 +253,11 @@ struct Target {
   std::vector<std::string> argv;
 };
 
-std::string self_exe() {
-  char path[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
-  if (n <= 0) failure("bench: cannot find its own executable (/proc/self/exe)");
-  return std::string(path, static_cast<std::size_t>(n));
-}
-
 std::vector<Target> targets_of(const CompareOptions& o) {
   std::vector<Target> targets;
-  const std::string self = self_exe();
   for (const auto& arch : o.archs) {
     Target t{arch,
-             {self, "serve", o.service, "--arch", arch, "--port", "0", "--quiet", "--max-conns",
+             {o.sockit, "serve", o.service, "--arch", arch, "--port", "0", "--quiet", "--max-conns",
               std::to_string(o.load.conns * 2 + 64), "--idle-timeout", "3600"}};
     unsigned workers = o.workers;
     if (workers == 0 && arch == "hybrid") workers = 1;  // one reactor on the one server core
