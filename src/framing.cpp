@@ -1,5 +1,5 @@
-// Line and length-prefix codecs, and the reusable byte buffer under them. No
-// syscalls here: the codecs see only the bytes they are fed.
+// Line and length-prefix codecs. No syscalls here: the codecs see only the bytes they are
+// fed.
 #include "sockit/framing.hpp"
 
 #include <algorithm>
@@ -28,70 +28,6 @@ void DecodeResult::throw_if_error(std::string_view operation, std::string_view t
   if (!is_error()) return;
   throw Error(error, std::string(operation), std::string(target), describe());
 }
-
-namespace detail {
-
-ByteBuffer::ByteBuffer(ByteBuffer&& other) noexcept
-    : storage_(std::move(other.storage_)),
-      capacity_(std::exchange(other.capacity_, 0)),
-      begin_(std::exchange(other.begin_, 0)),
-      end_(std::exchange(other.end_, 0)) {}
-
-ByteBuffer& ByteBuffer::operator=(ByteBuffer&& other) noexcept {
-  if (this != &other) {
-    storage_ = std::move(other.storage_);
-    capacity_ = std::exchange(other.capacity_, 0);
-    begin_ = std::exchange(other.begin_, 0);
-    end_ = std::exchange(other.end_, 0);
-  }
-  return *this;
-}
-
-void ByteBuffer::consume(std::size_t n) noexcept {
-  begin_ += std::min(n, size());
-  // Rewinding only the offsets costs nothing and keeps later prepare() calls
-  // from moving data; the bytes stay in place, so views handed out earlier
-  // still read correctly.
-  if (begin_ == end_) begin_ = end_ = 0;
-}
-
-std::span<char> ByteBuffer::prepare(std::size_t n) {
-  if (capacity_ - end_ >= n) return {storage_.get() + end_, capacity_ - end_};
-  const std::size_t used = size();
-  if (capacity_ - used >= n) {
-    std::memmove(storage_.get(), storage_.get() + begin_, used);
-  } else {
-    std::size_t new_capacity = std::max<std::size_t>(capacity_ * 2, 256);
-    while (new_capacity - used < n)
-      new_capacity *= 2;
-    auto grown = std::make_unique_for_overwrite<char[]>(new_capacity);
-    if (used != 0) std::memcpy(grown.get(), storage_.get() + begin_, used);
-    storage_ = std::move(grown);
-    capacity_ = new_capacity;
-  }
-  begin_ = 0;
-  end_ = used;
-  return {storage_.get() + end_, capacity_ - end_};
-}
-
-void ByteBuffer::commit(std::size_t n) noexcept {
-  end_ = std::min(end_ + n, capacity_);
-}
-
-void ByteBuffer::append(std::string_view bytes) {
-  if (bytes.empty()) return;
-  auto space = prepare(bytes.size());
-  std::memcpy(space.data(), bytes.data(), bytes.size());
-  commit(bytes.size());
-}
-
-void ByteBuffer::release_memory() noexcept {
-  if (!empty()) return;
-  storage_.reset();
-  capacity_ = begin_ = end_ = 0;
-}
-
-}  // namespace detail
 
 namespace {
 

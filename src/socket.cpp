@@ -1,13 +1,21 @@
-// Socket: the RAII owner of one socket descriptor. Errors name the address the call
-// concerns: bind/connect the address given, listen/accept the local address, send/recv/
-// read/write/shutdown the peer, anything else "fd N".
+// Socket: the calls on one socket descriptor. Errors name the address the call concerns:
+// bind/connect the address given, listen/accept the local address, send/recv/read/write/
+// shutdown the peer, anything else "fd N".
+//
+// The common case of read_nonblock/write_nonblock (bytes moved) is inline in the header so
+// that an event loop compiles recv/send into its own loop function: after a system call the
+// CPU's return-address predictor holds the kernel's calls, and every function a result is
+// returned through costs a mispredicted return. Everything else (end of stream, would-block,
+// EINTR, errors) is out of line below.
 #include "sockit/socket.hpp"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <string>
@@ -80,12 +88,15 @@ int poll_one(int fd, short events, const Deadline& deadline) noexcept {
   }
 }
 
-// Errors after which accept should just try again (accept(2), "Error handling").
+// The one list of errors after which accept should just try again: each cost only the
+// connection being accepted (accept(2), "Error handling": the network errors Linux passes
+// up, the client giving up before accept, EPERM from a firewall rule).
 bool is_transient_accept_error(int err) noexcept {
   switch (err) {
     case ECONNABORTED:
     case EPROTO:
     case EINTR:
+    case EPERM:
     case ENETDOWN:
     case ENOPROTOOPT:
     case EHOSTDOWN:
@@ -103,11 +114,38 @@ bool is_would_block(int err) noexcept {
   return err == EAGAIN || err == EWOULDBLOCK;
 }
 
+// The peer of a connected socket, or an empty Address. getpeername fails with ENOTCONN
+// once a TCP connection was reset; SO_PEERNAME still answers then (the kernel keeps the
+// peer until the socket is reused), so messages can name the peer without a copy of it.
+Address peer_of(int fd) noexcept {
+  Address address;
+  socklen_t size = Address::capacity();
+  if (::getpeername(fd, address.data(), &size) == 0) {
+    address.resize(std::min(size, Address::capacity()));
+    return address;
+  }
+  if (errno != ENOTCONN) return {};
+  sockaddr_storage local{};
+  socklen_t local_size = sizeof local;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) != 0) return {};
+  // SO_PEERNAME wants a buffer no larger than the address it returns.
+  if (local.ss_family == AF_INET) {
+    size = sizeof(sockaddr_in);
+  } else if (local.ss_family == AF_INET6) {
+    size = sizeof(sockaddr_in6);
+  } else {
+    return {};
+  }
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERNAME, address.data(), &size) != 0) return {};
+  address.resize(std::min(size, Address::capacity()));
+  return address;
+}
+
 }  // namespace
 
 Socket::Socket(int family, int type, int protocol)
     : fd_(::socket(family, type | SOCK_CLOEXEC, protocol)) {
-  if (fd_ < 0) throw_errno("socket", {}, errno);
+  if (!fd_) throw_errno("socket", {}, errno);
 }
 
 Socket Socket::adopt(int fd) {
@@ -115,52 +153,14 @@ Socket Socket::adopt(int fd) {
   if (flags < 0 || ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) {
     throw_errno("adopt", fd_target(fd), errno);
   }
-  Socket socket(fd);
-  // Remember a connected peer now, so later error messages can still name it after the
-  // connection is reset (getpeername then fails with ENOTCONN).
-  sockaddr_storage storage{};
-  socklen_t size = sizeof storage;
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&storage), &size) == 0) {
-    socket.peer_ = Address(reinterpret_cast<const sockaddr*>(&storage), size);
-  }
-  return socket;
-}
-
-Socket::Socket(Socket&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), peer_(std::exchange(other.peer_, Address{})) {}
-
-Socket& Socket::operator=(Socket&& other) noexcept {
-  if (this != &other) {
-    close();
-    fd_ = std::exchange(other.fd_, -1);
-    peer_ = std::exchange(other.peer_, Address{});
-  }
-  return *this;
-}
-
-Socket::~Socket() {
-  close();
-}
-
-int Socket::release() noexcept {
-  peer_ = Address{};
-  return std::exchange(fd_, -1);
-}
-
-void Socket::close() noexcept {
-  if (fd_ >= 0) {
-    // Never retried on EINTR: Linux has released the descriptor either way.
-    ::close(fd_);
-    fd_ = -1;
-  }
-  peer_ = Address{};
+  return Socket(fd);
 }
 
 int Socket::family() const {
   sockaddr_storage storage{};
   socklen_t size = sizeof storage;
-  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&storage), &size) != 0) {
-    throw_errno("getsockname", fd_target(fd_), errno);
+  if (::getsockname(fd(), reinterpret_cast<sockaddr*>(&storage), &size) != 0) {
+    throw_errno("getsockname", fd_target(fd()), errno);
   }
   return storage.ss_family;
 }
@@ -170,66 +170,74 @@ int Socket::type() const {
 }
 
 void Socket::bind(const Address& address) {
-  if (::bind(fd_, address.data(), address.size()) != 0) {
+  if (::bind(fd(), address.data(), address.size()) != 0) {
     throw_errno("bind", address.to_string(), errno);
   }
 }
 
 void Socket::listen(int backlog) {
-  if (::listen(fd_, backlog) != 0) throw_errno("listen", local_target(fd_), errno);
+  if (::listen(fd(), backlog) != 0) throw_errno("listen", local_target(fd()), errno);
 }
 
 Accepted Socket::accept(Deadline deadline) {
   for (;;) {
     // Polling first bounds the wait. A blocking listener shared by several acceptors can
     // still block in accept4 after another one took the connection: make such a
-    // listener non-blocking (EAGAIN below then polls again).
+    // listener non-blocking (nothing accepted below then polls again).
     if (!deadline.is_never()) {
-      int ready = poll_one(fd_, POLLIN, deadline);
-      if (ready < 0) throw_errno("accept", local_target(fd_), -ready);
-      if (ready == 0) throw_errno("accept", local_target(fd_), ETIMEDOUT);
+      int ready = poll_one(fd(), POLLIN, deadline);
+      if (ready < 0) throw_errno("accept", local_target(fd()), -ready);
+      if (ready == 0) throw_errno("accept", local_target(fd()), ETIMEDOUT);
     }
-    Address peer;
-    socklen_t size = Address::capacity();
-    int fd = ::accept4(fd_, peer.data(), &size, SOCK_CLOEXEC);
-    if (fd >= 0) {
-      peer.resize(size);
-      Socket socket(fd);
-      socket.peer_ = peer;
-      return Accepted{std::move(socket), peer};
-    }
-    int err = errno;
-    if (is_transient_accept_error(err)) continue;
-    if (is_would_block(err)) {
-      // A non-blocking listener: wait here so accept() keeps its blocking meaning.
-      int ready = poll_one(fd_, POLLIN, deadline);
-      if (ready < 0) throw_errno("accept", local_target(fd_), -ready);
-      if (ready == 0) throw_errno("accept", local_target(fd_), ETIMEDOUT);
-      continue;
-    }
-    throw_errno("accept", local_target(fd_), err);
+    // On a blocking listener this waits in accept4 itself.
+    std::error_code ec;
+    std::optional<Accepted> accepted = accept_nonblock(ec);
+    if (accepted) return std::move(*accepted);
+    if (ec) throw_errno("accept", local_target(fd()), ec.value());
+    // Nothing waiting on a non-blocking listener, or a transient error: wait here so
+    // accept() keeps its blocking meaning.
+    int ready = poll_one(fd(), POLLIN, deadline);
+    if (ready < 0) throw_errno("accept", local_target(fd()), -ready);
+    if (ready == 0) throw_errno("accept", local_target(fd()), ETIMEDOUT);
   }
 }
 
 std::optional<Accepted> Socket::accept_nonblock() {
   // Like Ruby's accept_nonblock, this leaves the listener in non-blocking mode: accept4
   // has no per-call "don't wait" flag, and polling first would race with other acceptors.
-  if (int err = set_nonblocking_flag(fd_, true); err != 0) {
-    throw_errno("accept", local_target(fd_), err);
+  if (int err = set_nonblocking_flag(fd(), true); err != 0) {
+    throw_errno("accept", local_target(fd()), err);
   }
-  Address peer;
-  socklen_t size = Address::capacity();
-  int fd = ::accept4(fd_, peer.data(), &size, SOCK_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
-    if (is_would_block(err) || is_transient_accept_error(err)) return std::nullopt;
-    // EMFILE, ENFILE, ENOBUFS, ENOMEM and programming errors: the caller must act.
-    throw_errno("accept", local_target(fd_), err);
+  std::error_code ec;
+  std::optional<Accepted> accepted = accept_nonblock(ec);
+  // EMFILE, ENFILE, ENOBUFS, ENOMEM and programming errors: the caller must act.
+  if (ec) throw_errno("accept", local_target(fd()), ec.value());
+  return accepted;
+}
+
+std::optional<Accepted> Socket::accept_nonblock(std::error_code& ec, SocketMode mode) noexcept {
+  // accept4 sets the flags and gives the peer: no fcntl or getpeername per connection.
+  const int flags = SOCK_CLOEXEC | (mode == SocketMode::nonblocking ? SOCK_NONBLOCK : 0);
+  for (;;) {
+    Address peer;
+    socklen_t size = Address::capacity();
+    const int accepted = ::accept4(fd(), peer.data(), &size, flags);
+    if (accepted >= 0) {
+      if (ec) ec.clear();
+      peer.resize(std::min(size, Address::capacity()));
+      return Accepted{Socket(accepted), peer};
+    }
+    const int err = errno;
+    // Retried at once: the client that gave up is gone, the next one may be waiting.
+    if (is_transient_accept_error(err)) continue;
+    if (is_would_block(err)) {
+      if (ec) ec.clear();
+    } else {
+      // No virtual call on the category here: see is_out_of_descriptors.
+      ec = errno_code(err);
+    }
+    return std::nullopt;
   }
-  peer.resize(size);
-  Socket socket(fd);
-  socket.peer_ = peer;
-  return Accepted{std::move(socket), peer};
 }
 
 void Socket::connect(const Address& address, Deadline deadline) {
@@ -241,21 +249,21 @@ void Socket::connect(const Address& address, Deadline deadline) {
 void Socket::connect(const Address& address, Deadline deadline, std::error_code& ec) noexcept {
   ec.clear();
   bool was_nonblocking = false;
-  if (int err = nonblocking_flag(fd_, was_nonblocking); err != 0) {
+  if (int err = nonblocking_flag(fd(), was_nonblocking); err != 0) {
     ec = errno_code(err);
     return;
   }
   // With a deadline the connect runs non-blocking and is bounded by poll.
   bool switched = !deadline.is_never() && !was_nonblocking;
   if (switched) {
-    if (int err = set_nonblocking_flag(fd_, true); err != 0) {
+    if (int err = set_nonblocking_flag(fd(), true); err != 0) {
       ec = errno_code(err);
       return;
     }
   }
   int err = 0;
   for (;;) {
-    if (::connect(fd_, address.data(), address.size()) == 0) break;
+    if (::connect(fd(), address.data(), address.size()) == 0) break;
     err = errno;
     // A Unix listener with a full backlog refuses a non-blocking connect with EAGAIN
     // instead of queueing it; retry until the deadline like a blocking connect would wait.
@@ -270,32 +278,26 @@ void Socket::connect(const Address& address, Deadline deadline, std::error_code&
     if (err == EINTR || err == EINPROGRESS) {
       // The connect goes on in the kernel (calling connect again would give EALREADY):
       // wait for writability and read its outcome.
-      int ready = poll_one(fd_, POLLOUT, deadline);
+      int ready = poll_one(fd(), POLLOUT, deadline);
       if (ready < 0) {
         err = -ready;
       } else if (ready == 0) {
         err = ETIMEDOUT;
       } else {
-        err = pending_error(fd_);
+        err = pending_error(fd());
       }
     }
     break;
   }
-  if (switched) set_nonblocking_flag(fd_, false);
-  if (err != 0) {
-    ec = errno_code(err);
-    return;
-  }
-  peer_ = address;
+  if (switched) set_nonblocking_flag(fd(), false);
+  if (err != 0) ec = errno_code(err);
 }
 
 ConnectStatus Socket::connect_nonblock(const Address& address) {
-  if (int err = set_nonblocking_flag(fd_, true); err != 0) {
+  if (int err = set_nonblocking_flag(fd(), true); err != 0) {
     throw_errno("connect", address.to_string(), err);
   }
-  // The intended peer, for messages of the writes that follow.
-  peer_ = address;
-  if (::connect(fd_, address.data(), address.size()) == 0) return ConnectStatus::connected;
+  if (::connect(fd(), address.data(), address.size()) == 0) return ConnectStatus::connected;
   switch (int err = errno) {
     case EINPROGRESS:
     case EALREADY:
@@ -304,69 +306,94 @@ ConnectStatus Socket::connect_nonblock(const Address& address) {
     case EISCONN:
       return ConnectStatus::connected;
     default:
-      peer_ = Address{};
       throw_errno("connect", address.to_string(), err);
   }
 }
 
 std::error_code Socket::finish_connect() noexcept {
-  int err = pending_error(fd_);
+  int err = pending_error(fd());
   return err == 0 ? std::error_code{} : errno_code(err);
 }
 
 std::size_t Socket::send(std::string_view bytes, int flags) {
   for (;;) {
-    ssize_t n = ::send(fd_, bytes.data(), bytes.size(), flags | MSG_NOSIGNAL);
+    ssize_t n = ::send(fd(), bytes.data(), bytes.size(), flags | MSG_NOSIGNAL);
     if (n >= 0) return static_cast<std::size_t>(n);
     int err = errno;
     if (err == EINTR) continue;
     if (is_would_block(err) && (flags & MSG_DONTWAIT) == 0) {
       bool nonblocking = false;
-      if (nonblocking_flag(fd_, nonblocking) == 0 && nonblocking) {
+      if (nonblocking_flag(fd(), nonblocking) == 0 && nonblocking) {
         // A non-blocking descriptor: keep the promise of a blocking send.
-        int ready = poll_one(fd_, POLLOUT, Deadline{});
-        if (ready < 0) throw_errno("send", target_of(peer_or_empty(), fd_), -ready);
+        int ready = poll_one(fd(), POLLOUT, Deadline{});
+        if (ready < 0) throw_errno("send", target_of(peer_or_empty(), fd()), -ready);
         continue;
       }
       err = ETIMEDOUT;  // blocking descriptor: SO_SNDTIMEO expired
     }
-    throw_errno("send", target_of(peer_or_empty(), fd_), err);
+    throw_errno("send", target_of(peer_or_empty(), fd()), err);
   }
 }
 
 std::size_t Socket::recv(std::span<char> buffer, int flags) {
   for (;;) {
-    ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), flags);
+    ssize_t n = ::recv(fd(), buffer.data(), buffer.size(), flags);
     if (n >= 0) return static_cast<std::size_t>(n);
     int err = errno;
     if (err == EINTR) continue;
     // MSG_OOB with no urgent data pending gives EINVAL/EAGAIN; only plain reads wait.
     if (is_would_block(err) && (flags & (MSG_DONTWAIT | MSG_OOB)) == 0) {
       bool nonblocking = false;
-      if (nonblocking_flag(fd_, nonblocking) == 0 && nonblocking) {
-        int ready = poll_one(fd_, POLLIN, Deadline{});
-        if (ready < 0) throw_errno("recv", target_of(peer_or_empty(), fd_), -ready);
+      if (nonblocking_flag(fd(), nonblocking) == 0 && nonblocking) {
+        int ready = poll_one(fd(), POLLIN, Deadline{});
+        if (ready < 0) throw_errno("recv", target_of(peer_or_empty(), fd()), -ready);
         continue;
       }
       err = ETIMEDOUT;  // blocking descriptor: SO_RCVTIMEO expired
     }
-    throw_errno("recv", target_of(peer_or_empty(), fd_), err);
+    throw_errno("recv", target_of(peer_or_empty(), fd()), err);
   }
 }
 
-IoResult Socket::read_nonblock_rest(std::span<char> buffer, ssize_t got) {
-  if (got == 0) return {buffer.empty() ? IoStatus::ok : IoStatus::eof, 0};
+IoResult Socket::read_nonblock_rest(std::span<char> buffer, ssize_t got,
+                                    std::error_code& ec) noexcept {
+  if (got == 0) {
+    if (ec) ec.clear();
+    return {buffer.empty() ? IoStatus::ok : IoStatus::eof, 0};
+  }
   const int err = errno;
-  if (err == EINTR) return read_nonblock(buffer);
-  if (is_would_block(err)) return {IoStatus::would_block, 0};
-  throw_errno("read", target_of(peer_or_empty(), fd_), err);
+  if (err == EINTR) return read_nonblock(buffer, ec);
+  if (is_would_block(err)) {
+    if (ec) ec.clear();
+    return {IoStatus::would_block, 0};
+  }
+  ec = errno_code(err);
+  return {IoStatus::error, 0};
 }
 
-IoResult Socket::write_nonblock_rest(std::string_view bytes) {
+IoResult Socket::write_nonblock_rest(std::string_view bytes, std::error_code& ec) noexcept {
   const int err = errno;
-  if (err == EINTR) return write_nonblock(bytes);
-  if (is_would_block(err)) return {IoStatus::would_block, 0};
-  throw_errno("write", target_of(peer_or_empty(), fd_), err);
+  if (err == EINTR) return write_nonblock(bytes, ec);
+  if (is_would_block(err)) {
+    if (ec) ec.clear();
+    return {IoStatus::would_block, 0};
+  }
+  ec = errno_code(err);
+  return {IoStatus::error, 0};
+}
+
+IoResult Socket::read_nonblock_or_throw(std::span<char> buffer, ssize_t got) {
+  std::error_code ec;
+  const IoResult result = read_nonblock_rest(buffer, got, ec);
+  if (result.error()) throw_errno("read", target_of(peer_or_empty(), fd()), ec.value());
+  return result;
+}
+
+IoResult Socket::write_nonblock_or_throw(std::string_view bytes) {
+  std::error_code ec;
+  const IoResult result = write_nonblock_rest(bytes, ec);
+  if (result.error()) throw_errno("write", target_of(peer_or_empty(), fd()), ec.value());
+  return result;
 }
 
 void Socket::close_read() {
@@ -377,23 +404,23 @@ void Socket::close_write() {
 }
 
 void Socket::shutdown(int how) {
-  if (::shutdown(fd_, how) == 0) return;
+  if (::shutdown(fd(), how) == 0) return;
   int err = errno;
   // ENOTCONN on a socket that was connected means the peer already reset or closed it:
   // what shutdown wanted (no more traffic that way) is already true. On a socket that
   // never connected it is a caller's mistake and is reported.
-  if (err == ENOTCONN && !peer_.is_unspecified_family()) return;
+  if (err == ENOTCONN && !peer_or_empty().is_unspecified_family()) return;
   const char* operation = how == SHUT_RD   ? "close_read"
                           : how == SHUT_WR ? "close_write"
                                            : "shutdown";
-  throw_errno(operation, target_of(peer_or_empty(), fd_), err);
+  throw_errno(operation, target_of(peer_or_empty(), fd()), err);
 }
 
 Address Socket::local_address() const {
   Address address;
   socklen_t size = Address::capacity();
-  if (::getsockname(fd_, address.data(), &size) != 0) {
-    throw_errno("getsockname", fd_target(fd_), errno);
+  if (::getsockname(fd(), address.data(), &size) != 0) {
+    throw_errno("getsockname", fd_target(fd()), errno);
   }
   address.resize(size);
   return address;
@@ -402,45 +429,37 @@ Address Socket::local_address() const {
 Address Socket::remote_address() const {
   Address address;
   socklen_t size = Address::capacity();
-  if (::getpeername(fd_, address.data(), &size) != 0) {
-    throw_errno("getpeername", fd_target(fd_), errno);
+  if (::getpeername(fd(), address.data(), &size) != 0) {
+    throw_errno("getpeername", fd_target(fd()), errno);
   }
   address.resize(size);
   return address;
 }
 
 Address Socket::peer_or_empty() const noexcept {
-  if (!peer_.is_unspecified_family()) return peer_;
-  try {
-    Address address;
-    socklen_t size = Address::capacity();
-    if (::getpeername(fd_, address.data(), &size) != 0) return {};
-    address.resize(size);
-    return address;
-  } catch (...) {
-    return {};
-  }
+  return peer_of(fd());
 }
 
 void Socket::set_nonblocking(bool on) {
-  if (int err = set_nonblocking_flag(fd_, on); err != 0) throw_errno("fcntl", fd_target(fd_), err);
+  if (int err = set_nonblocking_flag(fd(), on); err != 0)
+    throw_errno("fcntl", fd_target(fd()), err);
 }
 
 bool Socket::is_nonblocking() const {
   bool on = false;
-  if (int err = nonblocking_flag(fd_, on); err != 0) throw_errno("fcntl", fd_target(fd_), err);
+  if (int err = nonblocking_flag(fd(), on); err != 0) throw_errno("fcntl", fd_target(fd()), err);
   return on;
 }
 
 void Socket::set_option_raw(int level, int name, const void* value, socklen_t size) {
-  if (::setsockopt(fd_, level, name, value, size) != 0) {
+  if (::setsockopt(fd(), level, name, value, size) != 0) {
     throw_errno("setsockopt", option::name_of(level, name), errno);
   }
 }
 
 void Socket::get_option_raw(int level, int name, void* value, socklen_t size) const {
   socklen_t got = size;
-  if (::getsockopt(fd_, level, name, value, &got) != 0) {
+  if (::getsockopt(fd(), level, name, value, &got) != 0) {
     throw_errno("getsockopt", option::name_of(level, name), errno);
   }
 }

@@ -56,11 +56,6 @@ bool remove_if_stale(const Address& address, int type) {
 
 }  // namespace
 
-void FileDescriptor::reset(int fd) noexcept {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
-
 UnixSocket::UnixSocket(int type) : Socket(AF_UNIX, type) {}
 
 UnixSocket UnixSocket::connect(std::string_view path, Deadline deadline, int type) {

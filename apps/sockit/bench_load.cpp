@@ -18,7 +18,7 @@
 #include "cli_support.hpp"
 #include "sockit/error.hpp"
 #include "sockit/options.hpp"
-#include "sockit/poll.hpp"
+#include "sockit/poller.hpp"
 #include "sockit/socket.hpp"
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
@@ -347,7 +347,8 @@ class Load {
     const bool backed_up = c.out_at < c.out.size();
     if (backed_up != c.watching_out) {
       c.watching_out = backed_up;
-      poller_.modify(c.socket.fd(), Interest::readable | (backed_up ? Interest::writable : 0U),
+      poller_.modify(c.socket.fd(),
+                     backed_up ? Interest::readable | Interest::writable : Interest::readable,
                      token(index, c.generation));
     }
   }

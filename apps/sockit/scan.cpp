@@ -18,7 +18,7 @@
 #include "commands.hpp"
 #include "sockit/address.hpp"
 #include "sockit/error.hpp"
-#include "sockit/poll.hpp"
+#include "sockit/poller.hpp"
 #include "sockit/socket.hpp"
 
 namespace sockit::cli {

@@ -27,7 +27,7 @@
 
 #include "sockit/address.hpp"
 #include "sockit/error.hpp"
-#include "sockit/poll.hpp"
+#include "sockit/poller.hpp"
 #include "sockit/socket.hpp"
 #include "sockit/stream.hpp"
 #include "sockit/tls.hpp"

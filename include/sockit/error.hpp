@@ -10,6 +10,7 @@
 // The sockit CLI maps the first to exit code 1 and the second to 2 (bad arguments).
 #pragma once
 
+#include <cerrno>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -65,6 +66,19 @@ class Error : public std::system_error {
 // The errno-to-code helper used by the non-throwing overloads.
 inline std::error_code errno_code(int err) noexcept {
   return {err, std::system_category()};
+}
+
+// True for the errors that mean no descriptor (or no memory for one) could be had:
+// EMFILE, ENFILE, ENOBUFS, ENOMEM. A server meeting them on accept should pause accepting
+// until descriptors are released rather than spin on a listener that stays readable.
+inline bool is_out_of_descriptors(int err) noexcept {
+  return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+// The same for a code from the error_code& overloads. It compares the category by identity
+// and reads the value: no virtual call on the category, since with the descriptor table
+// full even a sanitizer's runtime checks of such a call can fail.
+inline bool is_out_of_descriptors(const std::error_code& ec) noexcept {
+  return &ec.category() == &std::system_category() && is_out_of_descriptors(ec.value());
 }
 
 }  // namespace sockit

@@ -6,11 +6,12 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
+
+#include "sockit/byte_buffer.hpp"
 
 namespace sockit {
 
@@ -47,45 +48,6 @@ struct DecodeResult {
   // Throws sockit::Error(error, operation, target, describe()) when is_error().
   void throw_if_error(std::string_view operation, std::string_view target = {}) const;
 };
-
-namespace detail {
-
-// A growable byte buffer with a read offset: consuming is O(1), and the unread bytes are
-// moved to the front only when space at the end runs out, so steady-state decoding does
-// not allocate. Shared by the codecs and Stream; not part of the public API.
-class ByteBuffer {
- public:
-  ByteBuffer() = default;
-  // A moved-from buffer is empty with no storage, ready for reuse.
-  ByteBuffer(ByteBuffer&& other) noexcept;
-  ByteBuffer& operator=(ByteBuffer&& other) noexcept;
-  ByteBuffer(const ByteBuffer&) = delete;
-  ByteBuffer& operator=(const ByteBuffer&) = delete;
-  ~ByteBuffer() = default;
-
-  std::string_view data() const noexcept { return {storage_.get() + begin_, end_ - begin_}; }
-  std::size_t size() const noexcept { return end_ - begin_; }
-  bool empty() const noexcept { return begin_ == end_; }
-  std::size_t capacity() const noexcept { return capacity_; }
-
-  void consume(std::size_t n) noexcept;
-  // At least `n` writable bytes after the data (compacting, then growing, as needed).
-  std::span<char> prepare(std::size_t n);
-  // Marks `n` bytes of the last prepare() as data.
-  void commit(std::size_t n) noexcept;
-  void append(std::string_view bytes);
-  void clear() noexcept { begin_ = end_ = 0; }
-  // Frees the storage when there is no unread data (idle connections hold no buffer).
-  void release_memory() noexcept;
-
- private:
-  std::unique_ptr<char[]> storage_;
-  std::size_t capacity_ = 0;
-  std::size_t begin_ = 0;
-  std::size_t end_ = 0;
-};
-
-}  // namespace detail
 
 struct LineCodecOptions {
   // Longest line accepted, not counting its "\n" or "\r\n".

@@ -1,6 +1,7 @@
-// Socket: the one move-only RAII owner of a socket file descriptor (Ruby: Socket,
-// BasicSocket). Blocking calls handle EINTR; the *_nonblock forms report "would block" as
-// a value, never an exception (Ruby's `exception: false`); sends never raise SIGPIPE.
+// Socket: a move-only socket descriptor and the calls on it (Ruby: Socket, BasicSocket).
+// Blocking calls handle EINTR; the *_nonblock forms report "would block" as a value (Ruby's
+// `exception: false`), and their error_code& overloads report failures as values too;
+// sends never raise SIGPIPE.
 #pragma once
 
 #include <sys/socket.h>
@@ -13,6 +14,7 @@
 
 #include "sockit/address.hpp"
 #include "sockit/deadline.hpp"
+#include "sockit/file_descriptor.hpp"
 #include "sockit/options.hpp"
 
 namespace sockit {
@@ -22,6 +24,7 @@ enum class IoStatus {
   ok,           // `bytes` were transferred (> 0)
   would_block,  // nothing now; wait for readiness and try again
   eof,          // reads only: the peer closed its sending side
+  error,        // the error_code& forms only: `ec` says what failed
 };
 
 struct IoResult {
@@ -31,12 +34,16 @@ struct IoResult {
   bool ok() const noexcept { return status == IoStatus::ok; }
   bool would_block() const noexcept { return status == IoStatus::would_block; }
   bool eof() const noexcept { return status == IoStatus::eof; }
+  bool error() const noexcept { return status == IoStatus::error; }
 };
 
 class Socket;
 
 // What accept gives: the connected socket and who is on the other end.
 struct Accepted;
+
+// Whether a socket's descriptor is in blocking or non-blocking mode (O_NONBLOCK).
+enum class SocketMode { blocking, nonblocking };
 
 // The outcome of a non-blocking connect.
 enum class ConnectStatus {
@@ -53,19 +60,13 @@ class Socket {
   // Takes ownership of an existing descriptor (sets close-on-exec on it).
   static Socket adopt(int fd);
 
-  Socket(Socket&& other) noexcept;
-  Socket& operator=(Socket&& other) noexcept;
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-  ~Socket();
-
-  int fd() const noexcept { return fd_; }
-  bool is_open() const noexcept { return fd_ >= 0; }
+  int fd() const noexcept { return fd_.get(); }
+  bool is_open() const noexcept { return fd_.is_open(); }
   explicit operator bool() const noexcept { return is_open(); }
   // Gives up ownership; the caller must close the returned descriptor.
-  int release() noexcept;
+  int release() noexcept { return fd_.release(); }
   // Closes now (idempotent). A close error is not reportable in any useful way: ignored.
-  void close() noexcept;
+  void close() noexcept { fd_.close(); }
 
   int family() const;  // from getsockname
   int type() const;    // SO_TYPE
@@ -78,6 +79,14 @@ class Socket {
   // also give nullopt; EMFILE/ENFILE/ENOBUFS/ENOMEM throw, so servers can back off.
   // Like Ruby's, it leaves the listener in non-blocking mode (accept() still blocks).
   std::optional<Accepted> accept_nonblock();
+  // Non-throwing form, for a listener already in non-blocking mode (it is not switched:
+  // on a blocking listener this waits). Errors that cost only the connection being
+  // accepted (ECONNABORTED, EPERM...; see accept(2)) are passed over. nullopt with `ec`
+  // clear when no connection is waiting; nullopt with `ec` set on any other error, e.g.
+  // out of descriptors (is_out_of_descriptors(ec)). The accepted socket is close-on-exec
+  // and in the mode asked for.
+  std::optional<Accepted> accept_nonblock(std::error_code& ec,
+                                          SocketMode mode = SocketMode::blocking) noexcept;
 
   // Blocking connect, bounded by the deadline. Throws Error("connect", address, ...);
   // timed_out reads "connect 10.0.0.1:80: Connection timed out". After a timeout the
@@ -96,19 +105,35 @@ class Socket {
   std::size_t send(std::string_view bytes, int flags = 0);
   std::size_t recv(std::span<char> buffer, int flags = 0);
 
-  // Non-blocking forms (MSG_DONTWAIT; the descriptor's mode is left alone). The common
-  // case is inline, so an event loop calls recv/send itself: after a system call the CPU's
-  // return-address predictor holds the kernel's calls, and every function a result is
-  // returned through costs a mispredicted return.
+  // Non-blocking forms (MSG_DONTWAIT; the descriptor's mode is left alone). They throw
+  // Error("read"/"write", remote address, ...) on a failure other than "would block".
   IoResult read_nonblock(std::span<char> buffer) {
-    const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT);
+    const ssize_t n = receive_now(buffer);
     if (n > 0) return {IoStatus::ok, static_cast<std::size_t>(n)};
-    return read_nonblock_rest(buffer, n);
+    return read_nonblock_or_throw(buffer, n);
   }
   IoResult write_nonblock(std::string_view bytes) {
-    const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    const ssize_t n = send_now(bytes);
     if (n >= 0) return {IoStatus::ok, static_cast<std::size_t>(n)};
-    return write_nonblock_rest(bytes);
+    return write_nonblock_or_throw(bytes);
+  }
+  // Non-throwing forms: a failure (reset, EPIPE...) gives IoStatus::error with `ec` set;
+  // any other status leaves `ec` clear.
+  IoResult read_nonblock(std::span<char> buffer, std::error_code& ec) noexcept {
+    const ssize_t n = receive_now(buffer);
+    if (n > 0) {
+      if (ec) ec.clear();
+      return {IoStatus::ok, static_cast<std::size_t>(n)};
+    }
+    return read_nonblock_rest(buffer, n, ec);
+  }
+  IoResult write_nonblock(std::string_view bytes, std::error_code& ec) noexcept {
+    const ssize_t n = send_now(bytes);
+    if (n >= 0) {
+      if (ec) ec.clear();
+      return {IoStatus::ok, static_cast<std::size_t>(n)};
+    }
+    return write_nonblock_rest(bytes, ec);
   }
 
   // shutdown(2): close_read = SHUT_RD, close_write = SHUT_WR (sends EOF to the peer).
@@ -120,7 +145,8 @@ class Socket {
 
   Address local_address() const;
   Address remote_address() const;
-  // remote_address() when connected, else an empty Address; never throws. For messages.
+  // remote_address() when connected, else an empty Address; never throws. For messages:
+  // it still names the peer of a TCP connection that was reset.
   Address peer_or_empty() const noexcept;
 
   void set_nonblocking(bool on);
@@ -145,14 +171,19 @@ class Socket {
   explicit Socket(int fd) noexcept : fd_(fd) {}
 
  private:
-  // End of stream, would-block, EINTR (retried) and errors (thrown) of the forms above.
-  IoResult read_nonblock_rest(std::span<char> buffer, ssize_t got);
-  IoResult write_nonblock_rest(std::string_view bytes);
+  ssize_t receive_now(std::span<char> buffer) noexcept {
+    return ::recv(fd_.get(), buffer.data(), buffer.size(), MSG_DONTWAIT);
+  }
+  ssize_t send_now(std::string_view bytes) noexcept {
+    return ::send(fd_.get(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
+  // End of stream, would-block, EINTR (retried) and errors of the forms above.
+  IoResult read_nonblock_rest(std::span<char> buffer, ssize_t got, std::error_code& ec) noexcept;
+  IoResult write_nonblock_rest(std::string_view bytes, std::error_code& ec) noexcept;
+  IoResult read_nonblock_or_throw(std::span<char> buffer, ssize_t got);
+  IoResult write_nonblock_or_throw(std::string_view bytes);
 
-  int fd_ = -1;
-  // The peer given to connect or returned by accept (empty when unknown), so error
-  // messages can still name it after a reset, when getpeername fails with ENOTCONN.
-  Address peer_;
+  FileDescriptor fd_;
 };
 
 struct Accepted {

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "sockit/byte_buffer.hpp"
 #include "sockit/deadline.hpp"
 #include "sockit/framing.hpp"
 #include "sockit/socket.hpp"

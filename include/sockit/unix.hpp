@@ -14,33 +14,10 @@
 
 #include "sockit/address.hpp"
 #include "sockit/deadline.hpp"
+#include "sockit/file_descriptor.hpp"
 #include "sockit/socket.hpp"
 
 namespace sockit {
-
-// A move-only owner of any file descriptor (a received pipe end, file, socket...).
-class FileDescriptor {
- public:
-  FileDescriptor() noexcept = default;
-  explicit FileDescriptor(int fd) noexcept : fd_(fd) {}
-  FileDescriptor(FileDescriptor&& other) noexcept : fd_(other.release()) {}
-  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
-    if (this != &other) reset(other.release());
-    return *this;
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() { reset(); }
-
-  int get() const noexcept { return fd_; }
-  bool is_open() const noexcept { return fd_ >= 0; }
-  explicit operator bool() const noexcept { return is_open(); }
-  int release() noexcept { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) noexcept;  // closes the current descriptor, if any
-
- private:
-  int fd_ = -1;
-};
 
 // Who is on the other end of a Unix socket, as the kernel saw it at connect time.
 struct PeerCredentials {

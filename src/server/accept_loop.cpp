@@ -2,7 +2,6 @@
 #include "accept_loop.hpp"
 
 #include <poll.h>
-#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
@@ -12,17 +11,6 @@
 #include "sockit/error.hpp"
 
 namespace sockit::server::detail {
-namespace {
-
-// Socket's descriptor-taking constructor is protected: this is how an accepted descriptor
-// is wrapped without Socket::adopt's fcntl pair (accept4 already set close-on-exec) and
-// getpeername (accept4 already gave the peer), three syscalls per connection.
-class AcceptedSocket final : public Socket {
- public:
-  explicit AcceptedSocket(int fd) noexcept : Socket(fd) {}
-};
-
-}  // namespace
 
 std::optional<Admitted> AcceptLoop::next(const std::function<void()>& tick,
                                          std::chrono::milliseconds tick_every) {
@@ -71,42 +59,26 @@ std::optional<Admitted> AcceptLoop::next(const std::function<void()>& tick,
   }
 }
 
-// accept4(2) directly rather than Socket::accept_nonblock, which throws on EMFILE: running
-// out of descriptors is an expected state here, met every 100 ms until it passes, and
-// nothing that needs a descriptor (not even a sanitizer's internal pipe) works meanwhile.
+// Running out of descriptors is an expected state here, met every 100 ms until it passes,
+// and nothing that needs a descriptor (not even a sanitizer's internal pipe) works
+// meanwhile: it is handled from the error code's value alone, with strerror for the log.
 std::optional<Accepted> AcceptLoop::accept_one() {
-  Address peer;
-  socklen_t size = Address::capacity();
-  int fd = ::accept4(rt_.listener.fd(), peer.data(), &size, SOCK_CLOEXEC);
-  if (fd >= 0) {
-    peer.resize(size);
-    return Accepted{AcceptedSocket(fd), peer};
+  std::error_code ec;
+  std::optional<Accepted> accepted = rt_.listener.accept_nonblock(ec);
+  if (!ec) return accepted;
+  if (is_out_of_descriptors(ec)) {
+    if (!out_of_descriptors_) {
+      out_of_descriptors_ = true;
+      rt_.log.error("accept " + rt_.local.to_string() + ": " + std::strerror(ec.value()) +
+                    "; pausing new connections, serving current ones");
+    }
+    return std::nullopt;
   }
-  int err = errno;
-  switch (err) {
-    case EMFILE:
-    case ENFILE:
-    case ENOBUFS:
-    case ENOMEM:
-      if (!out_of_descriptors_) {
-        out_of_descriptors_ = true;
-        rt_.log.error("accept " + rt_.local.to_string() + ": " + std::strerror(err) +
-                      "; pausing new connections, serving current ones");
-      }
-      return std::nullopt;
-    case EAGAIN:
-    case EINTR:
-    case ECONNABORTED:
-    case EPROTO:
-    case EPERM:  // a firewall rule refused this one connection
-      return std::nullopt;
-    default:
-      // A network error passed up by accept(2) costs only that connection; anything
-      // else is logged and retried after a pause rather than in a tight loop.
-      rt_.log.error("accept " + rt_.local.to_string() + ": " + std::strerror(err));
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      return std::nullopt;
-  }
+  // Not a network error that cost one connection (those are retried by accept_nonblock):
+  // logged and retried after a pause rather than in a tight loop.
+  rt_.log.error("accept " + rt_.local.to_string() + ": " + std::strerror(ec.value()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  return std::nullopt;
 }
 
 void turn_away(Runtime& rt, Socket& socket, const Address& peer, std::string_view message,

@@ -26,7 +26,7 @@
 
 #include "io_buffer.hpp"
 #include "sockit/error.hpp"
-#include "sockit/poll.hpp"
+#include "sockit/poller.hpp"
 
 namespace sockit::server::detail {
 namespace {

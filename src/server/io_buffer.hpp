@@ -5,39 +5,18 @@
 
 #include <cstddef>
 #include <memory>
-#include <string_view>
 #include <vector>
+
+#include "sockit/byte_buffer.hpp"
 
 namespace sockit::server::detail {
 
-// A contiguous byte queue: append at the back, consume from the front. Consumed space is
-// reclaimed by sliding the live bytes down when that avoids growing the storage.
-class IoBuffer {
- public:
-  IoBuffer() = default;
-  IoBuffer(const IoBuffer&) = delete;
-  IoBuffer& operator=(const IoBuffer&) = delete;
+using IoBuffer = sockit::detail::ByteBuffer;
 
-  bool empty() const noexcept { return begin_ == end_; }
-  std::size_t size() const noexcept { return end_ - begin_; }
-  std::size_t capacity() const noexcept { return capacity_; }
-  // The bytes not yet consumed.
-  std::string_view data() const noexcept { return {storage_.get() + begin_, size()}; }
-
-  void append(std::string_view bytes);
-  // Drops the first `count` bytes (count <= size()).
-  void consume(std::size_t count) noexcept;
-  // Empties the queue but keeps the storage.
-  void clear() noexcept { begin_ = end_ = 0; }
-
- private:
-  void make_room(std::size_t extra);
-
-  std::unique_ptr<char[]> storage_;
-  std::size_t capacity_ = 0;
-  std::size_t begin_ = 0;
-  std::size_t end_ = 0;
-};
+// The first allocation of a pooled buffer: small enough that a few hundred backed-up
+// connections cost little, large enough that a typical response burst fits without
+// regrowing.
+inline constexpr std::size_t kOutputBufferCapacity = 16 * 1024;
 
 // A small per-thread cache of empty buffers. Buffers that grew large (a client that stopped
 // reading) are freed rather than cached, so idle memory stays bounded by

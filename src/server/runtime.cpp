@@ -120,13 +120,8 @@ void ConnectionGate::release(const std::string& key) noexcept {
   active_.fetch_sub(1, std::memory_order_relaxed);
 }
 
-StopSignal::StopSignal() {
-  fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (fd_ < 0) throw_errno("eventfd", "stop signal", errno);
-}
-
-StopSignal::~StopSignal() {
-  if (fd_ >= 0) ::close(fd_);
+StopSignal::StopSignal() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (!fd_) throw_errno("eventfd", "stop signal", errno);
 }
 
 void StopSignal::request() noexcept {
@@ -135,7 +130,7 @@ void StopSignal::request() noexcept {
   // async-signal-safe; errno is saved because this may run inside a signal handler.
   int saved = errno;
   std::uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = ::write(fd_, &one, sizeof one);
+  [[maybe_unused]] ssize_t n = ::write(fd_.get(), &one, sizeof one);
   errno = saved;
 }
 

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "sockit/address.hpp"
+#include "sockit/file_descriptor.hpp"
 #include "sockit/server/server.hpp"
 #include "sockit/server/session.hpp"
 #include "sockit/socket.hpp"
@@ -74,15 +75,14 @@ class ConnectionGate {
 class StopSignal {
  public:
   StopSignal();
-  ~StopSignal();
   StopSignal(const StopSignal&) = delete;
   StopSignal& operator=(const StopSignal&) = delete;
   void request() noexcept;
   bool requested() const noexcept { return requested_.load(std::memory_order_acquire); }
-  int fd() const noexcept { return fd_; }
+  int fd() const noexcept { return fd_.get(); }
 
  private:
-  int fd_ = -1;
+  FileDescriptor fd_;
   std::atomic<bool> requested_{false};
 };
 

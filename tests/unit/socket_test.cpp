@@ -6,14 +6,17 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -29,6 +32,12 @@ static_assert(!std::is_copy_constructible_v<Socket>);
 static_assert(!std::is_copy_assignable_v<Socket>);
 static_assert(std::is_nothrow_move_constructible_v<Socket>);
 static_assert(std::is_nothrow_move_assignable_v<Socket>);
+// The error_code& forms never throw.
+static_assert(noexcept(std::declval<Socket&>().read_nonblock(std::declval<std::span<char>>(),
+                                                             std::declval<std::error_code&>())));
+static_assert(noexcept(std::declval<Socket&>().write_nonblock(std::string_view{},
+                                                              std::declval<std::error_code&>())));
+static_assert(noexcept(std::declval<Socket&>().accept_nonblock(std::declval<std::error_code&>())));
 
 bool fd_is_open(int fd) {
   return ::fcntl(fd, F_GETFD) != -1 || errno != EBADF;
@@ -551,6 +560,179 @@ TEST(Socket, UnixSocketpairAdopted) {
     // An unnamed Unix peer has no address to show: the descriptor stands in.
     EXPECT_EQ(std::string(e.what()), "send fd " + std::to_string(a.fd()) + ": Broken pipe");
   }
+}
+
+// The error_code& forms: every outcome is a value.
+
+TEST(SocketErrorCode, ReadNonblockWouldBlockDataAndEof) {
+  Pair p = make_pair();
+  std::array<char, 16> buffer{};
+  std::error_code ec = errno_code(EIO);  // must be cleared by any outcome but an error
+  IoResult r = p.server.read_nonblock(buffer, ec);
+  EXPECT_TRUE(r.would_block());
+  EXPECT_FALSE(ec);
+
+  p.client.send("abc");
+  ASSERT_TRUE(wait_readable(p.server, 10s));
+  ec = errno_code(EIO);
+  r = p.server.read_nonblock(buffer, ec);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(std::string(buffer.data(), r.bytes), "abc");
+  EXPECT_FALSE(ec);
+
+  p.client.close_write();
+  ASSERT_TRUE(wait_readable(p.server, 10s));
+  ec = errno_code(EIO);
+  r = p.server.read_nonblock(buffer, ec);
+  EXPECT_TRUE(r.eof());
+  EXPECT_EQ(r.bytes, 0U);
+  EXPECT_FALSE(ec);
+}
+
+TEST(SocketErrorCode, WriteNonblockMovesBytesThenWouldBlock) {
+  Pair p = make_pair();
+  std::error_code ec = errno_code(EIO);
+  IoResult r = p.client.write_nonblock("hello", ec);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.bytes, 5U);
+  EXPECT_FALSE(ec);
+  EXPECT_EQ(recv_string(p.server), "hello");
+
+  // A peer that never reads: the buffers fill and the write reports would-block.
+  const std::string chunk(64 * 1024, 'x');
+  bool blocked = false;
+  for (int i = 0; i < 10000 && !blocked; ++i) {
+    r = p.client.write_nonblock(chunk, ec);
+    ASSERT_FALSE(r.error()) << ec.message();
+    blocked = r.would_block();
+  }
+  EXPECT_TRUE(blocked);
+  EXPECT_FALSE(ec);
+}
+
+TEST(SocketErrorCode, AResetPeerIsAnErrorValueNotAnException) {
+  struct sigaction deadly {};
+  deadly.sa_handler = SIG_DFL;
+  struct sigaction previous {};
+  ASSERT_EQ(::sigaction(SIGPIPE, &deadly, &previous), 0);
+
+  Pair p = make_pair();
+  reset_peer(p);
+  std::array<char, 16> buffer{};
+  std::error_code ec;
+  IoResult r = p.client.read_nonblock(buffer, ec);
+  EXPECT_TRUE(r.error());
+  EXPECT_EQ(r.bytes, 0U);
+  EXPECT_EQ(ec, std::errc::connection_reset) << ec.message();
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    ec.clear();
+    r = p.client.write_nonblock("data", ec);
+    EXPECT_TRUE(r.error());
+    EXPECT_TRUE(ec == std::errc::broken_pipe || ec == std::errc::connection_reset) << ec.message();
+  }
+  ::sigaction(SIGPIPE, &previous, nullptr);
+}
+
+TEST(SocketErrorCode, AResetPeerIsStillNamedInMessages) {
+  Pair p = make_pair();
+  const Address peer = p.client.remote_address();
+  reset_peer(p);
+  EXPECT_THROW(p.client.remote_address(), Error);  // getpeername has forgotten it
+  EXPECT_EQ(p.client.peer_or_empty(), peer);
+}
+
+TEST(SocketErrorCode, AcceptNonblockOnAnEmptyBacklogIsNulloptWithNoError) {
+  Socket listener = make_listener();
+  listener.set_nonblocking(true);
+  std::error_code ec = errno_code(EIO);
+  EXPECT_FALSE(listener.accept_nonblock(ec).has_value());
+  EXPECT_FALSE(ec);
+}
+
+TEST(SocketErrorCode, AcceptNonblockGivesTheModeAskedForWithoutSwitchingTheListener) {
+  Socket listener = make_listener();
+  listener.set_nonblocking(true);
+  Socket first(AF_INET, SOCK_STREAM);
+  first.connect(listener.local_address(), 10s);
+  Socket second(AF_INET, SOCK_STREAM);
+  second.connect(listener.local_address(), 10s);
+  ASSERT_TRUE(wait_readable(listener, 10s));
+
+  std::error_code ec = errno_code(EIO);
+  std::optional<Accepted> a = listener.accept_nonblock(ec, SocketMode::nonblocking);
+  ASSERT_TRUE(a.has_value()) << ec.message();
+  EXPECT_FALSE(ec);
+  EXPECT_EQ(a->peer, first.local_address());
+  EXPECT_TRUE(a->socket.is_nonblocking());
+  EXPECT_TRUE(has_cloexec(a->socket.fd()));
+
+  ASSERT_TRUE(wait_readable(listener, 10s));
+  std::optional<Accepted> b = listener.accept_nonblock(ec);
+  ASSERT_TRUE(b.has_value()) << ec.message();
+  EXPECT_EQ(b->peer, second.local_address());
+  EXPECT_FALSE(b->socket.is_nonblocking());
+  EXPECT_TRUE(has_cloexec(b->socket.fd()));
+  EXPECT_EQ(b->socket.peer_or_empty(), second.local_address());
+}
+
+TEST(SocketErrorCode, AcceptNonblockOnAnUnlistenedSocketSetsTheCode) {
+  Socket s(AF_INET, SOCK_STREAM);
+  s.set_nonblocking(true);
+  std::error_code ec;
+  EXPECT_FALSE(s.accept_nonblock(ec).has_value());
+  EXPECT_EQ(ec, std::errc::invalid_argument) << ec.message();
+  EXPECT_FALSE(is_out_of_descriptors(ec));
+}
+
+TEST(SocketErrorCode, AcceptNonblockReportsRunningOutOfDescriptors) {
+  Socket listener = make_listener();
+  listener.set_nonblocking(true);
+  // The client exists before the table fills, so only the accept needs a descriptor.
+  Socket client(AF_INET, SOCK_STREAM);
+  client.connect(listener.local_address(), 10s);
+  ASSERT_TRUE(wait_readable(listener, 10s));
+
+  rlimit original{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &original), 0);
+  rlimit lowered = original;
+  lowered.rlim_cur = std::min<rlim_t>(original.rlim_cur, 4096);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  std::vector<int> fillers;
+  for (;;) {
+    int fd = ::dup(STDIN_FILENO);
+    if (fd < 0) break;
+    fillers.push_back(fd);
+  }
+  const int fill_error = errno;
+  // Nothing below may need a descriptor until the table is emptied again.
+  std::error_code ec;
+  std::optional<Accepted> full = listener.accept_nonblock(ec);
+  const bool out = is_out_of_descriptors(ec);
+  for (int fd : fillers)
+    ::close(fd);
+  ::setrlimit(RLIMIT_NOFILE, &original);
+
+  ASSERT_EQ(fill_error, EMFILE);
+  EXPECT_FALSE(full.has_value());
+  EXPECT_EQ(ec, std::errc::too_many_files_open) << ec.message();
+  EXPECT_TRUE(out);
+  // The connection waited in the backlog and is accepted once descriptors are free.
+  std::optional<Accepted> later = listener.accept_nonblock(ec);
+  ASSERT_TRUE(later.has_value()) << ec.message();
+  EXPECT_EQ(later->peer, client.local_address());
+}
+
+TEST(SocketErrorCode, OutOfDescriptorsMeansOnlyThoseErrors) {
+  for (int err : {EMFILE, ENFILE, ENOBUFS, ENOMEM}) {
+    EXPECT_TRUE(is_out_of_descriptors(err));
+    EXPECT_TRUE(is_out_of_descriptors(errno_code(err)));
+  }
+  for (int err : {0, EAGAIN, ECONNABORTED, EINVAL, EBADF}) {
+    EXPECT_FALSE(is_out_of_descriptors(err));
+    EXPECT_FALSE(is_out_of_descriptors(errno_code(err)));
+  }
+  // Same number, other category: not an errno.
+  EXPECT_FALSE(is_out_of_descriptors(std::error_code(EMFILE, resolve_category())));
 }
 
 }  // namespace
