@@ -50,7 +50,7 @@ class Acceptor {
   void pause(int err);
   void resume();
   std::uint32_t interest() const noexcept {
-    return use_ == ListenerUse::shared ? EpollBackend::kSharedListener : std::uint32_t{EPOLLIN};
+    return use_ == ListenerUse::shared ? LoopBackend::kSharedListener : std::uint32_t{EPOLLIN};
   }
 
   LoopShared& loop_;

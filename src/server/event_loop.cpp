@@ -10,7 +10,6 @@
 #include <string>
 #include <thread>
 
-
 namespace sockit::server::detail {
 
 LoopStats LoopCounters::snapshot() const noexcept {

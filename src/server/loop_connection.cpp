@@ -108,7 +108,7 @@ void LoopConnection::settle_change() {
 bool LoopConnection::update_interest() {
   const bool reading = state == State::lingering || (state == State::open && !eof && !paused);
   const std::uint32_t want =
-      (reading ? EpollBackend::kReadable : 0U) | (queued() > 0 ? EpollBackend::kWritable : 0U);
+      (reading ? LoopBackend::kReadable : 0U) | (queued() > 0 ? LoopBackend::kWritable : 0U);
   if (want == interest) return true;
   try {
     if (interest == kUnwatched) {

@@ -64,7 +64,7 @@ class alignas(64) LoopConnection final : public Output {
   SOCKIT_HOT void settle() {
     // The steady state of a busy connection, once per message: everything written, still
     // reading, the backend already watching just that. Nothing would change.
-    if (state == State::open && !paused && !eof && interest == EpollBackend::kReadable &&
+    if (state == State::open && !paused && !eof && interest == LoopBackend::kReadable &&
         queued() == 0) {
       return;
     }
@@ -141,19 +141,19 @@ class alignas(64) LoopConnection final : public Output {
 
 inline void LoopConnection::on_event(std::uint32_t events) {
   const std::uint32_t current = generation;
-  if ((interest & EpollBackend::kWritable) != 0 && (events & EpollBackend::kWriteEvents) != 0) {
+  if ((interest & LoopBackend::kWritable) != 0 && (events & LoopBackend::kWriteEvents) != 0) {
     flush();
     settle();
     if (!is(current)) return;
   }
-  if ((interest & EpollBackend::kReadable) != 0 && (events & EpollBackend::kReadEvents) != 0) {
+  if ((interest & LoopBackend::kReadable) != 0 && (events & LoopBackend::kReadEvents) != 0) {
     on_readable();
     if (!is(current)) return;
   }
   // Hang-up or error reported while we watch for nothing (after the peer's EOF, with no
   // output queued): level-triggered epoll would report it forever, so act on it now.
-  if ((events & EpollBackend::kFailureEvents) != 0 &&
-      (interest & (EpollBackend::kReadable | EpollBackend::kWritable)) == 0) {
+  if ((events & LoopBackend::kFailureEvents) != 0 &&
+      (interest & (LoopBackend::kReadable | LoopBackend::kWritable)) == 0) {
     abort();
   }
 }

@@ -90,6 +90,9 @@ struct PageAlignedDelete {
   void operator()(char* p) const noexcept { ::operator delete[](p, kPageAlignment); }
 };
 
+// The backend the loop is compiled with: replacing it is this one line.
+using LoopBackend = EpollBackend;
+
 class LoopConnection;
 
 struct LoopShared {
@@ -106,7 +109,7 @@ struct LoopShared {
 
   Runtime& rt;
   const LoopSettings settings;
-  EpollBackend backend;
+  LoopBackend backend;
   std::unique_ptr<char[], PageAlignedDelete> read_buffer;
   OutputStaging staging;             // writes of the callback now running
   LoopConnection* corked = nullptr;  // whose callback that is
