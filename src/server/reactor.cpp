@@ -1,5 +1,5 @@
 // The `reactor` architecture: one thread, one epoll set, every connection non-blocking.
-// The book's "Evented" pattern; all of the work is in EventLoop.
+// The book's "Evented" pattern; all of the work is in EventLoop (event_loop.hpp).
 #include "event_loop.hpp"
 #include "runtime.hpp"
 

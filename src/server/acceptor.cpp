@@ -1,0 +1,140 @@
+// An event loop's listener (see acceptor.hpp).
+#include "acceptor.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "loop_connection.hpp"
+#include "sockit/error.hpp"
+#include "sockit/options.hpp"
+
+namespace sockit::server::detail {
+namespace {
+
+// Bounds the work done for one readiness report so a connect storm cannot starve the
+// connections already open; level-triggered epoll reports the rest next round.
+constexpr int kMaxAcceptsPerEvent = 64;
+
+}  // namespace
+
+void prepare_listener(Socket& listener, const Address& local) noexcept {
+  if (!local.is_ip()) return;
+  try {
+    listener.set(option::NoDelay{true});
+  } catch (const Error&) {
+    // Only a latency optimisation: serve without it.
+  }
+}
+
+Acceptor::Acceptor(LoopShared& loop, Socket& listener, ListenerUse use) noexcept
+    : loop_(loop),
+      listener_(listener),
+      use_(use),
+      local_(loop.rt.local),
+      local_is_wildcard_(loop.rt.local.is_any()) {}
+
+void Acceptor::start() {
+  if (!listener_.is_open()) return;
+  loop_.backend.watch(listener_.fd(), interest(), kListenerToken);
+  listening_ = true;
+}
+
+// Running out of descriptors is an expected state here, answered from the error code's
+// value alone (see is_out_of_descriptors); errors that cost one connection are passed over
+// inside accept_nonblock.
+void Acceptor::on_ready() {
+  for (int i = 0; i < kMaxAcceptsPerEvent && listening_; ++i) {
+    std::error_code ec;
+    std::optional<Accepted> accepted = listener_.accept_nonblock(ec, SocketMode::nonblocking);
+    if (!accepted) {
+      if (!ec) return;
+      if (is_out_of_descriptors(ec)) {
+        pause(ec.value());
+        return;
+      }
+      loop_.rt.log.error("accept " + local_.to_string() + ": " + std::strerror(ec.value()));
+      return;
+    }
+    if (shortage_logged_) {
+      shortage_logged_ = false;
+      loop_.rt.log.info("accepting connections again");
+    }
+    admit(std::move(accepted->socket), std::move(accepted->peer));
+  }
+}
+
+void Acceptor::admit(Socket accepted, Address peer) {
+  Runtime& rt = loop_.rt;
+  std::string reason;
+  ConnectionGate::Ticket ticket = rt.gate.admit(peer, &reason);
+  if (!ticket) {
+    std::error_code ignored;  // best effort: the client is turned away either way
+    accepted.write_nonblock(rt.service.full_message(), ignored);
+    if (loop_.info_enabled()) rt.log.info("refused " + peer.to_string() + ": " + reason);
+    return;
+  }
+  LoopConnection& c = loop_.slots.allocate(loop_);
+  ConnectionInfo info{peer, local_, rt.options.limits};
+  if (local_is_wildcard_) {
+    try {
+      info.local = accepted.local_address();
+    } catch (const Error&) {
+    }
+  }
+  c.start(std::move(accepted), std::move(peer), std::move(ticket));
+  try {
+    c.session = rt.service.open(info);
+  } catch (const std::exception& e) {
+    rt.log.error("open session for " + info.peer.to_string() + ": " + e.what());
+    c.abort();
+    return;
+  }
+  if (!c.session) {
+    c.abort();
+    return;
+  }
+  if (loop_.info_enabled()) rt.log.info("connection from " + info.peer.to_string());
+  c.call("on_open", [&] { c.session->on_open(c); });
+  c.settle();
+}
+
+void Acceptor::pause(int err) {
+  if (!shortage_logged_) {
+    loop_.rt.log.error("accept " + local_.to_string() + ": " + std::strerror(err) +
+                       "; pausing new connections for " +
+                       std::to_string(loop_.settings.accept_pause.count()) +
+                       " ms at a time, serving current ones");
+    shortage_logged_ = true;
+  }
+  loop_.backend.unwatch(listener_.fd());
+  listening_ = false;
+  paused_ = true;
+  LoopCounters::add(loop_.counters.accept_pauses);
+  resume_at_ = loop_.now + loop_.settings.accept_pause;
+}
+
+void Acceptor::resume() {
+  paused_ = false;
+  if (loop_.draining || !listener_.is_open()) return;
+  try {
+    loop_.backend.watch(listener_.fd(), interest(), kListenerToken);
+    listening_ = true;
+  } catch (const Error& error) {
+    // Most likely still short of memory: try again after another pause.
+    pause(error.code().value());
+  }
+}
+
+void Acceptor::stop() {
+  if (listening_) loop_.backend.unwatch(listener_.fd());
+  listening_ = false;
+  paused_ = false;
+  if (use_ == ListenerUse::exclusive) listener_.close();
+}
+
+}  // namespace sockit::server::detail

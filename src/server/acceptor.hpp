@@ -1,0 +1,65 @@
+// An event loop's listener: accepting connections, admitting them through the connection
+// gate and opening their sessions, and resting the listener while descriptors run out.
+#pragma once
+
+#include <cstdint>
+
+#include "loop_shared.hpp"
+#include "sockit/address.hpp"
+#include "sockit/socket.hpp"
+
+namespace sockit::server::detail {
+
+// How a loop uses the listener it is given.
+enum class ListenerUse {
+  // This loop alone accepts on it, and closes it as soon as stop is requested (clients then
+  // get "connection refused" rather than hanging in the backlog).
+  exclusive,
+  // Several loops accept on it (woken one at a time, EPOLLEXCLUSIVE); each only stops
+  // watching it at stop, and its owner closes it once every loop has returned.
+  shared,
+};
+
+// Accepted TCP sockets inherit TCP_NODELAY from their listener on Linux: setting it once
+// here spares a setsockopt per connection. Small replies must not wait for Nagle.
+void prepare_listener(Socket& listener, const Address& local) noexcept;
+
+class Acceptor {
+ public:
+  // `listener` is bound, listening and non-blocking.
+  Acceptor(LoopShared& loop, Socket& listener, ListenerUse use) noexcept;
+
+  // Starts watching the listener, if it is open.
+  void start();
+  // The listener is readable: accepts what is waiting, a bounded number at a time.
+  void on_ready();
+  // The loop is stopping: no more connections.
+  void stop();
+  // Resting for lack of descriptors, until resume_at().
+  bool paused() const noexcept { return paused_; }
+  Clock::time_point resume_at() const noexcept { return resume_at_; }
+  // Listens again once the rest is over.
+  void expire_timer() {
+    if (paused_ && loop_.now >= resume_at_) resume();
+  }
+
+ private:
+  void admit(Socket accepted, Address peer);
+  void pause(int err);
+  void resume();
+  std::uint32_t interest() const noexcept {
+    return use_ == ListenerUse::shared ? LoopBackend::kSharedListener : std::uint32_t{EPOLLIN};
+  }
+
+  LoopShared& loop_;
+  Socket& listener_;
+  const ListenerUse use_;
+  const Address local_;
+  const bool local_is_wildcard_;
+  bool listening_ = false;
+  bool paused_ = false;
+  bool shortage_logged_ = false;
+  Clock::time_point resume_at_{};
+};
+
+}  // namespace sockit::server::detail
