@@ -77,8 +77,8 @@ class OutputStaging {
   std::size_t limit_;
   const char* source_ = nullptr;
   std::size_t source_size_ = 0;
-  std::string_view view_;  // staged bytes that are still in the source
-  IoBuffer copy_;          // or the staged bytes, copied
+  std::string_view view_;                 // staged bytes that are still in the source
+  IoBuffer copy_{kOutputBufferCapacity};  // or the staged bytes, copied
 };
 
 }  // namespace sockit::server::detail
