@@ -48,7 +48,7 @@ class Acceptor {
   void pause(int err);
   void resume();
   std::uint32_t interest() const noexcept {
-    return use_ == ListenerUse::shared ? LoopBackend::kSharedListener : std::uint32_t{EPOLLIN};
+    return use_ == ListenerUse::shared ? LoopBackend::kSharedListener : LoopBackend::kSignalled;
   }
 
   LoopShared& loop_;

@@ -23,6 +23,8 @@ class EpollBackend {
   static constexpr std::uint32_t kReadEvents = EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP;
   static constexpr std::uint32_t kWriteEvents = EPOLLOUT | EPOLLERR | EPOLLHUP;
   static constexpr std::uint32_t kFailureEvents = EPOLLERR | EPOLLHUP;
+  // A descriptor that only signals: a listener of one loop, an eventfd.
+  static constexpr std::uint32_t kSignalled = EPOLLIN;
   // A listener several loops accept on wakes one of them per connection.
   static constexpr std::uint32_t kSharedListener = EPOLLIN | EPOLLEXCLUSIVE;
 

@@ -36,8 +36,8 @@ EventLoop::~EventLoop() {
 void EventLoop::run() {
   shared_.mailbox->set_owner(std::this_thread::get_id());
   shared_.now = Clock::now();
-  shared_.backend.watch(shared_.mailbox->fd(), EPOLLIN, kWakeToken);
-  shared_.backend.watch(shared_.rt.stop.fd(), EPOLLIN, kStopToken);
+  shared_.backend.watch(shared_.mailbox->fd(), LoopBackend::kSignalled, kWakeToken);
+  shared_.backend.watch(shared_.rt.stop.fd(), LoopBackend::kSignalled, kStopToken);
   stop_watched_ = true;
   acceptor_.start();
   while (!shared_.draining || (shared_.live > 0 && shared_.now < drain_deadline_)) {
