@@ -17,37 +17,24 @@
 
 #include "sockit/error.hpp"
 #include "sockit/socket.hpp"
+#include "support/tcp_pair.hpp"
 
 namespace sockit {
 namespace {
 
 using namespace std::chrono_literals;
-
-struct Pair {
-  Socket listener;
-  Socket client;
-  Socket server;
-};
-
-Pair make_pair() {
-  Pair p;
-  p.listener = Socket(AF_INET, SOCK_STREAM);
-  p.listener.bind(Address::loopback_ipv4(0));
-  p.listener.listen();
-  p.client = Socket(AF_INET, SOCK_STREAM);
-  p.client.connect(p.listener.local_address(), 10s);
-  p.server = p.listener.accept(10s).socket;
-  return p;
-}
+using test::AlarmGuard;
+using test::make_tcp_pair;
+using test::TcpPair;
 
 TEST(WaitReadable, TimesOutOnAQuietSocket) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   EXPECT_FALSE(wait_readable(p.server, 50ms));
   EXPECT_FALSE(wait_readable(p.server.fd(), 0ms));
 }
 
 TEST(WaitReadable, ReadyWhenDataArrivesAndAtEof) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   p.client.send("x");
   EXPECT_TRUE(wait_readable(p.server, 10s));
   std::array<char, 4> buffer{};
@@ -58,13 +45,13 @@ TEST(WaitReadable, ReadyWhenDataArrivesAndAtEof) {
 }
 
 TEST(WaitWritable, ConnectedSocketIsWritable) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   EXPECT_TRUE(wait_writable(p.client, 10s));
   EXPECT_TRUE(wait_writable(p.server.fd(), 10s));
 }
 
 TEST(WaitWritable, TimesOutWhenTheBuffersAreFull) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   p.client.set(option::SendBuffer{4096});
   p.server.set(option::ReceiveBuffer{4096});
   std::string chunk(64 * 1024, 'x');
@@ -86,34 +73,8 @@ TEST(WaitReadable, ClosedDescriptorIsAnError) {
   EXPECT_THROW(wait_readable(fd, 1s), Error);
 }
 
-extern "C" void on_alarm(int) {}
-
-// An interval timer whose handler interrupts poll/epoll_wait (they are never restarted).
-class AlarmGuard {
- public:
-  explicit AlarmGuard(std::chrono::milliseconds first) {
-    struct sigaction action {};
-    action.sa_handler = on_alarm;
-    ::sigaction(SIGALRM, &action, &previous_);
-    itimerval timer{};
-    timer.it_value.tv_usec = static_cast<suseconds_t>(first.count() * 1000);
-    timer.it_interval.tv_usec = 20'000;
-    ::setitimer(ITIMER_REAL, &timer, nullptr);
-  }
-  ~AlarmGuard() {
-    itimerval off{};
-    ::setitimer(ITIMER_REAL, &off, nullptr);
-    ::sigaction(SIGALRM, &previous_, nullptr);
-  }
-  AlarmGuard(const AlarmGuard&) = delete;
-  AlarmGuard& operator=(const AlarmGuard&) = delete;
-
- private:
-  struct sigaction previous_ {};
-};
-
 TEST(WaitReadable, SignalsDoNotCutTheWaitShort) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   auto start = Clock::now();
   {
     AlarmGuard alarm(20ms);
@@ -124,9 +85,9 @@ TEST(WaitReadable, SignalsDoNotCutTheWaitShort) {
 }
 
 TEST(Select, ReturnsExactlyTheReadySocketsAsTheSamePointers) {
-  Pair a = make_pair();
-  Pair b = make_pair();
-  Pair c = make_pair();
+  TcpPair a = make_tcp_pair();
+  TcpPair b = make_tcp_pair();
+  TcpPair c = make_tcp_pair();
   a.client.send("1");
   c.client.send("3");
   ASSERT_TRUE(wait_readable(a.server, 10s));
@@ -143,8 +104,8 @@ TEST(Select, ReturnsExactlyTheReadySocketsAsTheSamePointers) {
 }
 
 TEST(Select, ReadAndWriteSetsTogether) {
-  Pair a = make_pair();
-  Pair b = make_pair();
+  TcpPair a = make_tcp_pair();
+  TcpPair b = make_tcp_pair();
   std::array<Socket*, 2> read{&a.server, &b.server};
   std::array<Socket*, 1> write{&a.server};
   b.client.send("x");
@@ -157,14 +118,14 @@ TEST(Select, ReadAndWriteSetsTogether) {
 }
 
 TEST(Select, TimesOutWithNothingReady) {
-  Pair a = make_pair();
+  TcpPair a = make_tcp_pair();
   std::array<Socket*, 2> read{&a.server, &a.client};
   SelectResult r = select(read, {}, 50ms);
   EXPECT_TRUE(r.timed_out());
 }
 
 TEST(Select, AResetPeerIsReadableAndErrored) {
-  Pair a = make_pair();
+  TcpPair a = make_tcp_pair();
   a.server.set(option::Linger{std::chrono::seconds{0}});
   a.server.close();
   std::array<Socket*, 1> read{&a.client};
@@ -176,7 +137,7 @@ TEST(Select, AResetPeerIsReadableAndErrored) {
 }
 
 TEST(Select, NullAndClosedSocketsAreIgnored) {
-  Pair a = make_pair();
+  TcpPair a = make_tcp_pair();
   Socket closed;
   a.client.send("x");
   std::array<Socket*, 3> read{nullptr, &closed, &a.server};
@@ -205,8 +166,8 @@ TEST(Select, DescriptorsAboveFdSetsize) {
     if (::setrlimit(RLIMIT_NOFILE, &raised) != 0) GTEST_SKIP() << "cannot raise RLIMIT_NOFILE";
   }
 
-  Pair a = make_pair();
-  Pair b = make_pair();
+  TcpPair a = make_tcp_pair();
+  TcpPair b = make_tcp_pair();
   Socket high_a = above_fd_setsize(std::move(a.server));
   Socket high_b = above_fd_setsize(std::move(b.server));
   if (!high_a || !high_b) GTEST_SKIP() << "cannot place a descriptor above FD_SETSIZE";

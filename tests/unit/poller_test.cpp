@@ -16,11 +16,15 @@
 
 #include "sockit/error.hpp"
 #include "sockit/socket.hpp"
+#include "support/tcp_pair.hpp"
 
 namespace sockit {
 namespace {
 
 using namespace std::chrono_literals;
+using test::AlarmGuard;
+using test::make_tcp_pair;
+using test::TcpPair;
 
 static_assert(std::is_nothrow_move_constructible_v<Poller>);
 static_assert(std::is_nothrow_move_assignable_v<Poller>);
@@ -29,51 +33,8 @@ static_assert(!std::is_convertible_v<Interest, std::uint32_t>);
 static_assert(epoll_events(Interest::readable | Interest::writable) ==
               (EPOLLIN | EPOLLRDHUP | EPOLLOUT));
 
-struct Pair {
-  Socket listener;
-  Socket client;
-  Socket server;
-};
-
-Pair make_pair() {
-  Pair p;
-  p.listener = Socket(AF_INET, SOCK_STREAM);
-  p.listener.bind(Address::loopback_ipv4(0));
-  p.listener.listen();
-  p.client = Socket(AF_INET, SOCK_STREAM);
-  p.client.connect(p.listener.local_address(), 10s);
-  p.server = p.listener.accept(10s).socket;
-  return p;
-}
-
-extern "C" void on_alarm(int) {}
-
-// An interval timer whose handler interrupts poll/epoll_wait (they are never restarted).
-class AlarmGuard {
- public:
-  explicit AlarmGuard(std::chrono::milliseconds first) {
-    struct sigaction action {};
-    action.sa_handler = on_alarm;
-    ::sigaction(SIGALRM, &action, &previous_);
-    itimerval timer{};
-    timer.it_value.tv_usec = static_cast<suseconds_t>(first.count() * 1000);
-    timer.it_interval.tv_usec = 20'000;
-    ::setitimer(ITIMER_REAL, &timer, nullptr);
-  }
-  ~AlarmGuard() {
-    itimerval off{};
-    ::setitimer(ITIMER_REAL, &off, nullptr);
-    ::sigaction(SIGALRM, &previous_, nullptr);
-  }
-  AlarmGuard(const AlarmGuard&) = delete;
-  AlarmGuard& operator=(const AlarmGuard&) = delete;
-
- private:
-  struct sigaction previous_ {};
-};
-
 TEST(Poller, AddModifyRemoveAndTokens) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   Poller poller;
   std::array<PollEvent, 8> events{};
 
@@ -97,8 +58,8 @@ TEST(Poller, AddModifyRemoveAndTokens) {
 }
 
 TEST(Poller, SeveralDescriptorsReportTheirOwnTokens) {
-  Pair a = make_pair();
-  Pair b = make_pair();
+  TcpPair a = make_tcp_pair();
+  TcpPair b = make_tcp_pair();
   Poller poller;
   poller.add(a.server.fd(), Interest::readable, 1);
   poller.add(b.server.fd(), Interest::readable, 2);
@@ -124,7 +85,7 @@ TEST(Poller, SeveralDescriptorsReportTheirOwnTokens) {
 }
 
 TEST(Poller, PeerHangupIsReported) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   Poller poller;
   poller.add(p.server.fd(), Interest::readable, 5);
   p.client.close();
@@ -135,7 +96,7 @@ TEST(Poller, PeerHangupIsReported) {
 }
 
 TEST(Poller, RegistrationErrors) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   Poller poller;
   poller.add(p.server.fd(), Interest::readable, 1);
   try {
@@ -150,7 +111,7 @@ TEST(Poller, RegistrationErrors) {
 }
 
 TEST(Poller, InterruptedWaitReturnsNoEvents) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   Poller poller;
   poller.add(p.server.fd(), Interest::readable, 1);
   std::array<PollEvent, 2> events{};
@@ -159,7 +120,7 @@ TEST(Poller, InterruptedWaitReturnsNoEvents) {
 }
 
 TEST(Poller, MoveKeepsTheRegistrations) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   Poller first;
   int fd = first.fd();
   EXPECT_TRUE((::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
@@ -180,7 +141,7 @@ TEST(Poller, MoveKeepsTheRegistrations) {
 }
 
 TEST(Poller, BothInterestsReportBoth) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   Poller poller;
   poller.add(p.server.fd(), Interest::readable | Interest::writable, 7);
   p.client.send("x");

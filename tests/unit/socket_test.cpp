@@ -22,11 +22,14 @@
 
 #include "sockit/error.hpp"
 #include "sockit/poll.hpp"
+#include "support/tcp_pair.hpp"
 
 namespace sockit {
 namespace {
 
 using namespace std::chrono_literals;
+using test::make_tcp_pair;
+using test::TcpPair;
 
 static_assert(!std::is_copy_constructible_v<Socket>);
 static_assert(!std::is_copy_assignable_v<Socket>);
@@ -51,21 +54,6 @@ Socket make_listener(int backlog = SOMAXCONN) {
   listener.bind(Address::loopback_ipv4(0));
   listener.listen(backlog);
   return listener;
-}
-
-struct Pair {
-  Socket listener;
-  Socket client;
-  Socket server;
-};
-
-Pair make_pair() {
-  Pair p;
-  p.listener = make_listener();
-  p.client = Socket(AF_INET, SOCK_STREAM);
-  p.client.connect(p.listener.local_address(), 10s);
-  p.server = p.listener.accept(10s).socket;
-  return p;
 }
 
 std::string recv_string(Socket& s, int flags = 0) {
@@ -134,7 +122,7 @@ TEST(Socket, CloseIsIdempotentAndReleaseGivesUpOwnership) {
 }
 
 TEST(Socket, CloseOnExecOnSocketAcceptAndAdopt) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   EXPECT_TRUE(has_cloexec(p.listener.fd()));
   EXPECT_TRUE(has_cloexec(p.client.fd()));
   EXPECT_TRUE(has_cloexec(p.server.fd()));
@@ -162,7 +150,7 @@ TEST(Socket, FamilyAndType) {
 }
 
 TEST(Socket, RoundTripOverLoopback) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   EXPECT_EQ(p.client.send("hello"), 5u);
   EXPECT_EQ(recv_string(p.server), "hello");
   EXPECT_EQ(p.server.send("world"), 5u);
@@ -181,7 +169,7 @@ TEST(Socket, AcceptReportsThePeerAndGivesABlockingSocket) {
 }
 
 TEST(Socket, AddressesAgreeAcrossThePair) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   EXPECT_EQ(p.client.local_address(), p.server.remote_address());
   EXPECT_EQ(p.client.remote_address(), p.server.local_address());
   EXPECT_EQ(p.client.remote_address(), p.listener.local_address());
@@ -337,7 +325,7 @@ TEST(Socket, ConnectNonblockRefusedOnAUnixPathThrows) {
 }
 
 TEST(Socket, PeekLeavesTheData) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   p.client.send("abc");
   ASSERT_TRUE(wait_readable(p.server, 10s));
   EXPECT_EQ(recv_string(p.server, MSG_PEEK), "abc");
@@ -350,7 +338,7 @@ bool wait_urgent(const Socket& s) {
 }
 
 TEST(Socket, UrgentByteArrivesOutOfBand) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   p.client.send("ab");
   EXPECT_EQ(p.client.send("!", MSG_OOB), 1u);
   ASSERT_TRUE(wait_urgent(p.server));
@@ -359,7 +347,7 @@ TEST(Socket, UrgentByteArrivesOutOfBand) {
 }
 
 TEST(Socket, UrgentByteInlineWithOobInline) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   p.server.set(option::OobInline{true});
   p.client.send("ab");
   p.client.send("!", MSG_OOB);
@@ -373,7 +361,7 @@ TEST(Socket, UrgentByteInlineWithOobInline) {
 }
 
 TEST(Socket, ReadNonblockWouldBlockThenEof) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   std::array<char, 16> buffer{};
   EXPECT_FALSE(p.server.is_nonblocking());
   EXPECT_TRUE(p.server.read_nonblock(buffer).would_block());
@@ -391,7 +379,7 @@ TEST(Socket, ReadNonblockWouldBlockThenEof) {
 }
 
 TEST(Socket, WriteNonblockUntilFull) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   p.client.set(option::SendBuffer{4096});
   std::string chunk(64 * 1024, 'x');
   bool blocked = false;
@@ -406,7 +394,7 @@ TEST(Socket, WriteNonblockUntilFull) {
 }
 
 // The peer closes with SO_LINGER 0: an RST instead of a FIN.
-void reset_peer(Pair& p) {
+void reset_peer(TcpPair& p) {
   p.server.set(option::Linger{std::chrono::seconds{0}});
   p.server.close();
   ASSERT_TRUE(wait_readable(p.client, 10s));
@@ -419,7 +407,7 @@ TEST(Socket, WritingToAResetPeerIsAnErrorNotSigpipe) {
   struct sigaction previous {};
   ASSERT_EQ(::sigaction(SIGPIPE, &deadly, &previous), 0);
 
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   std::string peer = p.client.remote_address().to_string();
   reset_peer(p);
   for (int attempt = 0; attempt < 3; ++attempt) {  // ECONNRESET first, then EPIPE
@@ -444,7 +432,7 @@ TEST(Socket, WritingToAResetPeerIsAnErrorNotSigpipe) {
 }
 
 TEST(Socket, ShutdownAfterThePeerResetIsQuiet) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   reset_peer(p);
   EXPECT_NO_THROW(p.client.close_write());
   EXPECT_NO_THROW(p.client.shutdown());
@@ -463,7 +451,7 @@ TEST(Socket, ShutdownOnANeverConnectedSocketThrows) {
 }
 
 TEST(Socket, CloseWriteSendsEofAndTheOtherWayStillWorks) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   p.client.send("last words");
   p.client.close_write();
   std::string got;
@@ -476,7 +464,7 @@ TEST(Socket, CloseWriteSendsEofAndTheOtherWayStillWorks) {
 }
 
 TEST(Socket, CloseReadStillLetsUsSend) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   p.server.close_read();
   std::array<char, 8> buffer{};
   EXPECT_EQ(p.server.recv(buffer), 0u) << "after SHUT_RD a read returns EOF";
@@ -485,7 +473,7 @@ TEST(Socket, CloseReadStillLetsUsSend) {
 }
 
 TEST(Socket, RecvTimeoutReadsAsTimedOut) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   p.server.set(option::ReceiveTimeout{std::chrono::milliseconds{50}});
   std::array<char, 8> buffer{};
   try {
@@ -499,7 +487,7 @@ TEST(Socket, RecvTimeoutReadsAsTimedOut) {
 }
 
 TEST(Socket, BlockingRecvOnANonblockingSocketWaits) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   p.server.set_nonblocking(true);
   EXPECT_TRUE(p.server.is_nonblocking());
   p.client.send("z");
@@ -565,7 +553,7 @@ TEST(Socket, UnixSocketpairAdopted) {
 // The error_code& forms: every outcome is a value.
 
 TEST(SocketErrorCode, ReadNonblockWouldBlockDataAndEof) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   std::array<char, 16> buffer{};
   std::error_code ec = errno_code(EIO);  // must be cleared by any outcome but an error
   IoResult r = p.server.read_nonblock(buffer, ec);
@@ -590,7 +578,7 @@ TEST(SocketErrorCode, ReadNonblockWouldBlockDataAndEof) {
 }
 
 TEST(SocketErrorCode, WriteNonblockMovesBytesThenWouldBlock) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   std::error_code ec = errno_code(EIO);
   IoResult r = p.client.write_nonblock("hello", ec);
   ASSERT_TRUE(r.ok());
@@ -616,7 +604,7 @@ TEST(SocketErrorCode, AResetPeerIsAnErrorValueNotAnException) {
   struct sigaction previous {};
   ASSERT_EQ(::sigaction(SIGPIPE, &deadly, &previous), 0);
 
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   reset_peer(p);
   std::array<char, 16> buffer{};
   std::error_code ec;
@@ -634,7 +622,7 @@ TEST(SocketErrorCode, AResetPeerIsAnErrorValueNotAnException) {
 }
 
 TEST(SocketErrorCode, AResetPeerIsStillNamedInMessages) {
-  Pair p = make_pair();
+  TcpPair p = make_tcp_pair();
   const Address peer = p.client.remote_address();
   reset_peer(p);
   EXPECT_THROW(p.client.remote_address(), Error);  // getpeername has forgotten it
