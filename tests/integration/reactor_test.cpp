@@ -3,7 +3,6 @@
 // connection limits, running out of descriptors, half-close and the drain on stop.
 // sockit-test-labels: threaded
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,6 +22,7 @@
 #include "sockit/poll.hpp"
 #include "sockit/server/services.hpp"
 #include "sockit/socket.hpp"
+#include "support/descriptor_table.hpp"
 
 namespace sockit::server::detail {
 namespace {
@@ -329,25 +329,13 @@ TEST(Reactor, OutOfDescriptorsPausesAcceptingThenRecovers) {
   Harness server(std::make_shared<EchoService>(), reactor_options());
   // The client socket exists before the table fills, so only the server's accept fails.
   Socket client(AF_INET, SOCK_STREAM);
-  rlimit original{};
-  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &original), 0);
-  rlimit lowered = original;
-  lowered.rlim_cur = std::min<rlim_t>(original.rlim_cur, 4096);
-  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
-  std::vector<int> fillers;
-  for (;;) {
-    int fd = ::dup(STDIN_FILENO);
-    if (fd < 0) break;
-    fillers.push_back(fd);
-  }
-  ASSERT_EQ(errno, EMFILE);
+  sockit::test::FullDescriptorTable table;
+  ASSERT_EQ(table.fill_error(), EMFILE);
   client.connect(server.address(), 10s);  // the kernel completes the handshake
   send_all(client, "after\n");
   std::this_thread::sleep_for(1000ms);
   const std::size_t pauses = server.stats().accept_pauses;
-  for (int fd : fillers)
-    ::close(fd);
-  ::setrlimit(RLIMIT_NOFILE, &original);
+  table.release();
   EXPECT_GE(pauses, 1U);
   EXPECT_LE(pauses, 30U) << "retrying accept far more often than every 100 ms";
   EXPECT_EQ(read_bytes(client, 6), "after\n");

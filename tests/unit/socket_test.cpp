@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +21,7 @@
 
 #include "sockit/error.hpp"
 #include "sockit/poll.hpp"
+#include "support/descriptor_table.hpp"
 #include "support/tcp_pair.hpp"
 
 namespace sockit {
@@ -680,25 +680,13 @@ TEST(SocketErrorCode, AcceptNonblockReportsRunningOutOfDescriptors) {
   client.connect(listener.local_address(), 10s);
   ASSERT_TRUE(wait_readable(listener, 10s));
 
-  rlimit original{};
-  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &original), 0);
-  rlimit lowered = original;
-  lowered.rlim_cur = std::min<rlim_t>(original.rlim_cur, 4096);
-  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
-  std::vector<int> fillers;
-  for (;;) {
-    int fd = ::dup(STDIN_FILENO);
-    if (fd < 0) break;
-    fillers.push_back(fd);
-  }
-  const int fill_error = errno;
+  test::FullDescriptorTable table;
+  const int fill_error = table.fill_error();
   // Nothing below may need a descriptor until the table is emptied again.
   std::error_code ec;
   std::optional<Accepted> full = listener.accept_nonblock(ec);
   const bool out = is_out_of_descriptors(ec);
-  for (int fd : fillers)
-    ::close(fd);
-  ::setrlimit(RLIMIT_NOFILE, &original);
+  table.release();
 
   ASSERT_EQ(fill_error, EMFILE);
   EXPECT_FALSE(full.has_value());
