@@ -93,14 +93,14 @@ TEST(Socket, MoveTransfersOwnership) {
   Socket a(AF_INET, SOCK_STREAM);
   int fd = a.fd();
   Socket b(std::move(a));
-  EXPECT_FALSE(a.is_open());  // NOLINT(bugprone-use-after-move): moved-from state is defined
+  EXPECT_FALSE(a.is_open());  // NOLINT(*use-after-move,*Move): moved-from state is defined
   EXPECT_EQ(b.fd(), fd);
 
   Socket c(AF_INET, SOCK_STREAM);
   int old_fd = c.fd();
   c = std::move(b);
   EXPECT_EQ(c.fd(), fd);
-  EXPECT_FALSE(b.is_open());  // NOLINT(bugprone-use-after-move)
+  EXPECT_FALSE(b.is_open());  // NOLINT(*use-after-move,*Move)
   EXPECT_FALSE(fd_is_open(old_fd)) << "move assignment must close the previous descriptor";
   EXPECT_TRUE(fd_is_open(fd));
 }
