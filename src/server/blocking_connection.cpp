@@ -18,6 +18,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -105,6 +106,17 @@ class BufferedOutput final : public Output {
   std::shared_ptr<Peer> peer() override {
     if (!peer_) peer_ = std::make_shared<ConnectionPeer>();
     return peer_;
+  }
+
+  std::size_t queued() const noexcept override { return pending_.size(); }
+  void set_reading(bool) override { throw std::logic_error("set_reading: not yet here"); }
+  TimerId start_timer(std::chrono::milliseconds) override {
+    throw std::logic_error("timers: not yet here");
+  }
+  bool cancel_timer(TimerId) noexcept override { return false; }
+  bool run_off_loop(OffLoopWork) override { throw std::logic_error("off-loop: not yet here"); }
+  void connect(OutboundRequest, std::unique_ptr<Session>) override {
+    throw std::logic_error("outbound: not yet here");
   }
 
   std::string& pending() noexcept { return pending_; }

@@ -3,6 +3,7 @@
 #include "loop_connection.hpp"
 
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -36,6 +37,23 @@ void LoopConnection::write(std::string_view bytes) {
 std::shared_ptr<Peer> LoopConnection::peer() {
   if (!peer_handle_) peer_handle_ = std::make_shared<PeerImpl>(loop.mailbox, slot, generation);
   return peer_handle_;
+}
+
+// The runtime, not yet on the event loop.
+void LoopConnection::set_reading(bool) {
+  throw std::logic_error("set_reading: not yet on the event loop");
+}
+TimerId LoopConnection::start_timer(std::chrono::milliseconds) {
+  throw std::logic_error("timers: not yet on the event loop");
+}
+bool LoopConnection::cancel_timer(TimerId) noexcept {
+  return false;
+}
+bool LoopConnection::run_off_loop(OffLoopWork) {
+  throw std::logic_error("off-loop work: not yet on the event loop");
+}
+void LoopConnection::connect(OutboundRequest, std::unique_ptr<Session>) {
+  throw std::logic_error("outbound connections: not yet on the event loop");
 }
 
 void LoopConnection::enqueue(std::string_view bytes) {

@@ -44,10 +44,15 @@ class alignas(64) LoopConnection final : public Output {
   }
   bool closing() const noexcept override { return state != State::open; }
   std::shared_ptr<Peer> peer() override;
+  void set_reading(bool on) override;
+  TimerId start_timer(std::chrono::milliseconds after) override;
+  bool cancel_timer(TimerId id) noexcept override;
+  bool run_off_loop(OffLoopWork work) override;
+  void connect(OutboundRequest request, std::unique_ptr<Session> outbound) override;
 
   bool live() const noexcept { return state != State::free; }
   bool is(std::uint32_t current) const noexcept { return live() && generation == current; }
-  std::size_t queued() const noexcept { return pending ? pending->size() : 0; }
+  std::size_t queued() const noexcept override { return pending ? pending->size() : 0; }
   const Address& remote() const noexcept { return remote_; }
 
   // Takes an accepted socket into this free slot.

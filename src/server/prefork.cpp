@@ -28,7 +28,7 @@ namespace {
                           ? 0
                           : std::max<std::size_t>(1, rt.options.max_connections / workers);
   ConnectionGate gate(share, rt.options.max_connections_per_ip);
-  Runtime worker{rt.service, rt.options, rt.listener, rt.local, rt.log, gate, rt.stop};
+  Runtime worker{rt.service, rt.options, rt.listener, rt.local, rt.log, gate, rt.stop, rt.workers};
   run_serial(worker);
   ::_exit(0);
 }

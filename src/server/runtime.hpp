@@ -16,6 +16,7 @@
 #include "sockit/server/server.hpp"
 #include "sockit/server/session.hpp"
 #include "sockit/socket.hpp"
+#include "worker_pool.hpp"
 
 namespace sockit::server::detail {
 
@@ -95,6 +96,7 @@ struct Runtime {
   Logger& log;
   ConnectionGate& gate;
   StopSignal& stop;
+  WorkerPool& workers;  // for Output::run_off_loop; shared by every connection
 };
 
 // The seven runners. Each returns once it has stopped accepting and drained (or the

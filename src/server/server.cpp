@@ -120,7 +120,10 @@ void Server::stop() noexcept {
 void Server::run() {
   Impl& s = *impl_;
   detail::SignalScope signals(s.stop, s.options.handle_signals);
-  detail::Runtime rt{*s.service, s.options, *s.listener, s.local, s.log, s.gate, s.stop};
+  // Declared before the runners run and destroyed after they return: queued jobs finish,
+  // and their continuations find their connections gone and are dropped.
+  detail::WorkerPool workers(s.options.off_loop_threads, s.options.off_loop_queue);
+  detail::Runtime rt{*s.service, s.options, *s.listener, s.local, s.log, s.gate, s.stop, workers};
 
   // Scripts and tests wait for this line (with the real port), so it prints even when quiet.
   detail::Logger(LogLevel::info)

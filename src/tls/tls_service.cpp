@@ -12,6 +12,7 @@
 // own thread and from others reach the wire in the order OpenSSL numbered them.
 #include "sockit/tls/tls_service.hpp"
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -30,10 +31,14 @@ using detail::drain_bio;
 using detail::take_error_reason;
 using server::BlockingService;
 using server::ConnectionInfo;
+using server::Continuation;
+using server::OffLoopWork;
+using server::OutboundRequest;
 using server::Output;
 using server::Peer;
 using server::Service;
 using server::Session;
+using server::TimerId;
 
 // TLS records carry at most 16 KiB of plaintext: one record per SSL_read.
 constexpr std::size_t plaintext_chunk = 16 * 1024;
@@ -113,10 +118,11 @@ class TlsPeer final : public Peer {
 class TlsSession final : public Session {
  public:
   TlsSession(std::shared_ptr<Service> inner_service, const TlsContext& context, ConnectionInfo info,
-             const TlsService::Log& log)
+             const TlsService::Log& log, std::chrono::milliseconds handshake_timeout)
       : inner_service_(std::move(inner_service)),
         info_(info),
         log_(log),
+        handshake_timeout_(handshake_timeout),
         state_(std::make_shared<TlsState>()) {
     ERR_clear_error();
     state_->ssl = SSL_new(context.native());
@@ -141,8 +147,29 @@ class TlsSession final : public Session {
     state_->gone = true;
   }
 
-  // Nothing to say before the client's hello: the inner session opens after the handshake.
-  void on_open(Output& out) override { (void)out; }
+  // Nothing to say before the client's hello: the inner session opens after the handshake,
+  // which must finish within the handshake timeout.
+  void on_open(Output& out) override {
+    if (handshake_timeout_.count() > 0) handshake_timer_ = out.start_timer(handshake_timeout_);
+  }
+
+  void on_timer(TimerId id, Output& out) override {
+    if (id == handshake_timer_ && !established_) {
+      handshake_timer_ = 0;
+      if (!failed_) {
+        report("tls handshake with",
+               "no handshake within " + std::to_string(handshake_timeout_.count()) + " ms");
+      }
+      failed_ = true;
+      out.close();
+      return;
+    }
+    if (inner_) inner_->on_timer(id, adapt(out));
+  }
+
+  void on_drain(Output& out) override {
+    if (inner_) inner_->on_drain(adapt(out));
+  }
 
   void on_data(std::string_view bytes, Output& out) override {
     if (failed_) return;
@@ -171,7 +198,7 @@ class TlsSession final : public Session {
     // protocol decides whether what arrived was complete.
     if (!eof_delivered_) {
       eof_delivered_ = true;
-      Adapter adapter(*this, out);
+      Adapter& adapter = adapt(out);
       inner_->on_eof(adapter);
     }
     std::lock_guard lock(state_->mutex);
@@ -187,54 +214,84 @@ class TlsSession final : public Session {
   }
 
  private:
-  // The Output the inner session writes plaintext to.
+  // The Output the inner session writes plaintext to. One per session, so the inner session
+  // may keep it as it may keep a real Output; it points at the real Output of the latest
+  // callback, which is the same object for a connection's whole life.
   class Adapter final : public Output {
    public:
-    Adapter(TlsSession& session, Output& real) : session_(session), real_(real) {}
+    explicit Adapter(TlsSession& session) : session_(session) {}
+    void bind(Output& real) noexcept { real_ = &real; }
 
     void write(std::string_view bytes) override {
       if (bytes.empty() || closing()) return;
       TlsState& s = *session_.state_;
       std::lock_guard lock(s.mutex);
       if (s.close_sent) return;
-      if (s.encrypt(bytes)) s.flush(&real_);
+      if (s.encrypt(bytes)) s.flush(real_);
     }
     void close() override {
       TlsState& s = *session_.state_;
       std::lock_guard lock(s.mutex);
       if (s.close_sent) return;
       s.shutdown();
-      s.flush(&real_);
+      s.flush(real_);
       // With a Peer in use, earlier records may still sit in its queue: close behind them.
       if (s.wire_peer) {
         s.wire_peer->close();
       } else {
-        real_.close();
+        real_->close();
       }
     }
     bool closing() const noexcept override {
-      if (real_.closing()) return true;
+      if (real_->closing()) return true;
       TlsState& s = *session_.state_;
       std::lock_guard lock(s.mutex);
       return s.close_sent;
     }
     std::shared_ptr<Peer> peer() override {
       if (!session_.peer_) {
-        std::shared_ptr<Peer> wire = real_.peer();
+        std::shared_ptr<Peer> wire = real_->peer();
         TlsState& s = *session_.state_;
         std::lock_guard lock(s.mutex);
         // Whatever this callback produced so far goes out through the Output first.
-        s.flush(&real_);
+        s.flush(real_);
         s.wire_peer = std::move(wire);
         session_.peer_ = std::make_shared<TlsPeer>(session_.state_);
       }
       return session_.peer_;
     }
+    // Ciphertext waiting: close enough to the plaintext for flow control.
+    std::size_t queued() const noexcept override { return real_->queued(); }
+    void set_reading(bool on) override { real_->set_reading(on); }
+    TimerId start_timer(std::chrono::milliseconds after) override {
+      return real_->start_timer(after);
+    }
+    bool cancel_timer(TimerId id) noexcept override { return real_->cancel_timer(id); }
+    // The continuation runs with this adapter, so what it writes is encrypted. It runs only
+    // while the connection, and so this session, is alive.
+    bool run_off_loop(OffLoopWork work) override {
+      TlsSession* session = &session_;
+      return real_->run_off_loop([session, work = std::move(work)]() -> Continuation {
+        Continuation then = work();
+        return [session, then = std::move(then)](Output& real) {
+          if (then) then(session->adapt(real));
+        };
+      });
+    }
+    // Outbound connections are plain TCP, whatever this one is.
+    void connect(OutboundRequest request, std::unique_ptr<Session> outbound) override {
+      real_->connect(std::move(request), std::move(outbound));
+    }
 
    private:
     TlsSession& session_;
-    Output& real_;
+    Output* real_ = nullptr;
   };
+
+  Adapter& adapt(Output& real) noexcept {
+    adapter_.bind(real);
+    return adapter_;
+  }
 
   void report(std::string_view what, std::string_view reason) const {
     if (log_)
@@ -245,7 +302,7 @@ class TlsSession final : public Session {
   // Runs the handshake, then hands every complete record's plaintext to the inner session.
   void pump(Output& out) {
     if (!established_ && !handshake(out)) return;
-    Adapter adapter(*this, out);
+    Adapter& adapter = adapt(out);
     while (!adapter.closing()) {
       std::size_t got = 0;
       int result = 0;
@@ -307,9 +364,10 @@ class TlsSession final : public Session {
       return false;
     }
     established_ = true;
+    if (handshake_timer_ != 0) out.cancel_timer(std::exchange(handshake_timer_, 0));
     plaintext_ = std::make_unique<char[]>(plaintext_chunk);
     inner_ = inner_service_->open(info_);
-    Adapter adapter(*this, out);
+    Adapter& adapter = adapt(out);
     inner_->on_open(adapter);
     return true;
   }
@@ -317,10 +375,13 @@ class TlsSession final : public Session {
   std::shared_ptr<Service> inner_service_;
   ConnectionInfo info_;
   TlsService::Log log_;
+  std::chrono::milliseconds handshake_timeout_;
   std::shared_ptr<TlsState> state_;
   std::shared_ptr<TlsPeer> peer_;
   std::unique_ptr<Session> inner_;
   std::unique_ptr<char[]> plaintext_;
+  Adapter adapter_{*this};
+  TimerId handshake_timer_ = 0;
   bool established_ = false;
   bool failed_ = false;
   bool received_any_ = false;
@@ -329,8 +390,12 @@ class TlsSession final : public Session {
 
 }  // namespace
 
-TlsService::TlsService(std::shared_ptr<Service> inner, TlsContext context, Log log)
-    : inner_(std::move(inner)), context_(std::move(context)), log_(std::move(log)) {
+TlsService::TlsService(std::shared_ptr<Service> inner, TlsContext context, Log log,
+                       std::chrono::milliseconds handshake_timeout)
+    : inner_(std::move(inner)),
+      context_(std::move(context)),
+      log_(std::move(log)),
+      handshake_timeout_(handshake_timeout) {
   if (!inner_) throw std::invalid_argument("tls: no service to wrap");
   if (!context_.is_server()) throw std::invalid_argument("tls: a server context is needed");
   if (dynamic_cast<BlockingService*>(inner_.get()) != nullptr) {
@@ -340,7 +405,7 @@ TlsService::TlsService(std::shared_ptr<Service> inner, TlsContext context, Log l
 }
 
 std::unique_ptr<Session> TlsService::open(const ConnectionInfo& connection) {
-  return std::make_unique<TlsSession>(inner_, context_, connection, log_);
+  return std::make_unique<TlsSession>(inner_, context_, connection, log_, handshake_timeout_);
 }
 
 }  // namespace sockit

@@ -45,7 +45,7 @@ class Harness {
     listener_.set_nonblocking(true);
     local_ = listener_.local_address();
     runtime_ = std::make_unique<Runtime>(
-        Runtime{*service_, options_, listener_, local_, log_, gate_, stop_});
+        Runtime{*service_, options_, listener_, local_, log_, gate_, stop_, workers_});
     if (options_.architecture == Architecture::hybrid) {
       thread_ = std::thread([this] {
         run_hybrid(*runtime_);
@@ -82,6 +82,7 @@ class Harness {
   Logger log_;
   ConnectionGate gate_;
   StopSignal stop_;
+  WorkerPool workers_{2, 0};
   Socket listener_;
   Address local_;
   std::unique_ptr<Runtime> runtime_;

@@ -16,6 +16,7 @@
 #include "sockit/auth/password.hpp"
 #include "sockit/auth/user_file.hpp"
 #include "sockit/error.hpp"
+#include "support/fake_runtime.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sockit::auth {
@@ -214,7 +215,7 @@ TEST(LoginThrottle, QuietAddressesAreForgottenAndTableIsBounded) {
 
 // --- the command service, session by session ---------------------------------------
 
-class FakeOutput final : public server::Output {
+class FakeOutput final : public test::FakeRuntime {
  public:
   void write(std::string_view bytes) override {
     if (!closed_) written_ += bytes;

@@ -2,6 +2,7 @@
 // ChatService sessions driven directly, with fake outputs standing in for connections: the
 // join/message/leave lines, nickname rules, and a room shared by many threads at once.
 #include "sockit/server/chat_service.hpp"
+#include "support/fake_runtime.hpp"
 
 #include <gtest/gtest.h>
 
@@ -34,7 +35,7 @@ class FakePeer final : public Peer {
   std::string received_;
 };
 
-class FakeOutput final : public Output {
+class FakeOutput final : public test::FakeRuntime {
  public:
   void write(std::string_view bytes) override {
     if (!closed_) written_ += bytes;

@@ -14,6 +14,7 @@
 #include "sockit/server/server.hpp"
 #include "sockit/server/services.hpp"
 #include "sockit/server/token_bucket.hpp"
+#include "support/fake_runtime.hpp"
 
 namespace {
 
@@ -26,7 +27,7 @@ using sockit::server::SessionLimits;
 using sockit::server::TokenBucket;
 using sockit::server::detail::ConnectionGate;
 
-class RecordingOutput final : public Output {
+class RecordingOutput final : public sockit::test::FakeRuntime {
  public:
   void write(std::string_view bytes) override {
     if (!closed) text += bytes;

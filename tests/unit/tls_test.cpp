@@ -28,6 +28,7 @@
 #include "sockit/server/services.hpp"
 #include "sockit/stream.hpp"
 #include "sockit/tls.hpp"
+#include "support/fake_runtime.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sockit {
@@ -148,7 +149,7 @@ class FakePeer final : public Peer {
   bool closed = false;
 };
 
-class FakeOutput final : public Output {
+class FakeOutput final : public test::FakeRuntime {
  public:
   void write(std::string_view bytes) override { written.append(bytes); }
   void close() override { closed = true; }

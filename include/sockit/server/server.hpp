@@ -47,6 +47,10 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{300'000};
   std::chrono::milliseconds drain_timeout{5'000};
   SessionLimits limits;  // max line, request rate
+  // The worker pool sessions hand blocking work to (Output::run_off_loop): its threads (0 =
+  // one per core) and how many jobs may wait (0 = 64 per thread) before it says busy.
+  unsigned off_loop_threads = 0;
+  std::size_t off_loop_queue = 0;
   LogLevel log_level = LogLevel::info;
   bool handle_signals = true;  // SIGINT/SIGTERM start a graceful stop; SIGPIPE ignored
 };

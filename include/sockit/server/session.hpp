@@ -4,15 +4,20 @@
 // from readiness events. A Service makes one Session per connection.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include "sockit/address.hpp"
 
 namespace sockit::server {
+
+class Session;
 
 // A thread-safe handle to one connection's output, for services with shared state (a chat
 // room): any thread may send through it, the connection's own thread or reactor does the
@@ -24,7 +29,27 @@ class Peer {
   virtual void close() = 0;  // close after what was sent so far is flushed
 };
 
-// Where a session's answers go. Valid only during the callback it was passed to.
+class Output;
+
+// Names one timer of one connection; never 0.
+using TimerId = std::uint64_t;
+// What runs back on a connection's own thread or loop, with its Output, once off-loop work
+// has finished.
+using Continuation = std::function<void(Output&)>;
+// Runs on the server's worker pool; returns what to do back on the connection.
+using OffLoopWork = std::function<Continuation()>;
+
+// Where an outbound connection goes.
+struct OutboundRequest {
+  std::string host;  // a name or an address; every address it resolves to is tried in turn
+  std::string port;  // a number or a service name
+  // For resolving and connecting together, over every address.
+  std::chrono::milliseconds timeout{10'000};
+};
+
+// Where a session's answers go, and what it may ask of its connection (timers, off-loop
+// work, outbound connections). Handed to every callback; a session may keep it and use it
+// later, but only on the connection's own thread or loop and only until its on_close runs.
 class Output {
  public:
   // Queues bytes for the peer, in order. Never blocks the caller's thread.
@@ -34,6 +59,33 @@ class Output {
   virtual bool closing() const noexcept = 0;
   // A handle others can send through, for services with shared state.
   virtual std::shared_ptr<Peer> peer() = 0;
+
+  // Flow control, for sessions that move bytes from one connection to another (a proxy).
+  // Bytes written but not yet taken by the kernel.
+  virtual std::size_t queued() const noexcept = 0;
+  // false: on_data is not called until reading is turned back on; input waits in the kernel,
+  // so a peer that sends faster than it is read from is slowed by TCP itself.
+  virtual void set_reading(bool on) = 0;
+
+  // A one-shot timer: after `after`, the session's on_timer(id, out) runs on the
+  // connection's own thread or loop. Ids are not reused within a connection.
+  virtual TimerId start_timer(std::chrono::milliseconds after) = 0;
+  // Stops a timer; false when it has already fired, was cancelled, or is unknown.
+  virtual bool cancel_timer(TimerId id) noexcept = 0;
+
+  // Runs `work` on the server's bounded worker pool, then the Continuation it returns on the
+  // connection's own thread or loop. Returns false, and runs nothing, when the pool's queue
+  // is full: the session should say the server is busy. If the connection closes first, the
+  // continuation is destroyed without running. An exception from `work` is rethrown on the
+  // connection's thread, where it ends the connection like one from on_data.
+  virtual bool run_off_loop(OffLoopWork work) = 0;
+
+  // Opens a client connection driven by `session`, on this connection's own thread or loop:
+  // resolves request.host, tries each address in turn, all within request.timeout. Then the
+  // session's on_open runs with the new connection's own Output, or on_connect_failed with
+  // the reason; never an exception. The outbound connection lives until it ends itself or
+  // this connection closes.
+  virtual void connect(OutboundRequest request, std::unique_ptr<Session> session) = 0;
 
  protected:
   ~Output() = default;
@@ -65,6 +117,19 @@ class Session {
   virtual void on_data(std::string_view bytes, Output& out) = 0;
   // The peer half-closed (sent EOF). Default: close once output is flushed.
   virtual void on_eof(Output& out) { out.close(); }
+  // A timer started through Output::start_timer has fired.
+  virtual void on_timer(TimerId id, Output& out) {
+    (void)id;
+    (void)out;
+  }
+  // Output that had to wait for the peer has all been sent (queued() fell to 0).
+  virtual void on_drain(Output& out) { (void)out; }
+  // An outbound connection could not be opened: refused, unreachable, unresolvable or out
+  // of time. on_close follows.
+  virtual void on_connect_failed(const std::error_code& error, std::string_view reason) {
+    (void)error;
+    (void)reason;
+  }
   // The connection is gone (peer closed, reset, timed out, or the server is stopping).
   virtual void on_close() {}
 };

@@ -6,6 +6,7 @@
 // Like everything under sockit/tls/, it lives in namespace sockit and in sockit_tls.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,6 +20,8 @@ namespace sockit {
 
 class TlsService final : public server::Service {
  public:
+  static constexpr std::chrono::milliseconds default_handshake_timeout{10'000};
+
   // Receives one line per failed handshake or TLS error, e.g.
   // "tls handshake with 127.0.0.1:50312: wrong version number" (a plaintext client).
   using Log = std::function<void(std::string_view message)>;
@@ -26,7 +29,11 @@ class TlsService final : public server::Service {
   // `context` must be a server context. Throws std::invalid_argument for a service that
   // cannot be wrapped (a BlockingService owns its socket, so bytes cannot be decrypted
   // on their way to it).
-  TlsService(std::shared_ptr<server::Service> inner, TlsContext context, Log log = {});
+  // A client must finish its handshake within `handshake_timeout` (0: no limit), or it is
+  // closed and logged: one that connects and never says hello holds a connection slot only
+  // that long.
+  TlsService(std::shared_ptr<server::Service> inner, TlsContext context, Log log = {},
+             std::chrono::milliseconds handshake_timeout = default_handshake_timeout);
 
   std::string_view name() const override { return inner_->name(); }
   std::uint16_t default_port() const override { return inner_->default_port(); }
@@ -42,6 +49,7 @@ class TlsService final : public server::Service {
   std::shared_ptr<server::Service> inner_;
   TlsContext context_;
   Log log_;
+  std::chrono::milliseconds handshake_timeout_;
 };
 
 }  // namespace sockit
