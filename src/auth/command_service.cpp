@@ -1,7 +1,7 @@
 // The authenticated command service (see sockit/auth/command_service.hpp). Sessions are
-// sans-I/O: the PBKDF2 check runs inline (tens of milliseconds), and the back-off for
-// repeated failures refuses attempts instead of sleeping, so it works on every
-// architecture, event loops included.
+// sans-I/O. The PBKDF2 check (tens of milliseconds) runs on the server's worker pool, never
+// on the connection's thread or loop, and the back-off for repeated failures refuses
+// attempts instead of sleeping, so no client of an event loop waits for another's login.
 #include "sockit/auth/command_service.hpp"
 
 #include <algorithm>
@@ -66,30 +66,46 @@ class CommandService::CommandSession final : public server::Session {
   void on_data(std::string_view bytes, server::Output& out) override {
     if (out.closing()) return;
     codec_.feed(bytes);
-    for (;;) {
+    answer_lines(out);
+  }
+
+  void on_eof(server::Output& out) override {
+    eof_ = true;
+    if (!checking_) finish(out);
+  }
+
+ private:
+  // Answers the complete lines buffered, in order. An AUTH stops the loop until its check
+  // comes back from the worker pool; lines behind it wait in the codec, and reading stops
+  // so that they cannot pile up.
+  void answer_lines(server::Output& out) {
+    while (!checking_ && !out.closing()) {
       DecodeResult result = codec_.next();
       if (result.is_frame()) {
         line(result.frame, out);
-        if (out.closing()) return;
         continue;
       }
       if (result.is_error()) reply_and_close(out, "Error: Input exceeds maximum length");
       break;
     }
+    if (checking_) {
+      out.set_reading(false);
+      return;
+    }
     if (codec_.buffered() == 0) codec_.release_memory();
   }
 
-  void on_eof(server::Output& out) override {
+  void finish(server::Output& out) {
     if (!out.closing() && codec_.buffered() > 0) {
       std::string last(codec_.pending());
       codec_.reset();
       if (!last.empty() && last.back() == '\r') last.pop_back();
       line(last, out);
+      if (checking_) return;  // an unterminated AUTH: finish() runs again after it
     }
     out.close();
   }
 
- private:
   static void reply(server::Output& out, std::string_view text) {
     out.write(text);
     out.write("\n");
@@ -136,26 +152,50 @@ class CommandService::CommandSession final : public server::Session {
       return;
     }
     auto space = arguments.find(' ');
-    std::string_view name = arguments.substr(0, space);
-    std::string_view password =
-        space == std::string_view::npos ? std::string_view() : arguments.substr(space + 1);
+    std::string name(arguments.substr(0, space));
+    std::string password(space == std::string_view::npos ? std::string_view()
+                                                         : arguments.substr(space + 1));
     const UserRecord* user = shared_->users.find(name);
     // An unknown user costs the same PBKDF2 run as a known one, so timing does not tell
-    // which user names exist.
-    bool ok = verify_password(password, user != nullptr ? user->password_hash : decoy_hash()) &&
+    // which user names exist. The user file is never changed while serving, so `user`
+    // stays valid; the continuation runs only while this session is alive.
+    checking_ = true;
+    CommandSession* self = this;
+    // The work holds the shared state (and so the user file) even if the session is gone.
+    bool queued =
+        out.run_off_loop([self, shared = shared_, user, password = std::move(password)]() {
+          bool ok =
+              verify_password(password, user != nullptr ? user->password_hash : decoy_hash()) &&
               user != nullptr && !password.empty();
+          return server::Continuation(
+              [self, user, ok](server::Output& home) { self->checked(user, ok, home); });
+        });
+    if (!queued) {
+      checking_ = false;
+      reply(out, "Server busy, try again");
+    }
+  }
+
+  // The password check is back from the worker pool.
+  void checked(const UserRecord* user, bool ok, server::Output& out) {
+    checking_ = false;
+    const auto now = shared_->options.clock();
     if (ok) {
       shared_->throttle.succeeded(address_);
       user_ = *user;
       authenticated_at_ = now;
       authenticated_ = true;
       reply(out, "Authenticated successfully");
-      return;
+    } else {
+      authenticated_ = false;
+      shared_->throttle.failed(address_, now);
+      reply(out, "Unauthorized");
+      if (++failures_ >= shared_->options.max_failures_per_connection) out.close();
     }
-    authenticated_ = false;
-    shared_->throttle.failed(address_, now);
-    reply(out, "Unauthorized");
-    if (++failures_ >= shared_->options.max_failures_per_connection) out.close();
+    if (out.closing()) return;
+    out.set_reading(true);
+    answer_lines(out);
+    if (!checking_ && eof_) finish(out);
   }
 
   bool authorized(std::string_view word) {
@@ -197,6 +237,8 @@ class CommandService::CommandSession final : public server::Session {
   UserRecord user_;
   Clock::time_point authenticated_at_{};
   unsigned failures_ = 0;
+  bool checking_ = false;  // an AUTH is being checked on the worker pool
+  bool eof_ = false;
 };
 
 CommandService::CommandService(UserFile users, CommandOptions options)

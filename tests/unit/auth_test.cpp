@@ -253,8 +253,10 @@ class CommandSessionTest : public ::testing::Test {
   struct Conn {
     FakeOutput out;
     std::unique_ptr<server::Session> session;
+    // Sends `line`, lets the worker pool check any password, and returns the answers.
     std::string say(std::string_view line) {
       session->on_data(line, out);
+      out.run_off_loop_work();
       return out.take();
     }
   };
@@ -281,6 +283,38 @@ TEST_F(CommandSessionTest, AuthThenPermittedCommands) {
   EXPECT_EQ(c.say("HELP\n"), "Commands: STATUS, INFO, HELP, TIME\n");
   EXPECT_EQ(c.say("WHOAMI\n"), "Unauthorized\n") << "implemented, but not granted to alice";
   EXPECT_FALSE(c.out.closing());
+}
+
+TEST_F(CommandSessionTest, PasswordsAreCheckedOffTheConnectionAndLinesBehindWaitTheirTurn) {
+  Conn c = connect();
+  c.session->on_data("AUTH alice wonder land\nSTATUS\nHELP\n", c.out);
+  EXPECT_EQ(c.out.take(), "") << "nothing answered before the password check is back";
+  EXPECT_EQ(c.out.off_loop.size(), 1u);
+  EXPECT_FALSE(c.out.reading) << "no more input is read while a check is out";
+  c.out.run_off_loop_work();
+  EXPECT_EQ(c.out.take(),
+            "Authenticated successfully\nStatus: OK, up 0s\nCommands: STATUS, INFO, HELP, TIME\n");
+  EXPECT_TRUE(c.out.reading);
+}
+
+TEST_F(CommandSessionTest, AFullWorkerPoolAnswersBusyAndCountsNoFailure) {
+  Conn c = connect();
+  c.out.off_loop_full = true;
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(c.say("AUTH alice wrong\n"), "Server busy, try again\n");
+  EXPECT_FALSE(c.out.closing()) << "a busy server is not a failed login";
+  c.out.off_loop_full = false;
+  EXPECT_EQ(c.say("AUTH alice wonder land\n"), "Authenticated successfully\n");
+}
+
+TEST_F(CommandSessionTest, EofDuringACheckAnswersItThenCloses) {
+  Conn c = connect();
+  c.session->on_data("AUTH alice wonder land\nWHOAMI", c.out);
+  c.session->on_eof(c.out);
+  EXPECT_FALSE(c.out.closing()) << "the check is still out";
+  c.out.run_off_loop_work();
+  EXPECT_EQ(c.out.take(), "Authenticated successfully\nUnauthorized\n");
+  EXPECT_TRUE(c.out.closing());
 }
 
 TEST_F(CommandSessionTest, WrongPasswordUnknownUserAndMissingArguments) {
