@@ -1,6 +1,7 @@
 // TLS for `sockit serve` (see serve_tls.hpp).
 #include "serve_tls.hpp"
 
+#include <chrono>
 #include <stdexcept>
 #include <utility>
 
@@ -15,6 +16,12 @@ void add_tls_serve_options(CLI::App& serve, TlsServeOptions& tls) {
   serve.add_option("--tls-key", tls.key_file, "PEM private key for --tls-cert");
   serve.add_option("--tls-client-ca", tls.client_ca_file,
                    "Require client certificates signed by these PEM CAs");
+  serve
+      .add_option("--handshake-timeout", tls.handshake_timeout,
+                  "TLS: close a client whose handshake is not done within this many seconds "
+                  "(0: wait up to the idle timeout)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
 }
 
 std::shared_ptr<server::Service> wrap_tls(std::shared_ptr<server::Service> service,
@@ -31,7 +38,10 @@ std::shared_ptr<server::Service> wrap_tls(std::shared_ptr<server::Service> servi
   auto context = TlsContext::server({tls.cert_file, tls.key_file, tls.client_ca_file});
   TlsService::Log log;
   if (level != server::LogLevel::quiet) log = server::log_info;
-  return std::make_shared<TlsService>(std::move(service), std::move(context), std::move(log));
+  auto handshake = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::duration<double>(tls.handshake_timeout));
+  return std::make_shared<TlsService>(std::move(service), std::move(context), std::move(log),
+                                      handshake);
 }
 
 }  // namespace sockit::cli

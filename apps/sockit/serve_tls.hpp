@@ -12,13 +12,14 @@
 namespace sockit::cli {
 
 struct TlsServeOptions {
-  std::string cert_file;       // --tls-cert
-  std::string key_file;        // --tls-key
-  std::string client_ca_file;  // --tls-client-ca: require client certificates
+  std::string cert_file;          // --tls-cert
+  std::string key_file;           // --tls-key
+  std::string client_ca_file;     // --tls-client-ca: require client certificates
+  double handshake_timeout = 10;  // --handshake-timeout, seconds; 0: none
   bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
 };
 
-// Adds --tls-cert, --tls-key and --tls-client-ca to `sockit serve`.
+// Adds --tls-cert, --tls-key, --tls-client-ca and --handshake-timeout to `sockit serve`.
 void add_tls_serve_options(CLI::App& serve, TlsServeOptions& tls);
 
 // `service` itself when TLS is off; else a TlsService around it whose handshake failures

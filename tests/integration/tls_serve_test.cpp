@@ -126,6 +126,34 @@ TEST_P(TlsServe, StalledHandshakeIsCutByTheIdleTimeout) {
   s_client_echo(server.port, "still here");
 }
 
+// A client that connects and never finishes its handshake (silent, or dripping a byte at a
+// time so the idle timeout never passes) holds its connection slot only for the handshake
+// timeout, on every architecture.
+TEST_P(TlsServe, HandshakeTimeoutClosesSilentAndDrippingClients) {
+  ServeProcess server("echo", GetParam(),
+                      tls_args({"--idle-timeout", "300", "--handshake-timeout", "1"}));
+  if (!server.skip_reason.empty()) GTEST_SKIP() << server.skip_reason;
+  ASSERT_TRUE(server.ok());
+  const auto start = std::chrono::steady_clock::now();
+  Client silent(server.port);
+  Client drip(server.port);
+  const std::string hello("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
+  for (std::size_t i = 0; i < hello.size() && !drip.eof(); ++i) {
+    drip.send(hello.substr(i, 1));
+    drip.read_to_eof(300ms);
+  }
+  drip.read_to_eof(10s);
+  silent.read_to_eof(10s);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(drip.eof()) << "a dripping handshake outlived the handshake timeout";
+  EXPECT_TRUE(silent.eof()) << "a silent client outlived the handshake timeout";
+  EXPECT_LT(took, 8s) << "closed by something slower than the 1 s handshake timeout";
+  s_client_echo(server.port, "still here");
+  server.terminate();
+  EXPECT_NE(server.process->stderr_text().find("no handshake within 1000 ms"), std::string::npos)
+      << server.process->stderr_text();
+}
+
 // The chat room sends to other connections through their Peer handles, from other threads:
 // those sends must be encrypted in order too.
 TEST_P(TlsServe, ChatRoomBroadcastsOverTls) {
