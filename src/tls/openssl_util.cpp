@@ -71,4 +71,14 @@ void drain_bio(BIO* bio, std::string& out) {
   }
 }
 
+bool set_server_name(SSL* ssl, const std::string& name) {
+  if (Address::try_parse(name).has_value()) {
+    return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str()) == 1;
+  }
+  // SSL_set_tlsext_host_name is a macro with a C cast; this is what it expands to.
+  void* host = const_cast<char*>(name.c_str());
+  return SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, host) == 1 &&
+         SSL_set1_host(ssl, name.c_str()) == 1;
+}
+
 }  // namespace sockit::detail

@@ -44,6 +44,10 @@ bool error_is_verify_failure() noexcept;
 // "(unix)"; "(unknown peer)" when nothing is known. Never empty, never throws.
 std::string peer_label(const Address& peer, const Address& local) noexcept;
 
+// A client's expected server: SNI and the host-name check for a name, the IP check for an
+// address literal (SNI carries names only, RFC 6066). False when OpenSSL refused it.
+bool set_server_name(SSL* ssl, const std::string& name);
+
 // Drains everything pending in a memory BIO into `out` (appending).
 void drain_bio(BIO* bio, std::string& out);
 

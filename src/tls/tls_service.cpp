@@ -117,6 +117,8 @@ class TlsPeer final : public Peer {
 
 class TlsSession final : public Session {
  public:
+  // The server side: the inner session is opened from `inner_service` once the handshake
+  // is done.
   TlsSession(std::shared_ptr<Service> inner_service, const TlsContext& context, ConnectionInfo info,
              const TlsService::Log& log, std::chrono::milliseconds handshake_timeout)
       : inner_service_(std::move(inner_service)),
@@ -124,22 +126,26 @@ class TlsSession final : public Session {
         log_(log),
         handshake_timeout_(handshake_timeout),
         state_(std::make_shared<TlsState>()) {
-    ERR_clear_error();
-    state_->ssl = SSL_new(context.native());
-    BIO* in = state_->ssl != nullptr ? BIO_new(BIO_s_mem()) : nullptr;
-    BIO* out = in != nullptr ? BIO_new(BIO_s_mem()) : nullptr;
-    if (out == nullptr) {
-      BIO_free(in);
-      throw Error(tls_errc::configuration, "tls new session",
-                  detail::peer_label(info_.peer, info_.local),
-                  take_error_reason(nullptr, "out of memory"));
-    }
-    // An empty input BIO means "no data yet", not end of stream.
-    BIO_set_mem_eof_return(in, -1);
-    SSL_set_bio(state_->ssl, in, out);
+    make_ssl(context);
     SSL_set_accept_state(state_->ssl);
-    state_->in = in;
-    state_->out = out;
+  }
+
+  // The client side, for an outbound connection: `inner` opens once the handshake is done,
+  // or hears on_connect_failed when it fails.
+  TlsSession(std::unique_ptr<Session> inner, const TlsContext& context, const std::string& server,
+             const TlsService::Log& log, std::chrono::milliseconds handshake_timeout)
+      : log_(log),
+        handshake_timeout_(handshake_timeout),
+        state_(std::make_shared<TlsState>()),
+        pending_inner_(std::move(inner)),
+        client_(true),
+        label_(server) {
+    make_ssl(context);
+    SSL_set_connect_state(state_->ssl);
+    if (!server.empty() && !detail::set_server_name(state_->ssl, server)) {
+      throw Error(tls_errc::configuration, "tls server name", server,
+                  take_error_reason(nullptr, "invalid"));
+    }
   }
 
   ~TlsSession() override {
@@ -147,21 +153,26 @@ class TlsSession final : public Session {
     state_->gone = true;
   }
 
-  // Nothing to say before the client's hello: the inner session opens after the handshake,
-  // which must finish within the handshake timeout.
+  // The handshake must finish within the handshake timeout. A server has nothing to say
+  // before the client's hello (its inner session opens after the handshake); a client
+  // speaks first: its hello goes out now.
   void on_open(Output& out) override {
     if (handshake_timeout_.count() > 0) handshake_timer_ = out.start_timer(handshake_timeout_);
+    if (client_) pump(out);
+  }
+
+  // An outbound connection that never opened: its inner session hears why.
+  void on_connect_failed(const std::error_code& error, std::string_view reason) override {
+    if (pending_inner_) pending_inner_->on_connect_failed(error, reason);
   }
 
   void on_timer(TimerId id, Output& out) override {
     if (id == handshake_timer_ && !established_) {
       handshake_timer_ = 0;
       if (!failed_) {
-        report("tls handshake with",
-               "no handshake within " + std::to_string(handshake_timeout_.count()) + " ms");
+        fail_handshake(out,
+                       "no handshake within " + std::to_string(handshake_timeout_.count()) + " ms");
       }
-      failed_ = true;
-      out.close();
       return;
     }
     if (inner_) inner_->on_timer(id, adapt(out));
@@ -189,7 +200,9 @@ class TlsSession final : public Session {
     if (failed_ || !established_) {
       // A client that connects and leaves (a port check) is not worth a log line; one
       // that left halfway through the handshake is.
-      if (!failed_ && received_any_) report("tls handshake with", "connection closed by peer");
+      if (!failed_ && (received_any_ || client_)) {
+        fail_handshake(out, "connection closed by peer");
+      }
       failed_ = true;
       out.close();
       return;
@@ -210,7 +223,11 @@ class TlsSession final : public Session {
       std::lock_guard lock(state_->mutex);
       state_->gone = true;
     }
-    if (inner_) inner_->on_close();
+    if (inner_) {
+      inner_->on_close();
+    } else if (pending_inner_) {
+      pending_inner_->on_close();
+    }
   }
 
  private:
@@ -288,15 +305,47 @@ class TlsSession final : public Session {
     Output* real_ = nullptr;
   };
 
+  void make_ssl(const TlsContext& context) {
+    ERR_clear_error();
+    state_->ssl = SSL_new(context.native());
+    BIO* in = state_->ssl != nullptr ? BIO_new(BIO_s_mem()) : nullptr;
+    BIO* out = in != nullptr ? BIO_new(BIO_s_mem()) : nullptr;
+    if (out == nullptr) {
+      BIO_free(in);
+      throw Error(tls_errc::configuration, "tls new session",
+                  detail::peer_label(info_.peer, info_.local),
+                  take_error_reason(nullptr, "out of memory"));
+    }
+    // An empty input BIO means "no data yet", not end of stream.
+    BIO_set_mem_eof_return(in, -1);
+    SSL_set_bio(state_->ssl, in, out);
+    state_->in = in;
+    state_->out = out;
+  }
+
   Adapter& adapt(Output& real) noexcept {
     adapter_.bind(real);
     return adapter_;
   }
 
+  // The handshake failed: logged, the connection closed, and the inner session of an
+  // outbound connection told.
+  void fail_handshake(Output& out, const std::string& reason) {
+    report("tls handshake with", reason);
+    failed_ = true;
+    if (pending_inner_) {
+      pending_inner_->on_connect_failed(make_error_code(tls_errc::handshake_failed),
+                                        "tls handshake: " + reason);
+    }
+    out.close();
+  }
+
   void report(std::string_view what, std::string_view reason) const {
-    if (log_)
-      log_(std::string(what) + " " + detail::peer_label(info_.peer, info_.local) + ": " +
+    if (log_) {
+      log_(std::string(what) + " " +
+           (label_.empty() ? detail::peer_label(info_.peer, info_.local) : label_) + ": " +
            std::string(reason));
+    }
   }
 
   // Runs the handshake, then hands every complete record's plaintext to the inner session.
@@ -358,15 +407,13 @@ class TlsSession final : public Session {
       state_->flush(&out);  // the server's flight, or the alert explaining a failure
     }
     if (!reason.empty()) {
-      report("tls handshake with", reason);
-      failed_ = true;
-      out.close();
+      fail_handshake(out, reason);
       return false;
     }
     established_ = true;
     if (handshake_timer_ != 0) out.cancel_timer(std::exchange(handshake_timer_, 0));
     plaintext_ = std::make_unique<char[]>(plaintext_chunk);
-    inner_ = inner_service_->open(info_);
+    inner_ = client_ ? std::move(pending_inner_) : inner_service_->open(info_);
     Adapter& adapter = adapt(out);
     inner_->on_open(adapter);
     return true;
@@ -379,6 +426,9 @@ class TlsSession final : public Session {
   std::shared_ptr<TlsState> state_;
   std::shared_ptr<TlsPeer> peer_;
   std::unique_ptr<Session> inner_;
+  std::unique_ptr<Session> pending_inner_;  // a client's inner session, until established
+  const bool client_ = false;
+  std::string label_;  // a client's server, for its log lines
   std::unique_ptr<char[]> plaintext_;
   Adapter adapter_{*this};
   TimerId handshake_timer_ = 0;
@@ -406,6 +456,16 @@ TlsService::TlsService(std::shared_ptr<Service> inner, TlsContext context, Log l
 
 std::unique_ptr<Session> TlsService::open(const ConnectionInfo& connection) {
   return std::make_unique<TlsSession>(inner_, context_, connection, log_, handshake_timeout_);
+}
+
+std::unique_ptr<Session> tls_client_session(std::unique_ptr<Session> inner,
+                                            const TlsContext& context,
+                                            const std::string& server_name, TlsService::Log log,
+                                            std::chrono::milliseconds handshake_timeout) {
+  if (!inner) throw std::invalid_argument("tls: no session to wrap");
+  if (context.is_server()) throw std::invalid_argument("tls: a client context is needed");
+  return std::make_unique<TlsSession>(std::move(inner), context, server_name, log,
+                                      handshake_timeout);
 }
 
 }  // namespace sockit

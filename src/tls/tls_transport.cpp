@@ -71,10 +71,6 @@ const BIO_METHOD* socket_method() {
   return method;
 }
 
-bool is_ip_literal(std::string_view host) {
-  return Address::try_parse(host).has_value();
-}
-
 }  // namespace
 
 TlsTransport::TlsTransport(Socket& socket, const TlsContext& context, std::string_view server_name)
@@ -99,16 +95,7 @@ TlsTransport::TlsTransport(Socket& socket, const TlsContext& context, std::strin
   SSL_set_connect_state(ssl_);
   if (server_name.empty()) return;
   std::string name(server_name);
-  bool ok = true;
-  if (is_ip_literal(name)) {
-    // RFC 6066: SNI carries host names only.
-    ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), name.c_str()) == 1;
-  } else {
-    // SSL_set_tlsext_host_name is a macro with a C cast; this is what it expands to.
-    ok =
-        SSL_ctrl(ssl_, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, name.data()) == 1 &&
-        SSL_set1_host(ssl_, name.c_str()) == 1;
-  }
+  bool ok = detail::set_server_name(ssl_, name);
   if (!ok) {
     SSL_free(ssl_);
     throw Error(tls_errc::configuration, "tls server name", name,

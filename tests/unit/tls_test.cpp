@@ -404,6 +404,88 @@ TEST(TlsService, PeerSendsAreEncryptedInOrder) {
   peer->send("after close: dropped\n");
 }
 
+// The inner session of an outbound TLS connection: records what it is told.
+class RecordingSession final : public Session {
+ public:
+  void on_open(Output& out) override {
+    opened = true;
+    out.write("ping\n");
+  }
+  void on_data(std::string_view bytes, Output&) override { received += bytes; }
+  void on_connect_failed(const std::error_code& error, std::string_view why) override {
+    failure = error;
+    reason = why;
+  }
+  void on_close() override { closed = true; }
+
+  bool opened = false;
+  bool closed = false;
+  std::string received;
+  std::error_code failure;
+  std::string reason;
+};
+
+// A client session and a server session talking through two FakeOutputs.
+struct ClientServerPair {
+  Harness server;
+  FakeOutput client_out;
+  RecordingSession* inner = nullptr;
+  std::unique_ptr<Session> client;
+
+  // `ca`: the CA file the client trusts; empty: the server's own certificate.
+  explicit ClientServerPair(const std::string& ca = {}) {
+    auto recording = std::make_unique<RecordingSession>();
+    inner = recording.get();
+    auto context = TlsContext::client({ca.empty() ? server.files.cert : ca, true, {}, {}});
+    client = tls_client_session(std::move(recording), context, "localhost");
+    client->on_open(client_out);
+  }
+  void exchange() {
+    for (int round = 0; round < 20; ++round) {
+      std::string to_server = client_out.take();
+      if (!to_server.empty()) server.session->on_data(to_server, server.out);
+      std::string to_client = server.out.take();
+      if (!to_client.empty()) client->on_data(to_client, client_out);
+      if (to_server.empty() && to_client.empty()) return;
+    }
+  }
+};
+
+TEST(TlsClientSession, HandshakesThenCarriesPlaintextBothWays) {
+  ClientServerPair trusted;
+  trusted.exchange();
+  EXPECT_TRUE(trusted.inner->opened) << trusted.inner->reason;
+  EXPECT_EQ(trusted.inner->received, "ping\n") << "the echo server sent back what we wrote";
+  EXPECT_EQ(trusted.client_out.timers.size(), 0u) << "the handshake timer was cancelled";
+}
+
+TEST(TlsClientSession, AnUntrustedServerReachesTheInnerSessionAsAConnectFailure) {
+  TempDir dir;
+  ClientServerPair pair(make_cert(dir, "localhost").cert);  // a certificate of another key
+  pair.exchange();
+  EXPECT_FALSE(pair.inner->opened);
+  EXPECT_EQ(pair.inner->failure, make_error_code(tls_errc::handshake_failed));
+  EXPECT_NE(pair.inner->reason.find("certificate verify failed"), std::string::npos)
+      << pair.inner->reason;
+  EXPECT_TRUE(pair.client_out.closed);
+  pair.client->on_close();
+  EXPECT_TRUE(pair.inner->closed) << "on_close follows the failure";
+}
+
+TEST(TlsClientSession, ASilentServerIsCutByTheHandshakeTimer) {
+  auto recording = std::make_unique<RecordingSession>();
+  RecordingSession* inner = recording.get();
+  FakeOutput out;
+  auto client = tls_client_session(std::move(recording), TlsContext::client({}), "localhost");
+  client->on_open(out);
+  EXPECT_FALSE(out.take().empty()) << "the client hello went out at once";
+  ASSERT_EQ(out.timers.size(), 1u);
+  EXPECT_EQ(out.timers[0].after, TlsService::default_handshake_timeout);
+  out.fire(out.timers[0].id, *client);
+  EXPECT_TRUE(out.closed);
+  EXPECT_NE(inner->reason.find("no handshake within"), std::string::npos) << inner->reason;
+}
+
 TEST(TlsService, RefusesBlockingServicesAndClientContexts) {
   TempDir dir;
   CertFiles files = make_cert(dir, "localhost");

@@ -52,4 +52,14 @@ class TlsService final : public server::Service {
   std::chrono::milliseconds handshake_timeout_;
 };
 
+// The client side of the same, for outbound connections (Output::connect): a Session that
+// runs a TLS handshake as a client of `server_name` (SNI and, when the context verifies,
+// the certificate's name; empty: neither), then drives `inner` with plaintext. A failed
+// handshake reaches `inner` as on_connect_failed (tls_errc::handshake_failed, or
+// certificate_rejected's reason in the text), then on_close.
+std::unique_ptr<server::Session> tls_client_session(
+    std::unique_ptr<server::Session> inner, const TlsContext& context,
+    const std::string& server_name, TlsService::Log log = {},
+    std::chrono::milliseconds handshake_timeout = TlsService::default_handshake_timeout);
+
 }  // namespace sockit
