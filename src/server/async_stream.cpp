@@ -355,8 +355,8 @@ AsyncStream::Sleep AsyncStream::sleep_for(std::chrono::milliseconds duration) no
 AsyncStream::Sleep AsyncStream::sleep_until(Clock::time_point when) noexcept {
   return Sleep(*this, std::chrono::ceil<std::chrono::milliseconds>(when - Clock::now()));
 }
-AsyncStream::Connect AsyncStream::connect(OutboundRequest request) noexcept {
-  return Connect(*this, std::move(request));
+AsyncStream::Connect AsyncStream::connect(const OutboundRequest& request) {
+  return Connect(*this, request);
 }
 
 std::size_t AsyncStream::ReadSome::await_resume() {

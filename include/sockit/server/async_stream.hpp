@@ -133,8 +133,10 @@ class AsyncStream {
   // co_await: a std::unique_ptr<AsyncStream> for a new outbound connection (Output::connect),
   // driven on this connection's thread or loop. Throws Error with the reason's code when it
   // cannot be opened. It lives until it is closed, destroyed, or this connection closes.
+  // Build the request in a variable: g++ 12 miscompiles a braced temporary (an aggregate
+  // with strings) inside a co_await expression, freeing memory it never allocated.
   class Connect;
-  Connect connect(OutboundRequest request) noexcept;
+  Connect connect(const OutboundRequest& request);
 
   // Closes the connection once what was written has been sent.
   void close() noexcept;
@@ -365,8 +367,8 @@ class AsyncStream::OffLoop final : public detail::StreamWaiter {
 
 class AsyncStream::Connect final : public detail::StreamWaiter {
  public:
-  Connect(AsyncStream& origin, OutboundRequest request) noexcept
-      : origin_(&origin), request_(std::move(request)) {}
+  Connect(AsyncStream& origin, const OutboundRequest& request)
+      : origin_(&origin), request_(request) {}
   Connect(const Connect&) = delete;
   ~Connect();
   bool await_ready() const noexcept { return origin_->closed_ || origin_->out_ == nullptr; }
