@@ -315,7 +315,7 @@ class AsyncStream::OffLoop final : public detail::StreamWaiter {
  public:
   OffLoop(AsyncStream& owner, F fn) : owner_(&owner), fn_(std::move(fn)) {}
   OffLoop(const OffLoop&) = delete;
-  ~OffLoop() {
+  ~OffLoop() override {
     if (state_) state_->waiter = nullptr;
   }
   bool await_ready() const noexcept { return owner_->closed_ || owner_->out_ == nullptr; }
@@ -370,7 +370,7 @@ class AsyncStream::Connect final : public detail::StreamWaiter {
   Connect(AsyncStream& origin, const OutboundRequest& request)
       : origin_(&origin), request_(request) {}
   Connect(const Connect&) = delete;
-  ~Connect();
+  ~Connect() override;
   bool await_ready() const noexcept { return origin_->closed_ || origin_->out_ == nullptr; }
   bool await_suspend(std::coroutine_handle<> awaiting);
   std::unique_ptr<AsyncStream> await_resume();
