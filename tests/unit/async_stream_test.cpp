@@ -453,6 +453,62 @@ TEST(AsyncStream, AnExceptionFromTheHandlerLeavesThroughTheCallbackThatDroveIt) 
   EXPECT_THROW(c.send("x\n"), std::runtime_error);
 }
 
+TEST(AsyncStream, AHandlerFailingAfterOffLoopWorkClosesItsConnection) {
+  Connection c([&](AsyncStream& s) -> Task<void> {
+    co_await s.run_off_loop([] {});
+    throw std::runtime_error("failed after the work");
+  });
+  EXPECT_FALSE(c.out.closing());
+  // No callback of the session runs the continuation: the failure is logged, not thrown.
+  c.out.run_off_loop_work();
+  EXPECT_TRUE(c.out.closing());
+}
+
+TEST(AsyncStream, CloseEndsTheConnectionOnceFlushed) {
+  Connection c([&](AsyncStream& s) -> Task<void> {
+    co_await s.write_all("bye\n");
+    s.close();
+    co_await s.sleep_for(1s);  // still open until on_close: the timer is set
+  });
+  EXPECT_EQ(c.out.take(), "bye\n");
+  EXPECT_TRUE(c.out.closing());
+  EXPECT_EQ(c.out.timers.size(), 1U);
+}
+
+// The seed's `task.async` inside a connection: a reader and a ticker side by side in a
+// scope, both cancelled when the connection closes.
+TEST(AsyncStream, ChildrenOfAScopeShareTheStreamAndAreAllCancelledOnClose) {
+  std::vector<std::string> seen;
+  std::error_code joined;
+  Connection c([&](AsyncStream& s) -> Task<void> {
+    TaskScope scope;
+    scope.spawn([](AsyncStream& stream, std::vector<std::string>& out) -> Task<void> {
+      std::string line;
+      while (co_await stream.read_line(line))
+        out.push_back("line " + line);
+    }(s, seen));
+    scope.spawn([](AsyncStream& stream, std::vector<std::string>& out) -> Task<void> {
+      for (;;) {
+        co_await stream.sleep_for(1s);
+        out.emplace_back("tick");
+        co_await stream.write_all("tick\n");
+      }
+    }(s, seen));
+    try {
+      co_await scope.join();
+    } catch (const Error& e) {
+      joined = e.code();
+    }
+  });
+  c.send("a\n");
+  c.fire();
+  c.send("b\n");
+  EXPECT_EQ(seen, (std::vector<std::string>{"line a", "tick", "line b"}));
+  EXPECT_EQ(c.out.take(), "tick\n");
+  c.close();
+  EXPECT_EQ(joined, std::errc::operation_canceled);
+}
+
 // ---------------------------------------------------------------- allocations
 
 TEST(AsyncStream, AnEchoLoopAllocatesNothingPerLine) {
