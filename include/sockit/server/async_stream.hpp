@@ -79,6 +79,11 @@ struct StreamWaiter {
 //   - Use a stream only on its connection's own thread or loop.
 //   - Output has no half-close, so neither has the stream: close() ends both directions
 //     once what was written has been sent.
+//   - g++ 12 miscompiles a temporary of aggregate or lambda type that owns memory (an
+//     OutboundRequest{...}, a lambda capturing a std::string) when it is created inside a
+//     co_await expression: it frees it twice. Name such an argument first:
+//       auto work = [text] { return lookup(text); };
+//       auto found = co_await stream.run_off_loop(std::move(work));
 class AsyncStream {
  public:
   explicit AsyncStream(AsyncStreamOptions options = {});
@@ -133,8 +138,6 @@ class AsyncStream {
   // co_await: a std::unique_ptr<AsyncStream> for a new outbound connection (Output::connect),
   // driven on this connection's thread or loop. Throws Error with the reason's code when it
   // cannot be opened. It lives until it is closed, destroyed, or this connection closes.
-  // Build the request in a variable: g++ 12 miscompiles a braced temporary (an aggregate
-  // with strings) inside a co_await expression, freeing memory it never allocated.
   class Connect;
   Connect connect(const OutboundRequest& request);
 
