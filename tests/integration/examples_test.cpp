@@ -243,6 +243,29 @@ TEST(SelectEchoServer, AnswersNetcatThatHalfClosesAtOnce) {
   EXPECT_EQ(nc.out, "Echo: one\nEcho: two\n");
 }
 
+// The seeds' async-gem echo: one coroutine per client on a CoroutineService.
+TEST(AsyncEchoServer, AnswersNetcatLineByLine) {
+  REQUIRE_TOOL("nc");
+  START_TCP(server, "async_echo_server");
+  auto nc = run({"nc", "-N", "127.0.0.1", port_text(server.port)}, "one\ntwo\r\nthree");
+  ASSERT_TRUE(nc.status.success()) << describe(nc);
+  EXPECT_EQ(nc.out, "Echo: one\nEcho: two\nEcho: three\n");
+}
+
+TEST(AsyncEchoServer, AnswersThreeInterleavedRubyClients) {
+  REQUIRE_TOOL("ruby");
+  START_TCP(server, "async_echo_server");
+  auto clients = run({"ruby", peer("select_echo_clients.rb"), port_text(server.port)});
+  ASSERT_TRUE(clients.status.success()) << describe(clients);
+  std::string expected;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 3; ++i) {
+      expected += "Echo: client " + std::to_string(i) + " round " + std::to_string(round) + "\n";
+    }
+  }
+  EXPECT_EQ(clients.out, expected);
+}
+
 TEST(NonblockingAcceptServer, EchoesThenShutsDownCleanlyOnSigterm) {
   REQUIRE_TOOL("nc");
   START_TCP(server, "nonblocking_accept_server");
