@@ -153,6 +153,8 @@ void LoopConnection::discard_input() {
 
 void LoopConnection::settle_change() {
   if (state == State::free) return;
+  // Outbound, resolving its name: no socket to watch yet.
+  if (state == State::connecting && !socket.is_open()) return;
   bool keep = state != State::broken;
   if (keep) {
     const std::size_t queue = queued();
@@ -226,8 +228,6 @@ void LoopConnection::abort() noexcept {
 
 void LoopConnection::destroy() noexcept {
   if (list != nullptr) list->remove(*this);
-  // Its timers cost nothing once it has gone, and never fire.
-  loop.timers.cancel_all(*this);
   if (peer_handle_) loop.mailbox->forget(*peer_handle_);
   peer_handle_.reset();
   if (session) {
@@ -241,11 +241,16 @@ void LoopConnection::destroy() noexcept {
     session.reset();
   }
   // The outbound connections it opened go with it.
-  for (const auto& [child_slot, child_generation] : children_) {
+  // By index: a child's on_close may still open another through this connection.
+  for (std::size_t i = 0; i < children_.size(); ++i) {
+    const auto [child_slot, child_generation] = children_[i];
     LoopConnection* child = loop.slots.find(child_slot);
     if (child != nullptr && child->is(child_generation)) child->abort();
   }
   children_.clear();
+  // Its timers (those its on_close started too) cost nothing once it has gone, and never
+  // fire.
+  loop.timers.cancel_all(*this);
   if (pending) {
     loop.counters.queued.fetch_sub(pending->size(), std::memory_order_relaxed);
     loop.pool.give(std::move(pending));
