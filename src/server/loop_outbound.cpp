@@ -74,7 +74,8 @@ void LoopConnection::dial(OutboundRequest request, std::unique_ptr<Session> outb
     dialing_->timeout = std::max(request.timeout, std::chrono::milliseconds{0});
     const Clock::time_point now = Clock::now();
     dialing_->deadline = loop.timers.start(*this, now + dialing_->timeout, kConnectDeadline);
-    loop.timers.start(*this, now, kConnectStart);
+    // Due at the loop's last wake-up, so it begins in this iteration's timer pass.
+    loop.timers.start(*this, loop.now, kConnectStart);
   } catch (const std::exception& e) {
     // Out of memory: report it from the loop rather than throw into the opener.
     loop.refused.push_back(RefusedDial{
