@@ -437,7 +437,7 @@ TEST_P(LoopRuntime, SetReadingFalseStopsOnDataTrueResumes) {
     s->data = [](std::string_view bytes, Output& out) {
       if (bytes == "pause\n") {
         out.set_reading(false);
-        out.start_timer(300ms);
+        out.start_timer(800ms);
         out.write("paused\n");
         return;
       }
@@ -454,7 +454,7 @@ TEST_P(LoopRuntime, SetReadingFalseStopsOnDataTrueResumes) {
   ASSERT_EQ(read_bytes(client, 7), "paused\n");
   send_all(client, "more\n");
   // Nothing is read while reading is off.
-  EXPECT_EQ(read_bytes(client, 1, 150ms), "");
+  EXPECT_EQ(read_bytes(client, 1, 300ms), "");
   EXPECT_EQ(read_bytes(client, 17), "resumed\ngot more\n");
 }
 
@@ -473,7 +473,10 @@ TEST_P(LoopRuntime, DrainFollowsALargeWriteToASlowReader) {
     };
     return s;
   });
-  Socket client = connect_to(server.address());
+  // A small receive buffer, so the kernel cannot take the whole write at once.
+  Socket client(AF_INET, SOCK_STREAM);
+  client.set(option::ReceiveBuffer{4096});
+  client.connect(server.address(), 10s);
   ASSERT_TRUE(events->wait_for("backed up"));
   std::this_thread::sleep_for(100ms);
   EXPECT_EQ(events->count("drained 0"), 0U);
