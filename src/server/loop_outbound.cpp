@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <charconv>
 #include <exception>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -22,9 +24,14 @@ std::string target_of(const OutboundRequest& request) {
   return (v6 ? "[" + request.host + "]" : request.host) + ":" + request.port;
 }
 
-bool all_digits(const std::string& text) {
-  return !text.empty() &&
-         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+// A port given as a number, or nullopt (a service name, or out of range: left to resolve,
+// which reports it).
+std::optional<std::uint16_t> numeric_port(const std::string& text) {
+  unsigned value = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data(), end, value);
+  if (text.empty() || error != std::errc{} || stop != end || value > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(value);
 }
 
 }  // namespace
@@ -91,14 +98,11 @@ std::string LoopConnection::dial_target() const {
 
 void LoopConnection::begin_dial() {
   Dialing& d = *dialing_;
-  if (all_digits(d.port)) {
-    const unsigned long number = std::stoul(d.port);
-    if (number <= 65535) {
-      if (auto address = Address::try_parse(d.host, static_cast<std::uint16_t>(number))) {
-        d.addresses.push_back(*address);
-        try_next_address();
-        return;
-      }
+  if (const auto port = numeric_port(d.port)) {
+    if (auto address = Address::try_parse(d.host, *port)) {
+      d.addresses.push_back(*address);
+      try_next_address();
+      return;
     }
   }
   // A name: getaddrinfo blocks, so it runs on the worker pool, and the addresses come home
