@@ -216,15 +216,23 @@ void EventLoop::settle_others() {
 }
 
 void EventLoop::report_refused(RefusedDial& refused) noexcept {
-  try {
-    shared_.rt.log.error("connect to " + refused.target + " failed: " + refused.reason);
-    refused.session->on_connect_failed(refused.error, refused.reason);
-    refused.session->on_close();
-  } catch (const std::exception& e) {
-    shared_.rt.log.error(std::string("outbound session: ") + e.what());
-  } catch (...) {
-    shared_.rt.log.error("outbound session: unknown exception");
+  auto guarded = [&](const char* what, auto&& callback) noexcept {
+    try {
+      callback();
+    } catch (const std::exception& e) {
+      shared_.rt.log.error(std::string(what) + " " + refused.target + ": " + e.what());
+    } catch (...) {
+      shared_.rt.log.error(std::string(what) + " " + refused.target + ": unknown exception");
+    }
+  };
+  if (shared_.info_enabled()) {
+    guarded("log", [&] {
+      shared_.rt.log.info("connect to " + refused.target + " failed: " + refused.reason);
+    });
   }
+  guarded("on_connect_failed",
+          [&] { refused.session->on_connect_failed(refused.error, refused.reason); });
+  guarded("on_close", [&] { refused.session->on_close(); });
 }
 
 void EventLoop::close_all() noexcept {

@@ -192,9 +192,12 @@ void LoopConnection::connected() {
 
 void LoopConnection::give_up(std::error_code error, const std::string& reason) noexcept {
   if (!dialing_) return;
-  try {
-    loop.rt.log.error("connect to " + dial_target() + " failed: " + reason);
-  } catch (...) {
+  // A connection's outcome, like its "closed" line: info, not an error of the server's.
+  if (loop.info_enabled()) {
+    try {
+      loop.rt.log.info("connect to " + dial_target() + " failed: " + reason);
+    } catch (...) {
+    }
   }
   if (session) {
     try {

@@ -109,9 +109,10 @@ class Events {
 class Harness {
  public:
   Harness(Architecture architecture, std::function<std::unique_ptr<Hooks>()> make,
-          unsigned pool_threads = 2, std::size_t pool_capacity = 0)
+          unsigned pool_threads = 2, std::size_t pool_capacity = 0,
+          std::size_t max_connections = 1024)
       : service_(std::move(make)),
-        options_(make_options(architecture)),
+        options_(make_options(architecture, max_connections)),
         log_(LogLevel::quiet),
         gate_(options_.max_connections, options_.max_connections_per_ip),
         workers_(pool_threads, pool_capacity),
@@ -140,8 +141,9 @@ class Harness {
   const Address& address() const { return local_; }
 
  private:
-  static ServerOptions make_options(Architecture architecture) {
+  static ServerOptions make_options(Architecture architecture, std::size_t max_connections) {
     ServerOptions options;
+    options.max_connections = max_connections;
     options.architecture = architecture;
     options.log_level = LogLevel::quiet;
     options.handle_signals = false;
@@ -661,6 +663,43 @@ TEST_P(LoopRuntime, OutboundConnectionPastItsDeadlineTimesOut) {
   EXPECT_EQ(events->count("timed out"), 1U);
   EXPECT_GE(took, 250ms);
   EXPECT_LT(took, 5s);
+}
+
+// Outbound connections are bounded per loop by max_connections: past it, connect() is
+// refused, reported from the loop like any other failure.
+TEST_P(LoopRuntime, OutboundConnectionsPastTheLimitAreRefused) {
+  auto events = std::make_shared<Events>();
+  Socket upstream_listener(AF_INET, SOCK_STREAM);
+  upstream_listener.bind(Address::loopback_ipv4(0));
+  upstream_listener.listen();
+  const std::string port = std::to_string(upstream_listener.local_address().port());
+  Harness server(
+      GetParam(),
+      [events, port] {
+        auto s = std::make_unique<Hooks>();
+        s->open = [events, port](Output& out) {
+          for (int i = 0; i < 2; ++i) {
+            auto up = std::make_unique<Hooks>();
+            up->open = [events](Output&) { events->add("connected"); };
+            up->failed = [events](const std::error_code& error, std::string_view) {
+              events->add(error == std::errc::resource_unavailable_try_again ? "over the limit"
+                                                                             : "failed");
+            };
+            up->closed = [events] { events->add("upstream closed"); };
+            out.connect({"127.0.0.1", port, 5s}, std::move(up));
+          }
+          events->add("connect returned");
+        };
+        return s;
+      },
+      2, 0, 1);
+  Socket client = connect_to(server.address());
+  ASSERT_TRUE(events->wait_for("connected"));
+  ASSERT_TRUE(events->wait_for("upstream closed"));
+  const auto seen = events->all();
+  EXPECT_EQ(seen.front(), "connect returned");
+  EXPECT_EQ(events->count("over the limit"), 1U);
+  EXPECT_EQ(events->count("failed"), 0U);
 }
 
 TEST_P(LoopRuntime, StopClosesOutboundConnectionsToo) {
