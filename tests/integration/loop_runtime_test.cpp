@@ -524,6 +524,8 @@ std::unique_ptr<Hooks> proxy_session(std::string host, std::uint16_t port,
     up->closed = [link, events] {
       link->upstream = nullptr;
       events->add("upstream closed");
+      // Closes the other connection from this one's callback.
+      if (link->client != nullptr) link->client->close();
     };
     out.connect({host, std::to_string(port), timeout}, std::move(up));
     events->add("connect returned");
@@ -663,6 +665,23 @@ TEST_P(LoopRuntime, OutboundConnectionPastItsDeadlineTimesOut) {
   EXPECT_EQ(events->count("timed out"), 1U);
   EXPECT_GE(took, 250ms);
   EXPECT_LT(took, 5s);
+}
+
+TEST_P(LoopRuntime, UpstreamClosingClosesTheClientThroughItsOutput) {
+  auto events = std::make_shared<Events>();
+  Socket upstream_listener(AF_INET, SOCK_STREAM);
+  upstream_listener.bind(Address::loopback_ipv4(0));
+  upstream_listener.listen();
+  const std::uint16_t port = upstream_listener.local_address().port();
+  Harness server(GetParam(), [events, port] { return proxy_session("127.0.0.1", port, events); });
+  Socket client = connect_to(server.address());
+  Accepted upstream = upstream_listener.accept(Deadline(10s));
+  ASSERT_TRUE(events->wait_for("connected on the loop"));
+  send_all(upstream.socket, "last words\n");
+  EXPECT_EQ(read_bytes(client, 11), "last words\n");
+  upstream.socket.close();
+  EXPECT_TRUE(events->wait_for("upstream closed"));
+  EXPECT_TRUE(closes_within(client, 10s));
 }
 
 // Outbound connections are bounded per loop by max_connections: past it, connect() is
