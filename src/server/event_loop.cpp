@@ -1,4 +1,5 @@
-// The reactor's event loop: wait, dispatch, deliver mail, expire timers; drain at a stop.
+// The reactor's event loop: wait, dispatch, deliver mail, expire timers, settle what
+// callbacks changed in other connections; drain at a stop.
 // Level-triggered; per message the hot path is one read into the loop's shared buffer, the
 // session's callback, and one write straight to the socket, all inlined into run(). The
 // backend is told about a connection only when its state changes (its output backs up or
@@ -6,8 +7,10 @@
 #include "event_loop.hpp"
 
 #include <climits>
+#include <exception>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <thread>
 
 namespace sockit::server::detail {
@@ -26,6 +29,7 @@ LoopStats LoopCounters::snapshot() const noexcept {
 EventLoop::EventLoop(Runtime& runtime, Socket& listener, ListenerUse use, LoopSettings settings)
     : shared_(runtime, settings), acceptor_(shared_, listener, use) {
   mail_batch_.reserve(64);
+  deliveries_.reserve(64);
 }
 
 EventLoop::~EventLoop() {
@@ -56,6 +60,7 @@ void EventLoop::run() {
     }
     if (shared_.mailbox->has_mail()) deliver_mail();
     expire_timers();
+    if (!shared_.settle_later.empty() || !shared_.refused.empty()) settle_others();
   }
   if (shared_.live > 0) {
     shared_.rt.log.info("drain deadline passed; closing " + std::to_string(shared_.live) +
@@ -114,20 +119,25 @@ void EventLoop::begin_drain() {
       c.abort();
       continue;
     }
+    if (c.dialing()) {
+      c.give_up(std::make_error_code(std::errc::operation_canceled), "the server is stopping");
+      continue;
+    }
     const std::uint32_t generation = c.generation;
     for (int reads = 0; reads < kMaxDrainReads && c.is(generation) && !c.eof &&
-                        c.state == LoopConnection::State::open && !c.paused;
+                        c.state == LoopConnection::State::open && c.hold == 0;
          ++reads) {
       if (!c.on_readable()) break;
     }
     if (!c.is(generation)) continue;
     c.close();
-    c.settle();
+    if (c.is(generation)) c.settle();
   }
+  settle_others();
 }
 
 void EventLoop::deliver_mail() {
-  shared_.mailbox->take(mail_batch_);
+  shared_.mailbox->take(mail_batch_, deliveries_);
   for (const auto& peer : mail_batch_) {
     LoopConnection* c = shared_.slots.find(peer->slot);
     if (c == nullptr || !c->is(peer->generation)) continue;
@@ -136,11 +146,23 @@ void EventLoop::deliver_mail() {
     c->settle();
   }
   Mailbox::recycle(mail_batch_);
+  for (Delivery& delivery : deliveries_) {
+    LoopConnection* c = shared_.slots.find(delivery.slot);
+    if (c != nullptr && c->is(delivery.generation)) c->on_delivery(delivery);
+  }
+  deliveries_.clear();
 }
 
 void EventLoop::expire_timers() {
   acceptor_.expire_timer();
   const Clock::time_point now = shared_.now;
+  // Only the timers due now: one a callback starts with no delay waits for the next
+  // iteration, so a session that keeps restarting one cannot starve the others.
+  for (std::size_t due_now = shared_.timers.size(); due_now > 0; --due_now) {
+    LoopTimers::Due due;
+    if (!shared_.timers.pop_due(now, due)) break;
+    due.owner->on_timer_due(due.id, due.kind);
+  }
   if (shared_.idle_timeout.count() > 0) {
     while (LoopConnection* c = shared_.idle.front()) {
       if (c->touched + shared_.idle_timeout + shared_.tick > now) break;
@@ -168,15 +190,61 @@ int EventLoop::next_timeout_ms() const noexcept {
   }
   if (acceptor_.paused()) consider(acceptor_.resume_at());
   if (shared_.draining) consider(drain_deadline_);
+  if (const auto timer = shared_.timers.next_deadline()) consider(*timer);
   if (!next) return -1;
   if (*next <= shared_.now) return 0;
   const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*next - shared_.now).count();
   return wait > INT_MAX ? INT_MAX : static_cast<int>(wait);
 }
 
+// Connections written to, closed or resumed by another's callback, and outbound
+// connections refused before they had a slot.
+void EventLoop::settle_others() {
+  for (std::size_t i = 0; i < shared_.settle_later.size(); ++i) {
+    // Copied: settling may close a connection whose on_close adds to the list.
+    const auto [c, generation] = shared_.settle_later[i];
+    if (!c->is(generation)) continue;
+    c->settled_later();
+    c->settle();
+  }
+  shared_.settle_later.clear();
+  while (!shared_.refused.empty()) {
+    RefusedDial refused = std::move(shared_.refused.back());
+    shared_.refused.pop_back();
+    report_refused(refused);
+  }
+}
+
+void EventLoop::report_refused(RefusedDial& refused) noexcept {
+  auto guarded = [&](const char* what, auto&& callback) noexcept {
+    try {
+      callback();
+    } catch (const std::exception& e) {
+      shared_.rt.log.error(std::string(what) + " " + refused.target + ": " + e.what());
+    } catch (...) {
+      shared_.rt.log.error(std::string(what) + " " + refused.target + ": unknown exception");
+    }
+  };
+  if (shared_.info_enabled()) {
+    guarded("log", [&] {
+      shared_.rt.log.info("connect to " + refused.target + " failed: " + refused.reason);
+    });
+  }
+  guarded("on_connect_failed",
+          [&] { refused.session->on_connect_failed(refused.error, refused.reason); });
+  guarded("on_close", [&] { refused.session->on_close(); });
+}
+
 void EventLoop::close_all() noexcept {
   for (std::size_t i = 0; i < shared_.slots.size(); ++i)
     shared_.slots.at(i).abort();
+  shared_.settle_later.clear();
+  // Asked for by the sessions just closed: they hear why, as any other would.
+  while (!shared_.refused.empty()) {
+    RefusedDial refused = std::move(shared_.refused.back());
+    shared_.refused.pop_back();
+    report_refused(refused);
+  }
 }
 
 }  // namespace sockit::server::detail

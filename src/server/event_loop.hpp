@@ -41,11 +41,14 @@ class EventLoop {
   SOCKIT_HOT void deliver_mail();
   SOCKIT_HOT void expire_timers();
   SOCKIT_HOT int next_timeout_ms() const noexcept;
+  void settle_others();
+  void report_refused(RefusedDial& refused) noexcept;
   void close_all() noexcept;
 
   LoopShared shared_;
   Acceptor acceptor_;
   std::vector<std::shared_ptr<PeerImpl>> mail_batch_;
+  std::vector<Delivery> deliveries_;
   bool stop_watched_ = false;
   Clock::time_point drain_deadline_{};
 };

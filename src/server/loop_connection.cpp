@@ -1,9 +1,9 @@
 // An event loop's connection, off the per-message path: opening, the output queue, flush,
-// back-pressure, linger and the one place a connection closes (see loop_connection.hpp).
+// back-pressure and flow control, timers, linger and the one place a connection closes
+// (see loop_connection.hpp).
 #include "loop_connection.hpp"
 
-#include <mutex>
-#include <stdexcept>
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -24,12 +24,18 @@ void LoopConnection::start(Socket accepted, Address peer, ConnectionGate::Ticket
 // While one of its callbacks runs, a connection's writes are staged and sent with one
 // write(2) when the callback returns. Outside callbacks (Peer mail) and for large pieces,
 // bytes go straight to the socket.
+// Written from another connection's callback (a proxy), it must be settled afterwards:
+// its interest may now include writable, or a failure may have to close it.
 void LoopConnection::write(std::string_view bytes) {
   if ((state != State::open && state != State::closing) || bytes.empty()) return;
-  if (loop.corked == this && queued() == 0) {
-    if (loop.staging.add(bytes)) return;
-    send_staged();
-    if (state == State::broken) return;
+  if (loop.corked == this) {
+    if (queued() == 0) {
+      if (loop.staging.add(bytes)) return;
+      send_staged();
+      if (state == State::broken) return;
+    }
+  } else {
+    settle_later();
   }
   send_or_queue(bytes);
 }
@@ -39,21 +45,49 @@ std::shared_ptr<Peer> LoopConnection::peer() {
   return peer_handle_;
 }
 
-// The runtime, not yet on the event loop.
-void LoopConnection::set_reading(bool) {
-  throw std::logic_error("set_reading: not yet on the event loop");
+// Applied when the connection is next settled.
+void LoopConnection::set_reading(bool on) {
+  const auto before = hold;
+  hold = on ? static_cast<std::uint8_t>(hold & ~kHoldSession)
+            : static_cast<std::uint8_t>(hold | kHoldSession);
+  if (hold != before && loop.corked != this) settle_later();
 }
-TimerId LoopConnection::start_timer(std::chrono::milliseconds) {
-  throw std::logic_error("timers: not yet on the event loop");
+
+// The deadline is taken from the clock, not the loop's time of its last wake-up, which a
+// long batch of events may have left behind: a timer never fires early.
+TimerId LoopConnection::start_timer(std::chrono::milliseconds after) {
+  if (!live()) return 0;
+  return loop.timers.start(*this, Clock::now() + std::max(after, std::chrono::milliseconds{0}),
+                           kSessionTimer);
 }
-bool LoopConnection::cancel_timer(TimerId) noexcept {
-  return false;
+
+bool LoopConnection::cancel_timer(TimerId id) noexcept {
+  return loop.timers.cancel(*this, id);
 }
-bool LoopConnection::run_off_loop(OffLoopWork) {
-  throw std::logic_error("off-loop work: not yet on the event loop");
-}
-void LoopConnection::connect(OutboundRequest, std::unique_ptr<Session>) {
-  throw std::logic_error("outbound connections: not yet on the event loop");
+
+void LoopConnection::on_timer_due(TimerId id, LoopTimers::Kind kind) {
+  const std::uint32_t current = generation;
+  switch (kind) {
+    case kSessionTimer:
+      // A session that has closed its side (lingering) or failed hears no more.
+      if (state != State::open && state != State::closing) return;
+      call("on_timer", [&] { session->on_timer(id, *this); });
+      break;
+    case kConnectStart:
+      begin_dial();
+      break;
+    case kConnectDeadline:
+      if (dialing_) {
+        give_up(make_error_code(errc::timed_out),
+                "timed out after " + std::to_string(dialing_->timeout.count()) + " ms");
+        return;
+      }
+      break;
+    default:
+      break;
+  }
+  // Closed meanwhile, its slot perhaps taken by a connection its on_close opened.
+  if (is(current)) settle();
 }
 
 void LoopConnection::enqueue(std::string_view bytes) {
@@ -74,6 +108,11 @@ void LoopConnection::callback_failed(const char* what, const char* why) noexcept
 }
 
 void LoopConnection::flush() {
+  if (state == State::connecting) {
+    finish_connect();
+    return;
+  }
+  const bool had_queue = queued() > 0;
   while (queued() > 0) {
     IoResult r;
     std::error_code failure;
@@ -87,7 +126,17 @@ void LoopConnection::flush() {
     touch();
   }
   if (pending && pending->empty()) loop.pool.give(std::move(pending));
-  if (paused && queued() < loop.settings.low_water) paused = false;
+  if ((hold & kHoldBackPressure) != 0 && queued() < loop.settings.low_water) {
+    hold = static_cast<std::uint8_t>(hold & ~kHoldBackPressure);
+  }
+  if (had_queue && queued() == 0) drained();
+}
+
+// Output that had to wait has all been sent: a session moving bytes between connections
+// may now read more from the other one.
+void LoopConnection::drained() {
+  if ((state != State::open && state != State::closing) || !session) return;
+  call("on_drain", [&] { session->on_drain(*this); });
 }
 
 void LoopConnection::discard_input() {
@@ -104,6 +153,8 @@ void LoopConnection::discard_input() {
 
 void LoopConnection::settle_change() {
   if (state == State::free) return;
+  // Outbound, resolving its name: no socket to watch yet.
+  if (state == State::connecting && !socket.is_open()) return;
   bool keep = state != State::broken;
   if (keep) {
     const std::size_t queue = queued();
@@ -112,8 +163,8 @@ void LoopConnection::settle_change() {
                        " bytes of output unread (client too slow)");
       keep = false;
     } else {
-      if (!paused && queue > loop.settings.high_water) {
-        paused = true;
+      if ((hold & kHoldBackPressure) == 0 && queue > loop.settings.high_water) {
+        hold |= kHoldBackPressure;
         LoopCounters::add(loop.counters.read_pauses);
       }
       keep = state == State::closing && queue == 0 ? linger() : update_interest();
@@ -124,9 +175,11 @@ void LoopConnection::settle_change() {
 
 // Returns false when the backend refused: the connection must close.
 bool LoopConnection::update_interest() {
-  const bool reading = state == State::lingering || (state == State::open && !eof && !paused);
+  const bool reading = state == State::lingering || (state == State::open && !eof && hold == 0);
+  // Connecting: a finished connect (or its failure) reports writable.
   const std::uint32_t want =
-      (reading ? LoopBackend::kReadable : 0U) | (queued() > 0 ? LoopBackend::kWritable : 0U);
+      (reading ? LoopBackend::kReadable : 0U) |
+      (queued() > 0 || state == State::connecting ? LoopBackend::kWritable : 0U);
   if (want == interest) return true;
   try {
     if (interest == kUnwatched) {
@@ -187,6 +240,17 @@ void LoopConnection::destroy() noexcept {
     }
     session.reset();
   }
+  // The outbound connections it opened go with it.
+  // By index: a child's on_close may still open another through this connection.
+  for (std::size_t i = 0; i < children_.size(); ++i) {
+    const auto [child_slot, child_generation] = children_[i];
+    LoopConnection* child = loop.slots.find(child_slot);
+    if (child != nullptr && child->is(child_generation)) child->abort();
+  }
+  children_.clear();
+  // Its timers (those its on_close started too) cost nothing once it has gone, and never
+  // fire.
+  loop.timers.cancel_all(*this);
   if (pending) {
     loop.counters.queued.fetch_sub(pending->size(), std::memory_order_relaxed);
     loop.pool.give(std::move(pending));
@@ -194,7 +258,8 @@ void LoopConnection::destroy() noexcept {
   // Closing the descriptor also drops it from the backend: no call needed.
   socket.close();
   ticket_ = ConnectionGate::Ticket{};
-  if (loop.info_enabled()) {
+  // An outbound connection that never connected has said why in its "failed" line.
+  if (loop.info_enabled() && !dialing_) {
     try {
       loop.rt.log.info("closed " + remote_.to_string() +
                        (error_ ? " (" + error_.message() + ")" : ""));
@@ -204,7 +269,12 @@ void LoopConnection::destroy() noexcept {
   ++generation;
   interest = kUnwatched;
   state = State::free;
-  eof = paused = false;
+  eof = false;
+  hold = 0;
+  listed_ = false;
+  if (outbound_) --loop.outbound;
+  outbound_ = false;
+  dialing_.reset();
   error_.clear();
   loop.slots.release(*this);  // cannot throw: its room was reserved when the slot was made
   --loop.live;

@@ -1,20 +1,44 @@
 // One connection of an event loop, and the Output its session writes to: its state, its
 // write path (staged while a callback runs, then straight to the socket, queued only when
-// the socket is full), flush, back-pressure, linger and close. The members on the
-// per-message path are defined here, to be inlined into the loop's run function.
+// the socket is full), flush, back-pressure, linger and close; and the runtime a session
+// may ask of it (timers, off-loop work, flow control, outbound connections). The members
+// on the per-message path are defined here, to be inlined into the loop's run function.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include "loop_shared.hpp"
 #include "sockit/error.hpp"
 #include "sockit/socket.hpp"
 
 namespace sockit::server::detail {
+
+// What the loop's timers are for (see LoopConnection::on_timer_due).
+enum TimerKind : LoopTimers::Kind {
+  kSessionTimer = 0,     // Output::start_timer
+  kConnectStart = 1,     // an outbound connection begins, from the loop, not its opener
+  kConnectDeadline = 2,  // an outbound connection's request.timeout
+};
+
+// An outbound connection until it is connected.
+struct Dialing {
+  std::string host;
+  std::string port;
+  std::chrono::milliseconds timeout{};
+  std::vector<Address> addresses;  // to try, in order
+  std::size_t next = 0;            // the next one to try
+  TimerId deadline = 0;
+  std::error_code error;  // why the last try failed
+  std::string reason;
+};
 
 // Recycled through the loop's slot table.
 //
@@ -26,11 +50,12 @@ namespace sockit::server::detail {
 class alignas(64) LoopConnection final : public Output {
  public:
   enum class State : std::uint8_t {
-    free,       // the slot serves no connection
-    open,       // reading and writing
-    closing,    // the session or a stop asked to close: flushing, then lingering or closed
-    lingering,  // our side closed; discarding input until the peer's EOF
-    broken,     // an I/O error or a failed callback: closes without flushing
+    free,        // the slot serves no connection
+    connecting,  // outbound: resolving the name or waiting for a connect to finish
+    open,        // reading and writing
+    closing,     // the session or a stop asked to close: flushing, then lingering or closed
+    lingering,   // our side closed; discarding input until the peer's EOF
+    broken,      // an I/O error or a failed callback: closes without flushing
   };
   // The interest of a connection not yet handed to the backend.
   static constexpr std::uint32_t kUnwatched = ~std::uint32_t{0};
@@ -41,6 +66,7 @@ class alignas(64) LoopConnection final : public Output {
   void write(std::string_view bytes) override;
   void close() override {
     if (state == State::open) state = State::closing;
+    if (loop.corked != this) settle_later();
   }
   bool closing() const noexcept override { return state != State::open; }
   std::shared_ptr<Peer> peer() override;
@@ -69,7 +95,7 @@ class alignas(64) LoopConnection final : public Output {
   SOCKIT_HOT void settle() {
     // The steady state of a busy connection, once per message: everything written, still
     // reading, the backend already watching just that. Nothing would change.
-    if (state == State::open && !paused && !eof && interest == LoopBackend::kReadable &&
+    if (state == State::open && hold == 0 && !eof && interest == LoopBackend::kReadable &&
         queued() == 0) {
       return;
     }
@@ -77,6 +103,24 @@ class alignas(64) LoopConnection final : public Output {
   }
   // Closes at once, without flushing.
   void abort() noexcept;
+  // Settles this connection at the end of the loop's iteration: another connection's
+  // callback changed it (wrote to it, closed it, turned its reading on).
+  void settle_later() {
+    if (listed_) return;
+    loop.settle_later.emplace_back(this, generation);
+    listed_ = true;
+  }
+  void settled_later() noexcept { listed_ = false; }
+  // A timer of this connection is due (see TimerKind).
+  void on_timer_due(TimerId id, LoopTimers::Kind kind);
+  // Off-loop work of this connection has finished.
+  void on_delivery(Delivery& delivery);
+  // Outbound: opens this free slot as a connection for `outbound`, to `request`.
+  void dial(OutboundRequest request, std::unique_ptr<Session> outbound);
+  bool dialing() const noexcept { return state == State::connecting; }
+  // Outbound, still connecting: gives up with `error`; the session hears on_connect_failed
+  // and then on_close.
+  void give_up(std::error_code error, const std::string& reason) noexcept;
 
   // The fields an event reads first (see above).
   LoopShared& loop;
@@ -84,8 +128,12 @@ class alignas(64) LoopConnection final : public Output {
   std::uint32_t generation = 1;
   std::uint32_t interest = kUnwatched;  // what the backend watches now
   State state = State::free;
-  bool eof = false;     // the peer half-closed
-  bool paused = false;  // back-pressure: not reading until output drains
+  bool eof = false;  // the peer half-closed
+  // Not reading, while any reason holds: back-pressure (until output drains) or the
+  // session's set_reading(false). One byte, so settle's fast path tests both at once.
+  std::uint8_t hold = 0;
+  static constexpr std::uint8_t kHoldBackPressure = 1;
+  static constexpr std::uint8_t kHoldSession = 2;
   std::unique_ptr<Session> session;
   std::unique_ptr<IoBuffer> pending;  // only while output is backed up
   IdleList<LoopConnection>* list = nullptr;
@@ -93,6 +141,7 @@ class alignas(64) LoopConnection final : public Output {
   Socket socket;
   LoopConnection* prev = nullptr;
   LoopConnection* next = nullptr;
+  std::uint32_t timers = LoopTimers::kNone;  // the head of its pending timers
 
  private:
   std::uint64_t token() const noexcept { return (std::uint64_t{generation} << 32) | slot; }
@@ -122,22 +171,38 @@ class alignas(64) LoopConnection final : public Output {
   }
   void callback_failed(const char* what, const char* why) noexcept;
   void flush();
+  void drained();
   void discard_input();
   void settle_change();
   bool update_interest();
   bool linger();
   void destroy() noexcept;
+  // Outbound (loop_outbound.cpp).
+  void begin_dial();
+  void on_resolved(std::vector<Address> found, std::error_code error);
+  void try_next_address();
+  void finish_connect();
+  void connected();
+  std::string dial_target() const;
 
   std::shared_ptr<PeerImpl> peer_handle_;
   ConnectionGate::Ticket ticket_;
   std::error_code error_;  // what broke the connection, for its "closed" line
   Address remote_;
+  bool listed_ = false;    // in loop.settle_later
+  bool outbound_ = false;  // opened by connect(), not accepted
+  std::unique_ptr<Dialing> dialing_;
+  // The outbound connections this one opened (slot, generation): closed with it.
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> children_;
 };
 
 inline void LoopConnection::on_event(std::uint32_t events) {
   const std::uint32_t current = generation;
   if ((interest & LoopBackend::kWritable) != 0 && (events & LoopBackend::kWriteEvents) != 0) {
     flush();
+    // flush may have closed it (a failed connect, on_drain), and an on_close may have
+    // opened another connection in its slot.
+    if (!is(current)) return;
     settle();
     if (!is(current)) return;
   }

@@ -1,6 +1,7 @@
 // What an event loop's parts share: its settings and counters, and the resources its
 // connections use (the backend, the read buffer, the output staging, the slot table, the
-// timer lists, the clock). Owned by the loop; its connections and acceptor hold a reference.
+// timer lists and heap, the clock). Owned by the loop; its connections and acceptor hold a
+// reference.
 #pragma once
 
 #include <algorithm>
@@ -10,6 +11,10 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
 
 #include "epoll_backend.hpp"
 #include "idle_list.hpp"
@@ -19,6 +24,7 @@
 #include "runtime.hpp"
 #include "slot_table.hpp"
 #include "sockit/deadline.hpp"
+#include "timer_heap.hpp"
 
 namespace sockit::server::detail {
 
@@ -94,6 +100,16 @@ struct PageAlignedDelete {
 using LoopBackend = EpollBackend;
 
 class LoopConnection;
+using LoopTimers = TimerHeap<LoopConnection, Clock>;
+
+// An outbound connection refused before it had a slot: reported from the loop, after the
+// callback that asked for it.
+struct RefusedDial {
+  std::unique_ptr<Session> session;
+  std::string target;  // HOST:PORT
+  std::error_code error;
+  std::string reason;
+};
 
 struct LoopShared {
   LoopShared(Runtime& runtime, LoopSettings loop_settings)
@@ -124,6 +140,12 @@ struct LoopShared {
   // Idle-list precision: activity moves a connection at most once a tick.
   std::chrono::milliseconds tick;
   bool draining = false;
+  LoopTimers timers;  // what sessions started, and outbound connections' deadlines
+  // Connections another's callback changed, with their generation: settled once per
+  // iteration (see LoopConnection::settle_later).
+  std::vector<std::pair<LoopConnection*, std::uint32_t>> settle_later;
+  std::size_t outbound = 0;  // outbound connections open or connecting
+  std::vector<RefusedDial> refused;
   LoopCounters counters;
 };
 

@@ -33,9 +33,11 @@ void Mailbox::clear_wake() noexcept {
   [[maybe_unused]] auto got = ::read(wake_fd_.get(), &count, sizeof count);
 }
 
-void Mailbox::take(std::vector<std::shared_ptr<PeerImpl>>& batch) {
+void Mailbox::take(std::vector<std::shared_ptr<PeerImpl>>& batch,
+                   std::vector<Delivery>& deliveries) {
   std::lock_guard lock(mutex_);
   batch.swap(ready_);
+  deliveries.swap(deliveries_);
   wake_pending_ = false;
   has_ready_.store(false, std::memory_order_relaxed);
   for (auto& peer : batch) {
@@ -61,9 +63,35 @@ void Mailbox::forget(PeerImpl& peer) noexcept {
 }
 
 void Mailbox::shut() noexcept {
-  std::lock_guard lock(mutex_);
-  open_ = false;
-  ready_.clear();
+  std::vector<Delivery> dropped;
+  {
+    std::lock_guard lock(mutex_);
+    open_ = false;
+    ready_.clear();
+    dropped.swap(deliveries_);
+  }
+  // Destroyed outside the lock: what a continuation holds may post again as it goes.
+}
+
+void Mailbox::deliver(Delivery delivery) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (!open_) return;  // `delivery` is destroyed after the lock is released
+    deliveries_.push_back(std::move(delivery));
+    has_ready_.store(true, std::memory_order_release);
+    if (!wake_pending_ && std::this_thread::get_id() != owner_) {
+      wake_pending_ = true;
+      wake = true;
+    }
+  }
+  if (wake) signal();
+}
+
+void Mailbox::signal() noexcept {
+  const std::uint64_t one = 1;
+  // Cannot fail short of a counter overflow; a lost wake-up would only delay mail.
+  [[maybe_unused]] auto written = ::write(wake_fd_.get(), &one, sizeof one);
 }
 
 void PeerImpl::post(std::string bytes, bool close_after) {
@@ -87,11 +115,7 @@ void PeerImpl::post(std::string bytes, bool close_after) {
       wake = true;
     }
   }
-  if (wake) {
-    const std::uint64_t one = 1;
-    // Cannot fail short of a counter overflow; a lost wake-up would only delay mail.
-    [[maybe_unused]] auto written = ::write(box_->wake_fd_.get(), &one, sizeof one);
-  }
+  if (wake) box_->signal();
 }
 
 }  // namespace sockit::server::detail

@@ -1,7 +1,8 @@
 // How sessions reach a connection of an event loop from any thread: the Peer handle and
-// the loop's mailbox, a queue of peers with mail plus an eventfd that wakes the loop.
-// The mailbox is shared by the loop and its Peers, so a Peer that outlives its loop still
-// has a valid (closed-for-business) mailbox.
+// the loop's mailbox, a queue of peers with mail plus an eventfd that wakes the loop. The
+// mailbox also brings home the continuations of off-loop work. It is shared by the loop,
+// its Peers and the jobs in flight, so any of them that outlives its loop still has a valid
+// (closed-for-business) mailbox.
 #pragma once
 
 #include <atomic>
@@ -20,6 +21,15 @@ namespace sockit::server::detail {
 
 class PeerImpl;
 
+// What finished off-loop work sends home to one connection, by slot and generation.
+struct Delivery {
+  std::uint32_t slot = 0;
+  std::uint32_t generation = 0;
+  Continuation run;
+  // The loop's own continuation (a resolved name): run outside the session's callbacks.
+  bool internal = false;
+};
+
 class Mailbox {
  public:
   // Opens the eventfd; throws Error when it cannot.
@@ -36,8 +46,11 @@ class Mailbox {
   bool has_mail() const noexcept { return has_ready_.load(std::memory_order_acquire); }
   // Consumes the eventfd's count after it woke the loop.
   void clear_wake() noexcept;
-  // Moves every peer with mail into `batch`, its mail into the peer's loop-side copy.
-  void take(std::vector<std::shared_ptr<PeerImpl>>& batch);
+  // Moves every peer with mail into `batch`, its mail into the peer's loop-side copy, and
+  // every delivery into `deliveries` (both empty before).
+  void take(std::vector<std::shared_ptr<PeerImpl>>& batch, std::vector<Delivery>& deliveries);
+  // From any thread; dropped (destroyed here, unrun) once the loop has returned.
+  void deliver(Delivery delivery);
   // Empties the loop-side copies after delivery, keeping small ones' storage.
   static void recycle(std::vector<std::shared_ptr<PeerImpl>>& batch) noexcept;
   // The connection behind `peer` is gone: later posts are dropped.
@@ -47,11 +60,13 @@ class Mailbox {
 
  private:
   friend class PeerImpl;
+  void signal() noexcept;  // wakes the loop
 
   const FileDescriptor wake_fd_;
   std::mutex mutex_;
   // Guarded by mutex_:
   std::vector<std::shared_ptr<PeerImpl>> ready_;
+  std::vector<Delivery> deliveries_;
   std::thread::id owner_;
   bool open_ = true;
   bool wake_pending_ = false;  // an eventfd write is on its way
