@@ -331,6 +331,10 @@ void AsyncStream::close() noexcept {
   if (out_ != nullptr && !out_->closing()) out_->close();
 }
 
+void AsyncStream::close_write() noexcept {
+  if (out_ != nullptr && !out_->closing()) out_->close_write();
+}
+
 // ---------------------------------------------------------------- awaitables
 
 AsyncStream::ReadSome AsyncStream::read_some(std::span<char> into) noexcept {

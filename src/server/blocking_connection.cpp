@@ -103,6 +103,7 @@ class BufferedOutput final : public Output {
   }
   void close() override { closing_ = true; }
   bool closing() const noexcept override { return closing_; }
+  void close_write() override { throw std::logic_error("close_write: not yet here"); }
   std::shared_ptr<Peer> peer() override {
     if (!peer_) peer_ = std::make_shared<ConnectionPeer>();
     return peer_;

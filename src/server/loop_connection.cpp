@@ -27,7 +27,10 @@ void LoopConnection::start(Socket accepted, Address peer, ConnectionGate::Ticket
 // Written from another connection's callback (a proxy), it must be settled afterwards:
 // its interest may now include writable, or a failure may have to close it.
 void LoopConnection::write(std::string_view bytes) {
-  if ((state != State::open && state != State::closing) || bytes.empty()) return;
+  if ((state != State::open && state != State::closing) || bytes.empty() ||
+      write_shut_ != WriteShut::no) {
+    return;
+  }
   if (loop.corked == this) {
     if (queued() == 0) {
       if (loop.staging.add(bytes)) return;
@@ -38,6 +41,20 @@ void LoopConnection::write(std::string_view bytes) {
     settle_later();
   }
   send_or_queue(bytes);
+}
+
+// Our EOF goes out behind what was written: the staged bytes now, the queue when flush()
+// empties it.
+void LoopConnection::close_write() {
+  if (state != State::open || write_shut_ != WriteShut::no) return;
+  if (loop.corked == this) send_staged();
+  if (state != State::open) return;
+  write_shut_ = WriteShut::asked;
+  if (queued() == 0) {
+    write_shut_ = WriteShut::done;
+    if (!shut_write()) fail(std::make_error_code(std::errc::not_connected));
+  }
+  if (loop.corked != this) settle_later();
 }
 
 std::shared_ptr<Peer> LoopConnection::peer() {
@@ -128,6 +145,13 @@ void LoopConnection::flush() {
   if (pending && pending->empty()) loop.pool.give(std::move(pending));
   if ((hold & kHoldBackPressure) != 0 && queued() < loop.settings.low_water) {
     hold = static_cast<std::uint8_t>(hold & ~kHoldBackPressure);
+  }
+  if (queued() == 0 && write_shut_ == WriteShut::asked) {
+    write_shut_ = WriteShut::done;
+    if (!shut_write()) {
+      fail(std::make_error_code(std::errc::not_connected));
+      return;
+    }
   }
   if (had_queue && queued() == 0) drained();
 }
@@ -271,6 +295,7 @@ void LoopConnection::destroy() noexcept {
   state = State::free;
   eof = false;
   hold = 0;
+  write_shut_ = WriteShut::no;
   listed_ = false;
   if (outbound_) --loop.outbound;
   outbound_ = false;

@@ -69,6 +69,7 @@ class alignas(64) LoopConnection final : public Output {
     if (loop.corked != this) settle_later();
   }
   bool closing() const noexcept override { return state != State::open; }
+  void close_write() override;
   std::shared_ptr<Peer> peer() override;
   void set_reading(bool on) override;
   TimerId start_timer(std::chrono::milliseconds after) override;
@@ -189,7 +190,10 @@ class alignas(64) LoopConnection final : public Output {
   ConnectionGate::Ticket ticket_;
   std::error_code error_;  // what broke the connection, for its "closed" line
   Address remote_;
-  bool listed_ = false;    // in loop.settle_later
+  bool listed_ = false;  // in loop.settle_later
+  // close_write: asked for (FIN once the queue is empty), then done.
+  enum class WriteShut : std::uint8_t { no, asked, done };
+  WriteShut write_shut_ = WriteShut::no;
   bool outbound_ = false;  // opened by connect(), not accepted
   std::unique_ptr<Dialing> dialing_;
   // The outbound connections this one opened (slot, generation): closed with it.

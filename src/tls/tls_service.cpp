@@ -51,6 +51,7 @@ struct TlsState {
   BIO* out = nullptr;               // ciphertext for the peer (owned by ssl)
   std::shared_ptr<Peer> wire_peer;  // set once a Peer was asked for: all output goes here
   bool close_sent = false;
+  bool half_closed = false;  // close_notify sent by close_write: still reading
   bool gone = false;
   std::string scratch;  // ciphertext on its way out; reused
 
@@ -249,7 +250,8 @@ class TlsSession final : public Session {
     void close() override {
       TlsState& s = *session_.state_;
       std::lock_guard lock(s.mutex);
-      if (s.close_sent) return;
+      if (s.close_sent && !s.half_closed) return;
+      s.half_closed = false;
       s.shutdown();
       s.flush(real_);
       // With a Peer in use, earlier records may still sit in its queue: close behind them.
@@ -263,7 +265,18 @@ class TlsSession final : public Session {
       if (real_->closing()) return true;
       TlsState& s = *session_.state_;
       std::lock_guard lock(s.mutex);
-      return s.close_sent;
+      return s.close_sent && !s.half_closed;
+    }
+    // close_notify is TLS's EOF; reading goes on after it. Behind a Peer's queue, the
+    // close_notify alone says it (a Peer has no half-close).
+    void close_write() override {
+      TlsState& s = *session_.state_;
+      std::lock_guard lock(s.mutex);
+      if (s.close_sent) return;
+      s.shutdown();
+      s.half_closed = true;
+      s.flush(real_);
+      if (!s.wire_peer) real_->close_write();
     }
     std::shared_ptr<Peer> peer() override {
       if (!session_.peer_) {

@@ -25,6 +25,7 @@ class FakeRuntime : public server::Output {
     std::chrono::milliseconds after;
   };
 
+  void close_write() override { write_closed = true; }
   std::size_t queued() const noexcept override { return queued_bytes; }
   void set_reading(bool on) override { reading = on; }
   server::TimerId start_timer(std::chrono::milliseconds after) override {
@@ -72,6 +73,7 @@ class FakeRuntime : public server::Output {
   std::deque<server::OffLoopWork> off_loop;
   bool off_loop_full = false;
   bool reading = true;
+  bool write_closed = false;  // close_write was called
   std::size_t queued_bytes = 0;
   std::vector<server::OutboundRequest> connects;
 

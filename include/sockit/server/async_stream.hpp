@@ -77,8 +77,8 @@ struct StreamWaiter {
 //   - One read (read_some, read_line, read_exact) at a time per stream; writes, sleeps,
 //     off-loop work and connects may be awaited by several coroutines at once.
 //   - Use a stream only on its connection's own thread or loop.
-//   - Output has no half-close, so neither has the stream: close() ends both directions
-//     once what was written has been sent.
+//   - close_write() is the half-close (FIN, or close_notify over TLS); close() ends both
+//     directions once what was written has been sent.
 //   - g++ 12 miscompiles a temporary of aggregate or lambda type that owns memory (an
 //     OutboundRequest{...}, a lambda capturing a std::string) when it is created inside a
 //     co_await expression: it frees it twice. Name such an argument first:
@@ -143,6 +143,9 @@ class AsyncStream {
 
   // Closes the connection once what was written has been sent.
   void close() noexcept;
+  // Half-close: sends our EOF once what was written has been sent; reads go on until the
+  // peer's EOF. Later writes are dropped.
+  void close_write() noexcept;
   // The connection is open: open() has run and connection_closed() has not.
   bool is_open() const noexcept { return out_ != nullptr; }
   // on_close has run: every await throws operation_canceled.

@@ -57,6 +57,9 @@ class Output {
   // Close the connection once everything written so far has been flushed.
   virtual void close() = 0;
   virtual bool closing() const noexcept = 0;
+  // Half-close: send our EOF (FIN; over TLS, close_notify) once everything written so far
+  // has been flushed, and keep reading until the peer's EOF. Later writes are dropped.
+  virtual void close_write() = 0;
   // A handle others can send through, for services with shared state.
   virtual std::shared_ptr<Peer> peer() = 0;
 
