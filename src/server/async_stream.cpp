@@ -359,8 +359,8 @@ AsyncStream::Sleep AsyncStream::sleep_for(std::chrono::milliseconds duration) no
 AsyncStream::Sleep AsyncStream::sleep_until(Clock::time_point when) noexcept {
   return Sleep(*this, std::chrono::ceil<std::chrono::milliseconds>(when - Clock::now()));
 }
-AsyncStream::Connect AsyncStream::connect(const OutboundRequest& request) {
-  return Connect(*this, request);
+AsyncStream::Connect AsyncStream::connect(const OutboundRequest& request, SessionWrapper wrap) {
+  return Connect(*this, request, std::move(wrap));
 }
 
 std::size_t AsyncStream::ReadSome::await_resume() {
@@ -438,8 +438,9 @@ AsyncStream::Connect::~Connect() {
 bool AsyncStream::Connect::await_suspend(std::coroutine_handle<> awaiting) {
   handle = awaiting;
   opened_ = std::make_unique<AsyncStream>(origin_->options_);
-  auto session = std::make_unique<detail::OutboundSession>(*opened_);
+  std::unique_ptr<Session> session = std::make_unique<detail::OutboundSession>(*opened_);
   opened_->connecting_ = this;
+  if (wrap_) session = wrap_(std::move(session));
   origin_->out_->connect(request_, std::move(session));
   // Output::connect may report a failure before it returns: then do not suspend.
   suspended_ = !finished_;

@@ -138,8 +138,12 @@ class AsyncStream {
   // co_await: a std::unique_ptr<AsyncStream> for a new outbound connection (Output::connect),
   // driven on this connection's thread or loop. Throws Error with the reason's code when it
   // cannot be opened. It lives until it is closed, destroyed, or this connection closes.
+  // `wrap`, when set, decorates the outbound connection's session before it is opened
+  // (TLS origination: a sockit::tls_client_session around it); the stream then reads and
+  // writes what the decorator carries.
+  using SessionWrapper = std::function<std::unique_ptr<Session>(std::unique_ptr<Session>)>;
   class Connect;
-  Connect connect(const OutboundRequest& request);
+  Connect connect(const OutboundRequest& request, SessionWrapper wrap = {});
 
   // Closes the connection once what was written has been sent.
   void close() noexcept;
@@ -373,8 +377,8 @@ class AsyncStream::OffLoop final : public detail::StreamWaiter {
 
 class AsyncStream::Connect final : public detail::StreamWaiter {
  public:
-  Connect(AsyncStream& origin, const OutboundRequest& request)
-      : origin_(&origin), request_(request) {}
+  Connect(AsyncStream& origin, const OutboundRequest& request, SessionWrapper wrap)
+      : origin_(&origin), request_(request), wrap_(std::move(wrap)) {}
   Connect(const Connect&) = delete;
   ~Connect() override;
   bool await_ready() const noexcept { return origin_->closed_ || origin_->out_ == nullptr; }
@@ -385,6 +389,7 @@ class AsyncStream::Connect final : public detail::StreamWaiter {
   friend class AsyncStream;
   AsyncStream* origin_;
   OutboundRequest request_;
+  SessionWrapper wrap_;
   std::unique_ptr<AsyncStream> opened_;
   bool suspended_ = false;
   bool finished_ = false;
