@@ -266,6 +266,19 @@ TEST(AsyncEchoServer, AnswersThreeInterleavedRubyClients) {
   EXPECT_EQ(clients.out, expected);
 }
 
+// The smallest forwarder, in front of the async echo: nc's EOF travels through it to the
+// echo, whose answers and EOF travel back.
+TEST(AsyncProxy, ForwardsNetcatToTheEchoAndBack) {
+  REQUIRE_TOOL("nc");
+  START_TCP(echo, "async_echo_server");
+  auto proxy_started = start_tcp("async_proxy", {"127.0.0.1", port_text(echo.port)});
+  ASSERT_TRUE(proxy_started.has_value()) << "async_proxy did not report its port";
+  auto& proxy = *proxy_started;
+  auto nc = run({"nc", "-N", "127.0.0.1", port_text(proxy.port)}, "one\ntwo\n");
+  ASSERT_TRUE(nc.status.success()) << describe(nc);
+  EXPECT_EQ(nc.out, "Echo: one\nEcho: two\n");
+}
+
 TEST(NonblockingAcceptServer, EchoesThenShutsDownCleanlyOnSigterm) {
   REQUIRE_TOOL("nc");
   START_TCP(server, "nonblocking_accept_server");
