@@ -304,6 +304,9 @@ class Reader {
   // True when nothing more arrives within `wait`.
   bool quiet(std::chrono::milliseconds wait) { return !wait_readable(socket_, wait); }
   bool eof() const { return eof_; }
+  // Ends the connection for every process holding the socket: a server that forks from
+  // this test process holds a copy of it, so closing this one alone would not do.
+  void hang_up() { socket_.shutdown(); }
 
  private:
   bool read_some(const Deadline& deadline) {
@@ -498,7 +501,7 @@ TEST_P(Runtime, OutboundConnectionClosesWithItsOpener) {
   client->send("CONNECT " + remote.port() + " 2000\n");
   TcpAccepted accepted = remote.listener.accept(patience);
   EXPECT_EQ(client->until("\n"), "connected\n");
-  client.reset();  // the opener goes
+  client->hang_up();  // the opener goes
 
   Deadline deadline(patience);
   std::string seen;
