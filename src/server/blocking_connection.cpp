@@ -258,24 +258,29 @@ class Connection final : public ChannelHost {
       }
 
       Clock::time_point now = Clock::now();
-      Clock::time_point wake = primary_.deadline();
-      if (wake <= now) {
+      Clock::time_point wake = Clock::time_point::max();
+      if (!outbound_.empty() || !connecting_.empty()) {
+        wake = outbound_deadlines(now);
+        flush_all();
+        sweep_outbound();
+        if (primary_.over()) break;
+      }
+      if (primary_.deadline() <= now) {
         end(primary_, deadline_reason(primary_));
         break;
       }
+      wake = std::min(wake, primary_.deadline());
       fds_.clear();
       fds_.push_back({primary_.socket->fd(), events_of(primary_), 0});
       fds_.push_back({rt_.stop.fd(), POLLIN, 0});
-      if (home_) fds_.push_back({home_->wake_fd(), POLLIN, 0});
+      const bool polls_home = home_ != nullptr;
+      if (polls_home) fds_.push_back({home_->wake_fd(), POLLIN, 0});
       if (primary_.hangup && fds_[0].events == 0) fds_[0].fd = -1;
       const std::size_t first_outbound = fds_.size();
-      if (!outbound_.empty() || !pending_.empty()) {
-        wake = std::min(wake, outbound_deadlines(now));
-        for (auto& ch : outbound_) {
-          short events = events_of(*ch);
-          int fd = (ch->hangup && events == 0) ? -1 : ch->socket->fd();
-          fds_.push_back({fd, events, 0});
-        }
+      for (auto& ch : outbound_) {
+        short events = events_of(*ch);
+        int fd = (ch->hangup && events == 0) ? -1 : ch->socket->fd();
+        fds_.push_back({fd, events, 0});
       }
       if (!timers_.empty()) {
         if (auto due = timers_.next_due()) wake = std::min(wake, *due);
@@ -292,7 +297,7 @@ class Connection final : public ChannelHost {
         sweep_outbound();
         continue;  // the deadline checks at the top decide
       }
-      if (home_ && (fds_[2].revents & POLLIN) != 0) take_home();
+      if (polls_home && (fds_[2].revents & POLLIN) != 0) take_home();
       if ((fds_[1].revents & POLLIN) != 0) {
         stop_seen = true;  // the stop check at the top
         continue;
@@ -326,14 +331,14 @@ class Connection final : public ChannelHost {
         wake = std::min(wake, ch->deadline());
       }
     }
-    for (std::size_t i = 0; i < pending_.size();) {
-      if (pending_[i].give_up <= now) {
-        PendingConnect gone = std::move(pending_[i]);
-        pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(i));
+    for (std::size_t i = 0; i < connecting_.size();) {
+      if (connecting_[i].give_up <= now) {
+        PendingConnect gone = std::move(connecting_[i]);
+        connecting_.erase(connecting_.begin() + static_cast<std::ptrdiff_t>(i));
         connect_failed(gone, errno_code(ETIMEDOUT), errno_code(ETIMEDOUT).message());
         continue;
       }
-      wake = std::min(wake, pending_[i].give_up);
+      wake = std::min(wake, connecting_[i].give_up);
       ++i;
     }
     return wake;
@@ -415,28 +420,27 @@ class Connection final : public ChannelHost {
   // Writes what the channel has pending until the kernel takes no more; false when the
   // channel is over (peer gone).
   bool write_some(Channel& ch) {
-    std::string& pending = ch.out.pending();
-    std::size_t done = 0;
-    while (done < pending.size()) {
+    BufferedOutput& out = ch.out;
+    while (out.queued() != 0) {
       IoResult r;
       try {
-        r = ch.socket->write_nonblock(std::string_view(pending).substr(done));
+        r = ch.socket->write_nonblock(out.unsent());
       } catch (const Error& e) {
         end(ch, e.code().message());
-        pending.clear();
+        out.discard();
         return false;
       }
       if (!r.ok()) {
-        pending.erase(0, done);
+        out.compact();
         if (!ch.write_until) {
           ch.write_until =
               draining_ ? *drain_deadline_.time_point() : Clock::now() + rt_.options.idle_timeout;
         }
         return true;
       }
-      done += r.bytes;
+      out.sent(r.bytes);
     }
-    pending.clear();
+    std::string& pending = out.pending();
     if (pending.capacity() > 4 * read_chunk) pending.shrink_to_fit();
     if (ch.write_until) {
       ch.write_until.reset();
@@ -476,7 +480,7 @@ class Connection final : public ChannelHost {
       if (ready < 0 && errno != EINTR) return false;
       if (ready == 0 || deadline.expired()) {
         end(ch, draining_ ? "drain deadline passed while writing" : "write timed out");
-        ch.out.pending().clear();
+        ch.out.discard();
         return false;
       }
     }
@@ -485,20 +489,20 @@ class Connection final : public ChannelHost {
   // Closes the channels the accepted connection opened, and gives up on pending connects.
   void close_outbound(const std::string& reason) noexcept {
     // on_close may open or close more: a few rounds, then whatever is left is dropped.
-    for (int round = 0; round < 8 && (!outbound_.empty() || !pending_.empty()); ++round) {
+    for (int round = 0; round < 8 && (!outbound_.empty() || !connecting_.empty()); ++round) {
       auto channels = std::move(outbound_);
       outbound_.clear();
       for (auto& ch : channels) {
         end(*ch, reason);
         teardown(*ch);
       }
-      auto pending = std::move(pending_);
-      pending_.clear();
+      auto pending = std::move(connecting_);
+      connecting_.clear();
       for (auto& p : pending)
         connect_failed(p, std::make_error_code(std::errc::operation_canceled), reason);
     }
     outbound_.clear();
-    pending_.clear();
+    connecting_.clear();
   }
 
   // Ends outbound channels that are over.
@@ -540,11 +544,11 @@ class Connection final : public ChannelHost {
 
   // On this thread, when the worker has finished connecting (or failing to).
   void connected(std::uint64_t id, OutboundOutcome& outcome) {
-    auto it = std::find_if(pending_.begin(), pending_.end(),
+    auto it = std::find_if(connecting_.begin(), connecting_.end(),
                            [id](const PendingConnect& p) { return p.id == id; });
-    if (it == pending_.end()) return;  // given up on already: the socket closes here
+    if (it == connecting_.end()) return;  // given up on already: the socket closes here
     PendingConnect p = std::move(*it);
-    pending_.erase(it);
+    connecting_.erase(it);
     if (!outcome.socket.is_open()) {
       connect_failed(p, outcome.error, outcome.reason);
       return;
@@ -628,7 +632,7 @@ class Connection final : public ChannelHost {
   char* buffer_;
   Channel primary_;
   std::vector<std::unique_ptr<Channel>> outbound_;
-  std::vector<PendingConnect> pending_;
+  std::vector<PendingConnect> connecting_;
   std::uint64_t last_channel_ = accepted_channel;
   ThreadTimers timers_;
   std::shared_ptr<ConnectionPeer> home_;
@@ -677,7 +681,7 @@ void Connection::connect(OutboundRequest request, std::unique_ptr<Session> sessi
   const std::uint64_t id = ++last_channel_;
   const Clock::time_point deadline = Clock::now() + request.timeout;
   std::string target = outbound_target(request);
-  pending_.push_back({id, target, std::move(session), deadline + connect_grace});
+  connecting_.push_back({id, target, std::move(session), deadline + connect_grace});
   std::shared_ptr<ConnectionPeer> handle = home();
   OutboundDone done = [this, id](OutboundOutcome& outcome) { connected(id, outcome); };
   if (draining_ || !submit_outbound(rt_.workers, handle, request, deadline, std::move(done))) {

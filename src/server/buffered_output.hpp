@@ -40,20 +40,42 @@ class BufferedOutput final : public Output {
   bool closing() const noexcept override { return closing_; }
   std::shared_ptr<Peer> peer() override;
 
-  std::size_t queued() const noexcept override { return pending_.size(); }
+  std::size_t queued() const noexcept override { return pending_.size() - sent_; }
   void set_reading(bool on) override { reading_ = on; }
   TimerId start_timer(std::chrono::milliseconds after) override;
   bool cancel_timer(TimerId id) noexcept override;
   bool run_off_loop(OffLoopWork work) override;
   void connect(OutboundRequest request, std::unique_ptr<Session> session) override;
 
+  // Where bytes from other threads are appended.
   std::string& pending() noexcept { return pending_; }
+  std::string_view unsent() const noexcept { return std::string_view(pending_).substr(sent_); }
+  // The kernel took `n` more bytes. What was sent is dropped once all is sent, or once it is
+  // most of the buffer, so a slow peer costs no copying per partial write.
+  void sent(std::size_t n) noexcept {
+    sent_ += n;
+    if (sent_ == pending_.size()) {
+      pending_.clear();
+      sent_ = 0;
+    }
+  }
+  void compact() {
+    if (sent_ > pending_.size() / 2) {
+      pending_.erase(0, sent_);
+      sent_ = 0;
+    }
+  }
+  void discard() noexcept {
+    pending_.clear();
+    sent_ = 0;
+  }
   bool reading() const noexcept { return reading_; }
 
  private:
   ChannelHost& host_;
   const std::uint64_t channel_;
   std::string pending_;
+  std::size_t sent_ = 0;  // the head of pending_ the kernel has already taken
   bool closing_ = false;
   bool reading_ = true;
 };
