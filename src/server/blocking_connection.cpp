@@ -52,6 +52,12 @@ char* thread_read_buffer() {
   return buffer.get();
 }
 
+// The poll set, reused the same way: no allocation per connection either.
+std::vector<pollfd>& thread_poll_set() {
+  thread_local std::vector<pollfd> fds;
+  return fds;
+}
+
 struct Channel {
   Channel(ChannelHost& host, std::uint64_t channel_id, Socket& accepted)
       : id(channel_id), socket(&accepted), out(host, channel_id) {}
@@ -64,7 +70,7 @@ struct Channel {
   std::uint64_t id;
   Socket owned;  // an outbound channel's socket; the accepted one belongs to its runner
   Socket* socket;
-  std::string name;  // for log lines: the peer's address, or HOST:PORT of an outbound one
+  std::string name;  // for log lines: HOST:PORT of an outbound channel
   BufferedOutput out;
   std::unique_ptr<Session> session;
   std::shared_ptr<Peer> peer;  // an outbound channel's Peer, once asked for
@@ -106,9 +112,8 @@ class Connection final : public ChannelHost {
       : rt_(rt),
         peer_(peer),
         buffer_(thread_read_buffer()),
-        primary_(*this, accepted_channel, socket) {
-    primary_.name = peer_.to_string();
-  }
+        fds_(thread_poll_set()),
+        primary_(*this, accepted_channel, socket) {}
 
   void run() {
     ConnectionInfo info{peer_, local_address(), rt_.options.limits};
@@ -630,6 +635,7 @@ class Connection final : public ChannelHost {
   Runtime& rt_;
   Address peer_;
   char* buffer_;
+  std::vector<pollfd>& fds_;
   Channel primary_;
   std::vector<std::unique_ptr<Channel>> outbound_;
   std::vector<PendingConnect> connecting_;
@@ -637,7 +643,6 @@ class Connection final : public ChannelHost {
   ThreadTimers timers_;
   std::shared_ptr<ConnectionPeer> home_;
   std::vector<ConnectionPeer::Task> tasks_;
-  std::vector<pollfd> fds_;
   bool draining_ = false;
   Deadline drain_deadline_;
 };
