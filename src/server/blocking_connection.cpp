@@ -47,9 +47,8 @@ constexpr std::chrono::seconds connect_grace{1};
 // worker serves thousands): no 64 KiB allocation, zeroing and first touch per connection.
 // A thread serves one connection at a time, so nothing else uses it meanwhile.
 char* thread_read_buffer() {
-  thread_local std::unique_ptr<char[]> buffer;
-  if (!buffer) buffer.reset(new char[read_chunk]);
-  return buffer.get();
+  thread_local std::vector<char> buffer(read_chunk);
+  return buffer.data();
 }
 
 // The poll set, reused the same way: no allocation per connection either.
