@@ -215,9 +215,10 @@ class RunningServer {
                 options(arch, off_loop_threads, off_loop_queue)) {
     thread_ = std::thread([this] { server_.run(); });
   }
-  ~RunningServer() {
+  ~RunningServer() { stop(); }
+  void stop() {
     server_.stop();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
   }
   RunningServer(const RunningServer&) = delete;
   RunningServer& operator=(const RunningServer&) = delete;
@@ -304,6 +305,7 @@ class Reader {
   // True when nothing more arrives within `wait`.
   bool quiet(std::chrono::milliseconds wait) { return !wait_readable(socket_, wait); }
   bool eof() const { return eof_; }
+  const std::string& received() const { return buffer_; }
   // Ends the connection for every process holding the socket: a server that forks from
   // this test process holds a copy of it, so closing this one alone would not do.
   void hang_up() { socket_.shutdown(); }
@@ -513,6 +515,33 @@ TEST_P(Runtime, OutboundConnectionClosesWithItsOpener) {
     seen.append(buffer, n);
   }
   EXPECT_TRUE(eof) << "the outbound connection outlived its opener";
+  EXPECT_EQ(seen, "hello\n");
+}
+
+TEST_P(Runtime, StopEndsConnectionsWithTimersWorkAndOutboundConnectionsOpen) {
+  auto server = start();
+  Remote remote;
+  Reader client(server->port());
+  client.send("CONNECT " + remote.port() + " 2000\n");
+  TcpAccepted accepted = remote.listener.accept(patience);
+  EXPECT_EQ(client.until("connected\n"), "connected\n");
+  client.send("TIMER 60000 never\nWORK 300\nPING\n");
+  EXPECT_EQ(client.until("pong\n"), "connected\npong\n");
+
+  auto stopping = Clock::now();
+  server->stop();  // drain_timeout is 2 s
+  EXPECT_LT(Clock::now() - stopping, 2500ms);
+  client.to_eof();
+  EXPECT_TRUE(client.eof());
+  EXPECT_EQ(client.received().find("never"), std::string::npos) << client.received();
+  ASSERT_TRUE(wait_readable(accepted.socket, patience));
+  char buffer[64];
+  std::string seen;
+  while (wait_readable(accepted.socket, 1s)) {
+    std::size_t n = accepted.socket.recv(std::span<char>(buffer, sizeof buffer));
+    if (n == 0) break;
+    seen.append(buffer, n);
+  }
   EXPECT_EQ(seen, "hello\n");
 }
 
