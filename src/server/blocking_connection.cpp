@@ -531,7 +531,8 @@ class Connection final : public ChannelHost {
     }
     if (logging()) {
       try {
-        rt_.log.info("closed " + ch.name + (ch.reason.empty() ? "" : " (" + ch.reason + ")"));
+        rt_.log.info("closed outbound " + ch.name +
+                     (ch.reason.empty() ? "" : " (" + ch.reason + ")"));
       } catch (...) {
       }
     }
