@@ -1,14 +1,17 @@
 // One connection driven by a blocking read loop (see blocking_connection.hpp).
 //
-// Everything waits in poll(2) beside the stop eventfd (and, for services with shared
-// state, the connection's wake-up eventfd), so a stop request or a message from another
-// thread is seen at once; reads and writes use MSG_DONTWAIT, so nothing blocks past a
-// deadline whatever mode the socket is in.
+// Everything waits in poll(2) beside the stop eventfd (and, once a session asks for a peer,
+// off-loop work or an outbound connection, the connection's ConnectionPeer eventfd), so a
+// stop request or a message from another thread is seen at once; reads and writes use
+// MSG_DONTWAIT, so nothing blocks past a deadline whatever mode the socket is in.
+//
+// The thread serves "channels": the accepted socket and any outbound connections its
+// session opened, each with its own Output and Session. A channel whose output waits for
+// its peer is polled for POLLOUT only, so a peer that does not read stops being read from,
+// and is closed at its write deadline without holding up the other channels.
 #include "blocking_connection.hpp"
 
 #include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -17,154 +20,155 @@
 #include <cstring>
 #include <exception>
 #include <memory>
-#include <mutex>
-#include <stdexcept>
+#include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "buffered_output.hpp"
+#include "connection_peer.hpp"
 #include "sockit/error.hpp"
 #include "sockit/options.hpp"
 #include "sockit/server/blocking_service.hpp"
+#include "thread_outbound.hpp"
+#include "thread_timers.hpp"
 
 namespace sockit::server::detail {
 namespace {
 
 constexpr std::size_t read_chunk = 64 * 1024;
+constexpr std::uint64_t accepted_channel = 1;
+// How long past its own deadline an outbound connect may take before the loop gives up on
+// it (a name server that does not answer keeps the worker, not the session, waiting).
+constexpr std::chrono::seconds connect_grace{1};
 
 // One read buffer per thread, reused by every connection the thread serves in turn (a pool
 // worker serves thousands): no 64 KiB allocation, zeroing and first touch per connection.
 // A thread serves one connection at a time, so nothing else uses it meanwhile.
 char* thread_read_buffer() {
-  thread_local std::unique_ptr<char[]> buffer;
-  if (!buffer) buffer.reset(new char[read_chunk]);
-  return buffer.get();
+  thread_local std::vector<char> buffer(read_chunk);
+  return buffer.data();
 }
 
-// The thread-safe handle other sessions send through. Messages queue here and an eventfd
-// wakes the connection's read loop, which moves them into its Output.
-class ConnectionPeer final : public Peer {
- public:
-  ConnectionPeer() : wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-    if (wake_fd_ < 0) throw_errno("eventfd", "peer", errno);
-  }
-  ~ConnectionPeer() override { ::close(wake_fd_); }
-  ConnectionPeer(const ConnectionPeer&) = delete;
-  ConnectionPeer& operator=(const ConnectionPeer&) = delete;
+// The poll set, reused the same way: no allocation per connection either.
+std::vector<pollfd>& thread_poll_set() {
+  thread_local std::vector<pollfd> fds;
+  return fds;
+}
 
-  void send(std::string bytes) override {
-    std::lock_guard lock(mutex_);
-    if (gone_) return;
-    queued_ += bytes;
-    wake();
-  }
-  void close() override {
-    std::lock_guard lock(mutex_);
-    if (gone_) return;
-    close_requested_ = true;
-    wake();
-  }
+struct Channel {
+  Channel(ChannelHost& host, std::uint64_t channel_id, Socket& accepted)
+      : id(channel_id), socket(&accepted), out(host, channel_id) {}
+  Channel(ChannelHost& host, std::uint64_t channel_id, Socket&& outbound)
+      : id(channel_id), owned(std::move(outbound)), socket(&owned), out(host, channel_id) {}
 
-  int wake_fd() const noexcept { return wake_fd_; }
+  bool over() const noexcept { return ended || (out.closing() && out.queued() == 0); }
+  Clock::time_point deadline() const noexcept { return write_until ? *write_until : idle_until; }
 
-  // Moves what others sent into `out`; true when a close was asked for.
-  bool take(std::string& out) {
-    std::uint64_t counter = 0;
-    [[maybe_unused]] ssize_t n = ::read(wake_fd_, &counter, sizeof counter);
-    std::lock_guard lock(mutex_);
-    out += queued_;
-    queued_.clear();
-    return close_requested_;
-  }
-
-  void detach() noexcept {
-    std::lock_guard lock(mutex_);
-    gone_ = true;
-    queued_.clear();
-  }
-
- private:
-  void wake() noexcept {
-    std::uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
-  }
-
-  int wake_fd_;
-  std::mutex mutex_;
-  std::string queued_;
-  bool close_requested_ = false;
-  bool gone_ = false;
+  std::uint64_t id;
+  Socket owned;  // an outbound channel's socket; the accepted one belongs to its runner
+  Socket* socket;
+  std::string name;  // for log lines: HOST:PORT of an outbound channel
+  BufferedOutput out;
+  std::unique_ptr<Session> session;
+  std::shared_ptr<Peer> peer;  // an outbound channel's Peer, once asked for
+  Clock::time_point idle_until;
+  std::optional<Clock::time_point> write_until;  // while output waits for the peer
+  bool drained = false;  // output that had to wait has all gone: on_drain is due
+  bool read_open = true;
+  bool hangup = false;  // POLLHUP while not reading: stop polling until reading resumes
+  bool ended = false;
+  std::string reason;
 };
 
-class BufferedOutput final : public Output {
- public:
-  void write(std::string_view bytes) override {
-    if (!closing_) pending_.append(bytes);
-  }
-  void close() override { closing_ = true; }
-  bool closing() const noexcept override { return closing_; }
-  void close_write() override { throw std::logic_error("close_write: not yet here"); }
-  std::shared_ptr<Peer> peer() override {
-    if (!peer_) peer_ = std::make_shared<ConnectionPeer>();
-    return peer_;
-  }
-
-  std::size_t queued() const noexcept override { return pending_.size(); }
-  void set_reading(bool) override { throw std::logic_error("set_reading: not yet here"); }
-  TimerId start_timer(std::chrono::milliseconds) override {
-    throw std::logic_error("timers: not yet here");
-  }
-  bool cancel_timer(TimerId) noexcept override { return false; }
-  bool run_off_loop(OffLoopWork) override { throw std::logic_error("off-loop: not yet here"); }
-  void connect(OutboundRequest, std::unique_ptr<Session>) override {
-    throw std::logic_error("outbound: not yet here");
-  }
-
-  std::string& pending() noexcept { return pending_; }
-  ConnectionPeer* connection_peer() const noexcept { return peer_.get(); }
-  void detach_peer() noexcept {
-    if (peer_) peer_->detach();
-  }
-
- private:
-  std::string pending_;
-  bool closing_ = false;
-  std::shared_ptr<ConnectionPeer> peer_;
+struct PendingConnect {
+  std::uint64_t id;
+  std::string target;
+  std::unique_ptr<Session> session;
+  Clock::time_point give_up;
 };
 
-class Connection {
+class Connection;
+
+// The Peer of an outbound channel: what is sent reaches its thread as a posted task.
+class ChannelPeer final : public Peer {
+ public:
+  ChannelPeer(std::shared_ptr<ConnectionPeer> home, Connection& connection, std::uint64_t id)
+      : home_(std::move(home)), connection_(connection), id_(id) {}
+  void send(std::string bytes) override;
+  void close() override;
+
+ private:
+  std::shared_ptr<ConnectionPeer> home_;
+  Connection& connection_;
+  std::uint64_t id_;
+};
+
+class Connection final : public ChannelHost {
  public:
   Connection(Runtime& rt, Socket& socket, const Address& peer)
-      : rt_(rt), socket_(socket), peer_(peer), buffer_(thread_read_buffer()) {}
+      : rt_(rt),
+        peer_(peer),
+        buffer_(thread_read_buffer()),
+        fds_(thread_poll_set()),
+        primary_(*this, accepted_channel, socket) {}
 
   void run() {
     ConnectionInfo info{peer_, local_address(), rt_.options.limits};
-    session_ = rt_.service.open(info);
+    primary_.session = rt_.service.open(info);
     if (logging()) rt_.log.info("connection from " + peer_.to_string());
-    session_->on_open(out_);
-    if (flush(write_deadline())) loop();
+    primary_.idle_until = Clock::now() + rt_.options.idle_timeout;
+    invoke(primary_, [this] { primary_.session->on_open(primary_.out); });
+    flush_all();
+    loop();
     finish();
   }
 
-  // Whatever happens, the session hears that the connection is gone.
+  // Whatever happens, every session hears that its connection is gone.
   void finish() noexcept {
-    out_.detach_peer();
-    if (session_) {
+    close_outbound("connection closed");
+    if (home_) home_->detach();
+    if (primary_.session) {
       try {
-        session_->on_close();
+        primary_.session->on_close();
       } catch (const std::exception& e) {
         rt_.log.error("session on_close for " + peer_.to_string() + ": " + e.what());
+      } catch (...) {
+        rt_.log.error("session on_close for " + peer_.to_string() + ": unknown error");
       }
-      session_.reset();
+      primary_.session.reset();
     }
     if (logging()) {
-      rt_.log.info("closed " + peer_.to_string() + (reason_.empty() ? "" : " (" + reason_ + ")"));
+      const std::string& reason = primary_.reason;
+      rt_.log.info("closed " + peer_.to_string() + (reason.empty() ? "" : " (" + reason + ")"));
     }
   }
 
-  void set_reason(std::string reason) {
-    if (reason_.empty()) reason_ = std::move(reason);
+  void set_reason(std::string reason) { end(primary_, std::move(reason)); }
+
+  // From a ChannelPeer's task, on this thread.
+  void deliver(std::uint64_t id, const std::string& bytes, bool close) {
+    Channel* ch = find(id);
+    if (ch == nullptr) return;
+    ch->out.write(bytes);
+    if (close) ch->out.close();
   }
+
+  // ChannelHost
+  std::shared_ptr<Peer> peer_of(std::uint64_t channel) override {
+    if (channel == accepted_channel) return home();
+    Channel* ch = find(channel);
+    if (ch == nullptr) return std::make_shared<ChannelPeer>(home(), *this, channel);
+    if (!ch->peer) ch->peer = std::make_shared<ChannelPeer>(home(), *this, channel);
+    return ch->peer;
+  }
+  TimerId start_timer(std::uint64_t channel, std::chrono::milliseconds after) override {
+    return timers_.start(channel, after);
+  }
+  bool cancel_timer(TimerId id) noexcept override { return timers_.cancel(id); }
+  bool run_off_loop(std::uint64_t channel, OffLoopWork work) override;
+  void connect(OutboundRequest request, std::unique_ptr<Session> session) override;
 
  private:
   bool logging() const noexcept { return rt_.log.level() != LogLevel::quiet; }
@@ -174,105 +178,406 @@ class Connection {
     // getsockname per connection would tell nothing new.
     if (rt_.local.is_ip() && !rt_.local.is_any()) return rt_.local;
     try {
-      return socket_.local_address();
+      return primary_.socket->local_address();
     } catch (const Error&) {
       return rt_.local;
     }
   }
 
-  Deadline write_deadline() const {
-    if (draining_) return drain_deadline_;
-    return Deadline(rt_.options.idle_timeout);
+  std::shared_ptr<ConnectionPeer> home() {
+    if (!home_) home_ = std::make_shared<ConnectionPeer>();
+    return home_;
+  }
+
+  Channel* find(std::uint64_t id) noexcept {
+    if (id == accepted_channel) return primary_.ended ? nullptr : &primary_;
+    for (auto& ch : outbound_) {
+      if (ch->id == id) return ch->ended ? nullptr : ch.get();
+    }
+    return nullptr;
+  }
+
+  static void end(Channel& ch, std::string reason) {
+    ch.ended = true;
+    if (ch.reason.empty()) ch.reason = std::move(reason);
+  }
+
+  // Runs a session callback of `ch`. An exception ends that channel (the whole connection
+  // when it is the accepted one), as it always has.
+  template <class F>
+  void invoke(Channel& ch, F&& callback) noexcept {
+    try {
+      callback();
+    } catch (const std::exception& e) {
+      callback_failed(ch, e.what());
+    } catch (...) {
+      callback_failed(ch, "unknown error");
+    }
+  }
+
+  void callback_failed(Channel& ch, std::string_view what) noexcept {
+    try {
+      if (ch.id == accepted_channel) {
+        rt_.log.error("connection " + peer_.to_string() + ": " + std::string(what));
+      } else {
+        rt_.log.error("outbound connection " + ch.name + ": " + std::string(what));
+      }
+    } catch (...) {
+    }
+    end(ch, "error");
+  }
+
+  bool can_read(const Channel& ch) const noexcept {
+    return ch.read_open && ch.out.reading() && !ch.out.closing() && ch.out.queued() == 0;
+  }
+
+  short events_of(const Channel& ch) const noexcept {
+    if (ch.out.queued() != 0) return POLLOUT;
+    return can_read(ch) ? POLLIN : 0;
   }
 
   void loop() {
-    auto idle_until = Clock::now() + rt_.options.idle_timeout;
     // A client usually sends as soon as it connects, so by the time a fresh connection is
     // served its first bytes are there: read before the first poll, saving one poll.
     bool read_first = true;
     // Every poll below watches the stop eventfd (shared with a forking parent), so between
     // polls the in-process flag is enough: no extra poll per read just to look at it.
     bool stop_seen = false;
-    while (!out_.closing()) {
+    for (;;) {
+      if (primary_.over()) break;
       if (!draining_ && (stop_seen || rt_.stop.requested())) {
         begin_drain();
         return;
       }
-      if (std::exchange(read_first, false) && read_open_) {
-        ReadOutcome outcome = read_once();
+      if (std::exchange(read_first, false) && can_read(primary_)) {
+        ReadOutcome outcome = read_once(primary_);
         if (outcome != ReadOutcome::nothing) {
-          if (!after_read(outcome, idle_until)) return;
+          after_read(primary_, outcome);
           continue;
         }
       }
-      pollfd fds[3];
-      nfds_t count = 0;
-      fds[count++] = {socket_.fd(), static_cast<short>(read_open_ ? POLLIN : 0), 0};
-      fds[count++] = {rt_.stop.fd(), POLLIN, 0};
-      if (ConnectionPeer* p = out_.connection_peer()) fds[count++] = {p->wake_fd(), POLLIN, 0};
-      auto left = std::chrono::ceil<std::chrono::milliseconds>(idle_until - Clock::now());
-      if (left.count() <= 0) {
-        set_reason("idle timeout");
-        return;
+      if (!timers_.empty()) {
+        fire_due_timers();
+        if (primary_.over()) break;
       }
-      int timeout = left.count() > 2'000'000'000 ? 2'000'000'000 : static_cast<int>(left.count());
-      int ready = ::poll(fds, count, timeout);
+
+      Clock::time_point now = Clock::now();
+      Clock::time_point wake = Clock::time_point::max();
+      if (!outbound_.empty() || !connecting_.empty()) {
+        wake = outbound_deadlines(now);
+        flush_all();
+        sweep_outbound();
+        if (primary_.over()) break;
+      }
+      if (primary_.deadline() <= now) {
+        end(primary_, deadline_reason(primary_));
+        break;
+      }
+      wake = std::min(wake, primary_.deadline());
+      fds_.clear();
+      fds_.push_back({primary_.socket->fd(), events_of(primary_), 0});
+      fds_.push_back({rt_.stop.fd(), POLLIN, 0});
+      const bool polls_home = home_ != nullptr;
+      if (polls_home) fds_.push_back({home_->wake_fd(), POLLIN, 0});
+      if (primary_.hangup && fds_[0].events == 0) fds_[0].fd = -1;
+      const std::size_t first_outbound = fds_.size();
+      for (auto& ch : outbound_) {
+        short events = events_of(*ch);
+        int fd = (ch->hangup && events == 0) ? -1 : ch->socket->fd();
+        fds_.push_back({fd, events, 0});
+      }
+      if (!timers_.empty()) {
+        if (auto due = timers_.next_due()) wake = std::min(wake, *due);
+      }
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(wake - now).count();
+      int timeout = left < 0 ? 0 : left > 2'000'000'000 ? 2'000'000'000 : static_cast<int>(left);
+      int ready = ::poll(fds_.data(), fds_.size(), timeout);
       if (ready < 0) {
         if (errno == EINTR) continue;
-        set_reason(std::string("poll: ") + std::strerror(errno));
-        return;
+        end(primary_, std::string("poll: ") + std::strerror(errno));
+        break;
       }
-      if (ready == 0) continue;  // the idle check at the top decides
-      if (count == 3 && (fds[2].revents & POLLIN) != 0) {
-        if (out_.connection_peer()->take(out_.pending())) out_.close();
-        if (!flush(write_deadline())) return;
+      if (ready == 0) {
+        sweep_outbound();
+        continue;  // the deadline checks at the top decide
       }
-      if ((fds[1].revents & POLLIN) != 0) {
+      if (polls_home && (fds_[2].revents & POLLIN) != 0) take_home();
+      if ((fds_[1].revents & POLLIN) != 0) {
         stop_seen = true;  // the stop check at the top
         continue;
       }
-      if (read_open_ && fds[0].revents != 0) {
-        if (!after_read(read_once(), idle_until)) return;
-      } else if (!read_open_ && fds[0].revents & (POLLERR | POLLHUP)) {
-        set_reason("peer gone");
-        return;
+      on_ready(primary_, fds_[0]);
+      // Channels opened by the tasks above were not polled this round.
+      const std::size_t polled = fds_.size() - first_outbound;
+      for (std::size_t i = 0; i < polled && i < outbound_.size(); ++i) {
+        on_ready(*outbound_[i], fds_[first_outbound + i]);
+      }
+      if (!outbound_.empty()) sweep_outbound();
+    }
+    if (primary_.ended) return;
+    close_outbound("connection closed");
+    linger();
+  }
+
+  std::string deadline_reason(const Channel& ch) const {
+    if (!ch.write_until) return "idle timeout";
+    return draining_ ? "drain deadline passed while writing" : "write timed out";
+  }
+
+  // Ends outbound channels and connects past their deadlines; the earliest one left.
+  Clock::time_point outbound_deadlines(Clock::time_point now) {
+    Clock::time_point wake = Clock::time_point::max();
+    for (auto& ch : outbound_) {
+      if (ch->ended) continue;
+      if (ch->deadline() <= now) {
+        end(*ch, deadline_reason(*ch));
+      } else {
+        wake = std::min(wake, ch->deadline());
       }
     }
-    if (out_.closing()) linger();
+    for (std::size_t i = 0; i < connecting_.size();) {
+      if (connecting_[i].give_up <= now) {
+        PendingConnect gone = std::move(connecting_[i]);
+        connecting_.erase(connecting_.begin() + static_cast<std::ptrdiff_t>(i));
+        connect_failed(gone, errno_code(ETIMEDOUT), errno_code(ETIMEDOUT).message());
+        continue;
+      }
+      wake = std::min(wake, connecting_[i].give_up);
+      ++i;
+    }
+    return wake;
+  }
+
+  void on_ready(Channel& ch, const pollfd& fd) {
+    if (fd.revents == 0 || ch.ended) return;
+    if ((fd.events & POLLOUT) != 0) {
+      write_some(ch);
+      flush_all();
+    } else if ((fd.events & POLLIN) != 0) {
+      after_read(ch, read_once(ch));
+    } else if ((fd.revents & POLLERR) != 0 || ((fd.revents & POLLHUP) != 0 && !ch.read_open)) {
+      end(ch, "peer gone");
+    } else if ((fd.revents & POLLHUP) != 0) {
+      ch.hangup = true;  // reading is off: the session learns of it once it reads again
+    }
+  }
+
+  // What other threads sent: bytes and a close for the accepted channel, posted tasks.
+  void take_home() {
+    if (home_->take(primary_.out.pending(), tasks_)) primary_.out.close();
+    std::vector<ConnectionPeer::Task> tasks;
+    tasks.swap(tasks_);
+    for (auto& task : tasks) {
+      task();
+      task = nullptr;  // whatever it holds goes now, on this thread
+    }
+    tasks.clear();
+    if (tasks_.empty()) tasks_.swap(tasks);  // keep the capacity
+    flush_all();
+  }
+
+  void fire_due_timers() {
+    const Clock::time_point now = Clock::now();
+    // A session that re-arms a zero timer from on_timer must not starve the sockets.
+    for (int fired = 0; fired < 64; ++fired) {
+      auto due = timers_.pop_due(now);
+      if (!due) break;
+      Channel* ch = find(due->channel);
+      if (ch == nullptr) continue;
+      invoke(*ch, [ch, id = due->id] { ch->session->on_timer(id, ch->out); });
+      flush_all();
+    }
   }
 
   enum class ReadOutcome { data, eof, nothing, failed };
 
-  // Acts on what a read gave; false when the connection is over.
-  bool after_read(ReadOutcome outcome, Clock::time_point& idle_until) {
+  void after_read(Channel& ch, ReadOutcome outcome) {
     switch (outcome) {
       case ReadOutcome::data:
-        idle_until = Clock::now() + rt_.options.idle_timeout;
+        ch.idle_until = Clock::now() + rt_.options.idle_timeout;
         break;
       case ReadOutcome::eof:
-        read_open_ = false;
-        session_->on_eof(out_);
+        ch.read_open = false;
+        invoke(ch, [&ch] { ch.session->on_eof(ch.out); });
         break;
       case ReadOutcome::nothing:
-        break;
       case ReadOutcome::failed:
-        return false;
+        break;
     }
-    return flush(write_deadline());
+    flush_all();
   }
 
-  ReadOutcome read_once() {
+  ReadOutcome read_once(Channel& ch) {
     IoResult r;
     try {
-      r = socket_.read_nonblock(std::span<char>(buffer_, read_chunk));
+      r = ch.socket->read_nonblock(std::span<char>(buffer_, read_chunk));
     } catch (const Error& e) {
-      set_reason(e.code().message());
+      end(ch, e.code().message());
       return ReadOutcome::failed;
     }
     if (r.would_block()) return ReadOutcome::nothing;
     if (r.eof()) return ReadOutcome::eof;
-    session_->on_data(std::string_view(buffer_, r.bytes), out_);
+    invoke(ch, [&] { ch.session->on_data(std::string_view(buffer_, r.bytes), ch.out); });
     return ReadOutcome::data;
+  }
+
+  // Writes what the channel has pending until the kernel takes no more; false when the
+  // channel is over (peer gone).
+  bool write_some(Channel& ch) {
+    BufferedOutput& out = ch.out;
+    while (out.queued() != 0) {
+      IoResult r;
+      try {
+        r = ch.socket->write_nonblock(out.unsent());
+      } catch (const Error& e) {
+        end(ch, e.code().message());
+        out.discard();
+        return false;
+      }
+      if (!r.ok()) {
+        out.compact();
+        if (!ch.write_until) {
+          ch.write_until =
+              draining_ ? *drain_deadline_.time_point() : Clock::now() + rt_.options.idle_timeout;
+        }
+        return true;
+      }
+      out.sent(r.bytes);
+    }
+    std::string& pending = out.pending();
+    if (pending.capacity() > 4 * read_chunk) pending.shrink_to_fit();
+    if (ch.write_until) {
+      ch.write_until.reset();
+      ch.drained = true;
+    }
+    return true;
+  }
+
+  // After every callback: every channel's output goes out as far as the kernel takes it,
+  // and sessions whose waiting output has all gone hear on_drain.
+  void flush_all() {
+    for (int round = 0; round < 8; ++round) {
+      bool again = false;
+      flush_one(primary_, again);
+      for (std::size_t i = 0; i < outbound_.size(); ++i)
+        flush_one(*outbound_[i], again);
+      if (!again) return;
+    }
+  }
+
+  void flush_one(Channel& ch, bool& again) {
+    if (ch.ended) return;
+    if (ch.out.queued() != 0 && !write_some(ch)) return;
+    if (ch.out.write_shut_due()) {
+      ch.out.write_shut_sent();
+      try {
+        ch.socket->close_write();
+      } catch (const Error& e) {
+        end(ch, e.code().message());
+        return;
+      }
+    }
+    if (std::exchange(ch.drained, false) && !ch.out.closing()) {
+      invoke(ch, [&ch] { ch.session->on_drain(ch.out); });
+      again = true;
+    }
+  }
+
+  // Blocks until the channel's output is written or `deadline` passes; false then.
+  bool flush_blocking(Channel& ch, Deadline deadline) {
+    for (;;) {
+      if (ch.ended || !write_some(ch)) return false;
+      if (ch.out.queued() == 0) return true;
+      pollfd p{ch.socket->fd(), POLLOUT, 0};
+      int ready = ::poll(&p, 1, deadline.poll_timeout_ms());
+      if (ready < 0 && errno != EINTR) return false;
+      if (ready == 0 || deadline.expired()) {
+        end(ch, draining_ ? "drain deadline passed while writing" : "write timed out");
+        ch.out.discard();
+        return false;
+      }
+    }
+  }
+
+  // Closes the channels the accepted connection opened, and gives up on pending connects.
+  void close_outbound(const std::string& reason) noexcept {
+    // on_close may open or close more: a few rounds, then whatever is left is dropped.
+    for (int round = 0; round < 8 && (!outbound_.empty() || !connecting_.empty()); ++round) {
+      auto channels = std::move(outbound_);
+      outbound_.clear();
+      for (auto& ch : channels) {
+        end(*ch, reason);
+        teardown(*ch);
+      }
+      auto pending = std::move(connecting_);
+      connecting_.clear();
+      for (auto& p : pending)
+        connect_failed(p, std::make_error_code(std::errc::operation_canceled), reason);
+    }
+    outbound_.clear();
+    connecting_.clear();
+  }
+
+  // Ends outbound channels that are over.
+  void sweep_outbound() {
+    for (std::size_t i = 0; i < outbound_.size();) {
+      if (!outbound_[i]->over()) {
+        ++i;
+        continue;
+      }
+      std::unique_ptr<Channel> ch = std::move(outbound_[i]);
+      outbound_.erase(outbound_.begin() + static_cast<std::ptrdiff_t>(i));
+      teardown(*ch);
+    }
+  }
+
+  void teardown(Channel& ch) noexcept {
+    timers_.cancel_channel(ch.id);
+    ch.ended = true;
+    if (ch.session) {
+      invoke(ch, [&ch] { ch.session->on_close(); });
+      ch.session.reset();
+    }
+    if (logging()) {
+      try {
+        rt_.log.info("closed outbound " + ch.name +
+                     (ch.reason.empty() ? "" : " (" + ch.reason + ")"));
+      } catch (...) {
+      }
+    }
+  }
+
+  void connect_failed(PendingConnect& p, std::error_code error, const std::string& reason) {
+    if (logging()) rt_.log.info("connect to " + p.target + " failed: " + reason);
+    Channel none(*this, p.id, Socket{});
+    none.name = p.target;
+    invoke(none, [&] { p.session->on_connect_failed(error, reason); });
+    invoke(none, [&] { p.session->on_close(); });
+    p.session.reset();
+  }
+
+  // On this thread, when the worker has finished connecting (or failing to).
+  void connected(std::uint64_t id, OutboundOutcome& outcome) {
+    auto it = std::find_if(connecting_.begin(), connecting_.end(),
+                           [id](const PendingConnect& p) { return p.id == id; });
+    if (it == connecting_.end()) return;  // given up on already: the socket closes here
+    PendingConnect p = std::move(*it);
+    connecting_.erase(it);
+    if (!outcome.socket.is_open()) {
+      connect_failed(p, outcome.error, outcome.reason);
+      return;
+    }
+    auto ch = std::make_unique<Channel>(*this, id, std::move(outcome.socket));
+    ch->name = p.target;
+    ch->session = std::move(p.session);
+    ch->idle_until = Clock::now() + rt_.options.idle_timeout;
+    if (logging()) {
+      rt_.log.info("connected to " + p.target + " (" + ch->socket->peer_or_empty().to_string() +
+                   ")");
+    }
+    Channel& opened = *ch;
+    outbound_.push_back(std::move(ch));
+    invoke(opened, [&opened] { opened.session->on_open(opened.out); });
   }
 
   // Stop requested: answer what the peer has already sent, then close. In-flight work is
@@ -280,52 +585,25 @@ class Connection {
   void begin_drain() {
     draining_ = true;
     drain_deadline_ = Deadline(rt_.options.drain_timeout);
-    set_reason("server stopping");
-    for (int rounds = 0; read_open_ && rounds < 64 && !out_.closing(); ++rounds) {
-      ReadOutcome outcome = read_once();
-      if (outcome == ReadOutcome::failed) return;
+    if (primary_.write_until) primary_.write_until = *drain_deadline_.time_point();
+    if (primary_.reason.empty()) primary_.reason = "server stopping";
+    close_outbound("server stopping");
+    for (int rounds = 0; can_read(primary_) && rounds < 64; ++rounds) {
+      ReadOutcome outcome = read_once(primary_);
+      if (outcome == ReadOutcome::failed || primary_.ended) return;
       if (outcome == ReadOutcome::eof) {
-        read_open_ = false;
-        session_->on_eof(out_);
+        primary_.read_open = false;
+        invoke(primary_, [this] { primary_.session->on_eof(primary_.out); });
         break;
       }
       if (outcome == ReadOutcome::nothing) break;
-      if (!flush(drain_deadline_)) return;
+      if (!flush_blocking(primary_, drain_deadline_)) return;
     }
-    if (ConnectionPeer* p = out_.connection_peer()) p->take(out_.pending());
-    out_.close();
-    if (flush(drain_deadline_)) linger();
-  }
-
-  // Writes everything buffered; false when the peer is gone or the deadline passed.
-  bool flush(Deadline deadline) {
-    std::string& pending = out_.pending();
-    std::size_t done = 0;
-    while (done < pending.size()) {
-      IoResult r;
-      try {
-        r = socket_.write_nonblock(std::string_view(pending).substr(done));
-      } catch (const Error& e) {
-        set_reason(e.code().message());
-        pending.clear();
-        return false;
-      }
-      if (r.ok()) {
-        done += r.bytes;
-        continue;
-      }
-      pollfd p{socket_.fd(), POLLOUT, 0};
-      int ready = ::poll(&p, 1, deadline.poll_timeout_ms());
-      if (ready < 0 && errno != EINTR) break;
-      if (ready == 0 || deadline.expired()) {
-        set_reason(draining_ ? "drain deadline passed while writing" : "write timed out");
-        pending.clear();
-        return false;
-      }
-    }
-    pending.clear();
-    if (pending.capacity() > 4 * read_chunk) pending.shrink_to_fit();
-    return true;
+    if (primary_.ended) return;
+    if (home_) home_->take(primary_.out.pending(), tasks_);
+    tasks_.clear();  // continuations that had not run are dropped with the connection
+    primary_.out.close();
+    if (flush_blocking(primary_, drain_deadline_)) linger();
   }
 
   // A close with unread input makes the kernel send RST, which can destroy the answer we
@@ -334,9 +612,10 @@ class Connection {
   void linger() {
     // The peer has already closed its side and everything it sent was read: a plain close
     // is clean, so no shutdown and no draining read.
-    if (!read_open_) return;
+    if (!primary_.read_open) return;
+    Socket& socket = *primary_.socket;
     try {
-      socket_.close_write();
+      socket.close_write();
     } catch (const Error&) {
       return;
     }
@@ -346,7 +625,7 @@ class Connection {
     while (discarded < 16 * read_chunk) {
       IoResult r;
       try {
-        r = socket_.read_nonblock(std::span<char>(buffer_, read_chunk));
+        r = socket.read_nonblock(std::span<char>(buffer_, read_chunk));
       } catch (const Error&) {
         return;
       }
@@ -356,23 +635,80 @@ class Connection {
         continue;
       }
       if (discarded == 0) return;  // nothing unread: a plain close is clean
-      pollfd p{socket_.fd(), POLLIN, 0};
+      pollfd p{socket.fd(), POLLIN, 0};
       int timeout = std::min(until.poll_timeout_ms(), 500);
       if (::poll(&p, 1, timeout) <= 0) return;
     }
   }
 
   Runtime& rt_;
-  Socket& socket_;
   Address peer_;
   char* buffer_;
-  BufferedOutput out_;
-  std::unique_ptr<Session> session_;
-  bool read_open_ = true;
+  std::vector<pollfd>& fds_;
+  Channel primary_;
+  std::vector<std::unique_ptr<Channel>> outbound_;
+  std::vector<PendingConnect> connecting_;
+  std::uint64_t last_channel_ = accepted_channel;
+  ThreadTimers timers_;
+  std::shared_ptr<ConnectionPeer> home_;
+  std::vector<ConnectionPeer::Task> tasks_;
   bool draining_ = false;
   Deadline drain_deadline_;
-  std::string reason_;
 };
+
+void ChannelPeer::send(std::string bytes) {
+  Connection* connection = &connection_;
+  ConnectionPeer::Task task = [connection, id = id_, bytes = std::move(bytes)] {
+    connection->deliver(id, bytes, false);
+  };
+  home_->post(task);
+}
+
+void ChannelPeer::close() {
+  Connection* connection = &connection_;
+  ConnectionPeer::Task task = [connection, id = id_] { connection->deliver(id, {}, true); };
+  home_->post(task);
+}
+
+bool Connection::run_off_loop(std::uint64_t channel, OffLoopWork work) {
+  std::shared_ptr<ConnectionPeer> handle = home();
+  WorkerPool::Job job = [handle, connection = this, channel, work = std::move(work)] {
+    Continuation continuation;
+    try {
+      continuation = work();
+    } catch (...) {
+      continuation = [error = std::current_exception()](Output&) { std::rethrow_exception(error); };
+    }
+    // Runs on the connection's thread, unless the channel has gone by then.
+    ConnectionPeer::Task task = [connection, channel, continuation = std::move(continuation)] {
+      Channel* ch = connection->find(channel);
+      if (ch != nullptr && continuation) {
+        connection->invoke(*ch, [ch, &continuation] { continuation(ch->out); });
+      }
+    };
+    handle->post(task);
+  };
+  return rt_.workers.try_submit(job);
+}
+
+void Connection::connect(OutboundRequest request, std::unique_ptr<Session> session) {
+  const std::uint64_t id = ++last_channel_;
+  const Clock::time_point deadline = Clock::now() + request.timeout;
+  std::string target = outbound_target(request);
+  connecting_.push_back({id, target, std::move(session), deadline + connect_grace});
+  std::shared_ptr<ConnectionPeer> handle = home();
+  OutboundDone done = [this, id](OutboundOutcome& outcome) { connected(id, outcome); };
+  if (draining_ || !submit_outbound(rt_.workers, handle, request, deadline, std::move(done))) {
+    // Reported from the loop, never from inside connect().
+    ConnectionPeer::Task task = [this, id] {
+      OutboundOutcome busy;
+      busy.error = std::make_error_code(std::errc::resource_unavailable_try_again);
+      busy.reason = "server busy";
+      connected(id, busy);
+    };
+    handle->post(task);
+  }
+}
 
 void run_blocking_handler(Runtime& rt, const BlockingService& service, Socket& socket,
                           const Address& peer) {

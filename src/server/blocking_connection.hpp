@@ -2,7 +2,8 @@
 // architectures (serial, thread, fork, prefork, pool). A read loop feeds the Session in
 // chunks of 64 KiB, buffers what it writes and flushes it under a write deadline, closes the
 // connection after the idle timeout, and on a stop request answers what has already arrived
-// and closes within the drain deadline.
+// and closes within the drain deadline. The same loop runs the session's timers, the
+// continuations of its off-loop work and the outbound connections it opens.
 #pragma once
 
 #include "runtime.hpp"

@@ -95,8 +95,9 @@ void LoopConnection::on_timer_due(TimerId id, LoopTimers::Kind kind) {
       break;
     case kConnectDeadline:
       if (dialing_) {
-        give_up(make_error_code(errc::timed_out),
-                "timed out after " + std::to_string(dialing_->timeout.count()) + " ms");
+        // The same code and words as a blocking connect that ran out of time.
+        const std::error_code timed_out = errno_code(ETIMEDOUT);
+        give_up(timed_out, timed_out.message());
         return;
       }
       break;
@@ -250,10 +251,23 @@ void LoopConnection::abort() noexcept {
   destroy();
 }
 
+void LoopConnection::close_children() noexcept {
+  // By index: a child's on_close may still open another through this connection.
+  for (std::size_t i = 0; i < children_.size(); ++i) {
+    const auto [child_slot, child_generation] = children_[i];
+    LoopConnection* child = loop.slots.find(child_slot);
+    if (child != nullptr && child->is(child_generation)) child->abort();
+  }
+  children_.clear();
+}
+
 void LoopConnection::destroy() noexcept {
   if (list != nullptr) list->remove(*this);
   if (peer_handle_) loop.mailbox->forget(*peer_handle_);
   peer_handle_.reset();
+  // The outbound connections it opened go first, while its session is still there: their
+  // sessions may hold on to it. Then its own on_close, then what that may have opened.
+  close_children();
   if (session) {
     try {
       session->on_close();
@@ -262,16 +276,9 @@ void LoopConnection::destroy() noexcept {
     } catch (...) {
       callback_failed("on_close", "unknown exception");
     }
+    close_children();
     session.reset();
   }
-  // The outbound connections it opened go with it.
-  // By index: a child's on_close may still open another through this connection.
-  for (std::size_t i = 0; i < children_.size(); ++i) {
-    const auto [child_slot, child_generation] = children_[i];
-    LoopConnection* child = loop.slots.find(child_slot);
-    if (child != nullptr && child->is(child_generation)) child->abort();
-  }
-  children_.clear();
   // Its timers (those its on_close started too) cost nothing once it has gone, and never
   // fire.
   loop.timers.cancel_all(*this);

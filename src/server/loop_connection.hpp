@@ -178,6 +178,7 @@ class alignas(64) LoopConnection final : public Output {
   bool update_interest();
   bool linger();
   void destroy() noexcept;
+  void close_children() noexcept;
   // Outbound (loop_outbound.cpp).
   void begin_dial();
   void on_resolved(std::vector<Address> found, std::error_code error);

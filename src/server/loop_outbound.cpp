@@ -34,6 +34,12 @@ std::optional<std::uint16_t> numeric_port(const std::string& text) {
   return static_cast<std::uint16_t>(value);
 }
 
+// Why one address failed: the error, and which address when there were several.
+std::string failure_reason(const Dialing& d, const Address& address, std::error_code error) {
+  if (d.addresses.size() <= 1) return error.message();
+  return address.to_string() + ": " + error.message();
+}
+
 }  // namespace
 
 void LoopConnection::connect(OutboundRequest request, std::unique_ptr<Session> outbound) {
@@ -152,7 +158,7 @@ void LoopConnection::try_next_address() {
       return;  // else settle() watches for writable
     } catch (const Error& e) {
       d.error = e.code();
-      d.reason = address.to_string() + ": " + e.code().message();
+      d.reason = failure_reason(d, address, e.code());
       if (is_out_of_descriptors(d.error)) break;
     }
   }
@@ -169,7 +175,7 @@ void LoopConnection::finish_connect() {
     return;
   }
   dialing_->error = error;
-  dialing_->reason = remote_.to_string() + ": " + error.message();
+  dialing_->reason = failure_reason(*dialing_, remote_, error);
   try_next_address();
 }
 

@@ -582,7 +582,8 @@ TEST_P(LoopRuntime, OutboundConnectionToAClosedPortIsRefused) {
   EXPECT_EQ(seen[2], "refused");
   EXPECT_EQ(seen[3], "upstream closed");
   // Written to the client's Output from the outbound session's callback.
-  const std::string expected = "failed: 127.0.0.1:" + std::to_string(port) + ": ";
+  // One address was tried: the reason is its error alone, as on the blocking architectures.
+  const std::string expected = "failed: Connection refused";
   EXPECT_EQ(read_bytes(client, expected.size()), expected);
 }
 

@@ -1,0 +1,91 @@
+// Internal: the Output of one channel of a blocking connection (the accepted socket or an
+// outbound connection it opened). Bytes wait here until the read loop flushes them; the
+// runtime requests (timers, off-loop work, outbound connects, peers) go to the connection
+// that owns the channel, through ChannelHost.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "sockit/server/session.hpp"
+
+namespace sockit::server::detail {
+
+// What a channel's Output asks of its connection; `channel` names the asking channel.
+class ChannelHost {
+ public:
+  virtual std::shared_ptr<Peer> peer_of(std::uint64_t channel) = 0;
+  virtual TimerId start_timer(std::uint64_t channel, std::chrono::milliseconds after) = 0;
+  virtual bool cancel_timer(TimerId id) noexcept = 0;
+  virtual bool run_off_loop(std::uint64_t channel, OffLoopWork work) = 0;
+  virtual void connect(OutboundRequest request, std::unique_ptr<Session> session) = 0;
+
+ protected:
+  ~ChannelHost() = default;
+};
+
+class BufferedOutput final : public Output {
+ public:
+  BufferedOutput(ChannelHost& host, std::uint64_t channel) noexcept
+      : host_(host), channel_(channel) {}
+
+  void write(std::string_view bytes) override {
+    if (!closing_ && !write_shut_) pending_.append(bytes);
+  }
+  void close() override { closing_ = true; }
+  bool closing() const noexcept override { return closing_; }
+  void close_write() override {
+    if (!closing_) write_shut_ = true;
+  }
+  // close_write was asked for, and everything before it has been sent: the FIN is due.
+  bool write_shut_due() const noexcept { return write_shut_ && !write_shut_sent_ && queued() == 0; }
+  void write_shut_sent() noexcept { write_shut_sent_ = true; }
+  std::shared_ptr<Peer> peer() override;
+
+  std::size_t queued() const noexcept override { return pending_.size() - sent_; }
+  void set_reading(bool on) override { reading_ = on; }
+  TimerId start_timer(std::chrono::milliseconds after) override;
+  bool cancel_timer(TimerId id) noexcept override;
+  bool run_off_loop(OffLoopWork work) override;
+  void connect(OutboundRequest request, std::unique_ptr<Session> session) override;
+
+  // Where bytes from other threads are appended.
+  std::string& pending() noexcept { return pending_; }
+  std::string_view unsent() const noexcept { return std::string_view(pending_).substr(sent_); }
+  // The kernel took `n` more bytes. What was sent is dropped once all is sent, or once it is
+  // most of the buffer, so a slow peer costs no copying per partial write.
+  void sent(std::size_t n) noexcept {
+    sent_ += n;
+    if (sent_ == pending_.size()) {
+      pending_.clear();
+      sent_ = 0;
+    }
+  }
+  void compact() {
+    if (sent_ > pending_.size() / 2) {
+      pending_.erase(0, sent_);
+      sent_ = 0;
+    }
+  }
+  void discard() noexcept {
+    pending_.clear();
+    sent_ = 0;
+  }
+  bool reading() const noexcept { return reading_; }
+
+ private:
+  ChannelHost& host_;
+  const std::uint64_t channel_;
+  std::string pending_;
+  std::size_t sent_ = 0;  // the head of pending_ the kernel has already taken
+  bool closing_ = false;
+  bool reading_ = true;
+  bool write_shut_ = false;       // close_write: writes end here
+  bool write_shut_sent_ = false;  // and the FIN has gone
+};
+
+}  // namespace sockit::server::detail

@@ -1,0 +1,76 @@
+// The way into a blocking connection's thread (see connection_peer.hpp).
+#include "connection_peer.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <utility>
+
+#include "sockit/error.hpp"
+
+namespace sockit::server::detail {
+
+ConnectionPeer::ConnectionPeer() : wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (wake_fd_ < 0) throw_errno("eventfd", "peer", errno);
+}
+
+ConnectionPeer::~ConnectionPeer() {
+  ::close(wake_fd_);
+}
+
+void ConnectionPeer::send(std::string bytes) {
+  std::lock_guard lock(mutex_);
+  if (gone_) return;
+  queued_ += bytes;
+  wake();
+}
+
+void ConnectionPeer::close() {
+  std::lock_guard lock(mutex_);
+  if (gone_) return;
+  close_requested_ = true;
+  wake();
+}
+
+bool ConnectionPeer::post(Task& task) {
+  std::lock_guard lock(mutex_);
+  if (gone_) return false;
+  tasks_.push_back(std::move(task));
+  wake();
+  return true;
+}
+
+bool ConnectionPeer::take(std::string& bytes, std::vector<Task>& tasks) {
+  std::uint64_t counter = 0;
+  [[maybe_unused]] ssize_t n = ::read(wake_fd_, &counter, sizeof counter);
+  std::lock_guard lock(mutex_);
+  bytes += queued_;
+  queued_.clear();
+  if (!tasks_.empty()) {
+    if (tasks.empty()) {
+      tasks.swap(tasks_);
+    } else {
+      for (auto& task : tasks_)
+        tasks.push_back(std::move(task));
+      tasks_.clear();
+    }
+  }
+  return close_requested_;
+}
+
+void ConnectionPeer::detach() noexcept {
+  std::vector<Task> dropped;  // destroyed outside the lock: they may hold anything
+  std::lock_guard lock(mutex_);
+  gone_ = true;
+  queued_.clear();
+  dropped.swap(tasks_);
+}
+
+void ConnectionPeer::wake() noexcept {
+  std::uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
+}
+
+}  // namespace sockit::server::detail
