@@ -12,6 +12,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers of the benchmark comparison (bench/peers), never needed by the main build
   libasio-dev libuv1-dev libevent-dev
+  # forwarders `sockit proxy` is compared with (bench/proxy)
+  haproxy
   # real peers used by the tests, and process tools
   ruby netcat-openbsd socat curl python3 procps util-linux iproute2 openssl
   # TLS peer for the TLS client tests (started by the test itself, never as a service)
