@@ -95,6 +95,8 @@ scenario arch-churn-64B-50c --archs serial,thread,fork,prefork,pool,reactor,hybr
 echo "== allocations per message" >&2
 "$BIN/reactor_alloc" --conns 50 --messages 50000 >"$WORK/alloc.txt" 2>/dev/null ||
   echo "run_all.sh: reactor_alloc saw allocations" >&2
+"$BIN/reactor_alloc" --coroutine --conns 50 --messages 50000 >"$WORK/alloc-coroutine.txt" \
+  2>/dev/null || echo "run_all.sh: reactor_alloc --coroutine saw allocations" >&2
 echo "== codec and parser micro-benchmarks" >&2
 for micro in codec http; do
   if [[ -x $BIN/${micro}_bench ]]; then
@@ -270,6 +272,13 @@ try:
     check("reactor heap allocations per message == 0", per, 0.0, per == 0.0)
 except (OSError, ValueError, IndexError):
     check("reactor heap allocations per message == 0", None, None, False)
+try:
+    coroutine_line = open(os.path.join(work, "alloc-coroutine.txt")).read().strip()
+    per = float(coroutine_line.rsplit("=", 1)[1])
+    check("coroutine echo heap allocations per message == 0", per, 0.0, per == 0.0)
+    alloc_line += "\n" + coroutine_line
+except (OSError, ValueError, IndexError):
+    check("coroutine echo heap allocations per message == 0", None, None, False)
 
 w("## Targets")
 w("")
@@ -290,8 +299,9 @@ for name, title, figure in scenarios:
         w("")
 w("## Heap allocations per message (reactor, steady state)")
 w("")
-w("`bench/alloc/reactor_alloc` replaces operator new, runs `echo` on an in-process reactor "
-  "Server and counts allocations while 50 connections ping-pong 64-byte lines:")
+w("`bench/alloc/reactor_alloc` replaces operator new, runs `echo` (and, with `--coroutine`, "
+  "an echo coroutine awaiting read_some and write_all) on an in-process reactor Server and "
+  "counts allocations while 50 connections ping-pong 64-byte lines:")
 w("")
 w("```")
 w(alloc_line or "(not run)")

@@ -3,8 +3,10 @@
 // second thread, and drives it from the main thread with plain syscalls and stack buffers
 // (so every allocation counted is the server's). After a warm-up it counts the allocations
 // made while N more 64-byte messages are echoed on each of C connections.
-// Usage: reactor_alloc [--conns 50] [--messages 20000]; prints one line, exits 1 when any
-// allocation per message was seen.
+// With --coroutine the echo is a CoroutineService (read_some, then write_all, awaited on
+// an AsyncStream): the same count for awaited operations.
+// Usage: reactor_alloc [--conns 50] [--messages 20000] [--coroutine]; prints one line,
+// exits 1 when any allocation per message was seen.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -21,6 +23,11 @@
 #include <thread>
 #include <vector>
 
+#include <array>
+
+#include "sockit/async/task.hpp"
+#include "sockit/server/async_stream.hpp"
+#include "sockit/server/coroutine_service.hpp"
 #include "sockit/server/server.hpp"
 #include "sockit/server/services.hpp"
 
@@ -83,17 +90,27 @@ bool ping_pong(const std::vector<int>& fds, int rounds) {
   return true;
 }
 
+sockit::Task<void> coroutine_echo(sockit::server::AsyncStream& client) {
+  std::array<char, 16 * 1024> buffer;
+  while (std::size_t n = co_await client.read_some(buffer)) {
+    co_await client.write_all(std::string_view(buffer.data(), n));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int conns = 50;
   int messages = 20000;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool coroutine = false;
+  for (int i = 1; i < argc; ++i) {
     std::string_view flag = argv[i];
-    if (flag == "--conns") {
-      conns = std::atoi(argv[i + 1]);
-    } else if (flag == "--messages") {
-      messages = std::atoi(argv[i + 1]);
+    if (flag == "--coroutine") {
+      coroutine = true;
+    } else if (flag == "--conns" && i + 1 < argc) {
+      conns = std::atoi(argv[++i]);
+    } else if (flag == "--messages" && i + 1 < argc) {
+      messages = std::atoi(argv[++i]);
     }
   }
   using namespace sockit::server;
@@ -102,7 +119,13 @@ int main(int argc, char** argv) {
   options.port = 0;
   options.log_level = LogLevel::quiet;
   options.handle_signals = false;
-  Server server(std::make_shared<EchoService>(), options);
+  std::shared_ptr<Service> service;
+  if (coroutine) {
+    service = std::make_shared<CoroutineService>("coroutine-echo", 0, coroutine_echo);
+  } else {
+    service = std::make_shared<EchoService>();
+  }
+  Server server(service, options);
   const auto port = server.local_address().port();
   std::thread loop([&server] { server.run(); });
 
@@ -138,9 +161,9 @@ int main(int argc, char** argv) {
   }
   const double total = static_cast<double>(rounds) * conns;
   std::printf(
-      "reactor_alloc: conns=%d messages=%.0f allocations=%llu bytes=%llu "
+      "reactor_alloc: %s conns=%d messages=%.0f allocations=%llu bytes=%llu "
       "allocations_per_message=%.4f\n",
-      conns, total, counted_allocations, counted_bytes,
+      coroutine ? "coroutine-echo" : "echo", conns, total, counted_allocations, counted_bytes,
       static_cast<double>(counted_allocations) / total);
   return counted_allocations == 0 ? 0 : 1;
 }
