@@ -252,16 +252,31 @@ void AsyncStream::open(Output& out) {
 
 void AsyncStream::feed(std::string_view bytes) {
   if (closed_ || bytes.empty()) return;
-  if (start_ > 0 && start_ >= input_.size() / 2) {
-    input_.erase(0, start_);
-    start_ = 0;
+  // A read waiting on an empty stream gets the bytes in its own buffer at once.
+  detail::StreamWaiter* direct = nullptr;
+  if (reader_ != nullptr && buffered() == 0) {
+    const std::size_t n = reader_->take_direct(bytes);
+    if (n > 0) {
+      bytes.remove_prefix(n);
+      direct = reader_;
+    }
   }
-  input_.append(bytes);
-  if (reading_ && out_ != nullptr && buffered() > options_.input_bound) {
-    reading_ = false;
-    out_->set_reading(false);
+  if (!bytes.empty()) {
+    if (start_ > 0 && start_ >= input_.size() / 2) {
+      input_.erase(0, start_);
+      start_ = 0;
+    }
+    input_.append(bytes);
+    if (reading_ && out_ != nullptr && buffered() > options_.input_bound) {
+      reading_ = false;
+      out_->set_reading(false);
+    }
   }
-  if (reader_ != nullptr && reader_->ready()) wake(*reader_);
+  if (direct != nullptr) {
+    wake(*direct);
+  } else if (reader_ != nullptr && reader_->ready()) {
+    wake(*reader_);
+  }
 }
 
 void AsyncStream::feed_eof() {
@@ -363,7 +378,14 @@ AsyncStream::Connect AsyncStream::connect(const OutboundRequest& request, Sessio
   return Connect(*this, request, std::move(wrap));
 }
 
+std::size_t AsyncStream::ReadSome::take_direct(std::string_view bytes) noexcept {
+  direct_ = std::min(into_.size(), bytes.size());
+  std::memcpy(into_.data(), bytes.data(), direct_);
+  return direct_;
+}
+
 std::size_t AsyncStream::ReadSome::await_resume() {
+  if (direct_ > 0) return std::exchange(direct_, 0);
   if (cancelled || owner_->closed_) throw_canceled("read_some");
   return owner_->take(into_);
 }

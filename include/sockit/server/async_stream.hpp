@@ -52,6 +52,12 @@ struct StreamWaiter {
 
   // For the pending read: whether what it waits for has come (data, a line, EOF).
   virtual bool ready() { return true; }
+  // For the pending read: takes what it can of `bytes` straight into the caller's buffer
+  // (one copy fewer than through the stream's input); returns how much it took.
+  virtual std::size_t take_direct(std::string_view bytes) noexcept {
+    (void)bytes;
+    return 0;
+  }
 
   AsyncStream* stream = nullptr;  // set while linked
   StreamWaiter* prev = nullptr;
@@ -218,11 +224,13 @@ class AsyncStream::ReadSome final : public detail::StreamWaiter {
   void await_suspend(std::coroutine_handle<> awaiting) { owner_->start_read(*this, awaiting, {}); }
   std::size_t await_resume();
   bool ready() override { return ready_now(); }
+  std::size_t take_direct(std::string_view bytes) noexcept override;
 
  private:
   bool ready_now() const noexcept { return owner_->buffered() > 0 || owner_->eof_; }
   AsyncStream* owner_;
   std::span<char> into_;
+  std::size_t direct_ = 0;  // bytes take_direct put in into_
 };
 
 class AsyncStream::ReadLineInto : public detail::StreamWaiter {
