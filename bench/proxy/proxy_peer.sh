@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # A forwarder in front of an echo server, as a peer for arch_compare, so forwarders are
-# compared by their own CPU per message under the same load:
-#   arch_compare --peer sockit="bench/proxy/proxy_peer.sh sockit" \
-#                --peer socat="bench/proxy/proxy_peer.sh socat" \
-#                --peer haproxy="bench/proxy/proxy_peer.sh haproxy"
+# compared by their own CPU per message under the same load. arch_compare runs a peer as
+# one program (with --port 0, ignored here), so the forwarder is named by the link it is
+# run through:
+#   arch_compare --peer sockit=bench/proxy/proxy-sockit --peer socat=bench/proxy/proxy-socat \
+#                --peer haproxy=bench/proxy/proxy-haproxy
 # The upstream echo (UPSTREAM, default build/bench/bin/bench/epoll_echo) runs detached and
 # pinned to UPSTREAM_CPU (default 1), so only the forwarder is measured: this script prints
 # "listening on 127.0.0.1:PORT" and then becomes the forwarder (exec). Upstream pids are
 # appended to ${TMPDIR:-/tmp}/proxy_peer.pids for the caller to end.
 set -euo pipefail
-kind=$1
+name=$(basename "$0")
+kind=${name#proxy-}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 sockit=${SOCKIT:-$root/build/bench/bin/sockit}
 upstream=${UPSTREAM:-$root/build/bench/bin/bench/epoll_echo}
 pids=${TMPDIR:-/tmp}/proxy_peer.pids
+
+# The line arch_compare waits for, once the forwarder exec'd below has had time to bind.
+announce() { (sleep 0.5; echo "listening on 127.0.0.1:$1" >&2) & }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -29,7 +34,7 @@ case $kind in
     exec "$sockit" proxy 0 "127.0.0.1:$up" --quiet ;;  # prints its own "listening on"
   socat)
     port=$(free_port)
-    echo "listening on 127.0.0.1:$port" >&2
+    announce "$port"
     exec socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork,nodelay" "TCP:127.0.0.1:$up,nodelay" ;;
   haproxy)
     port=$(free_port)
@@ -49,9 +54,9 @@ frontend in
 backend out
   server echo 127.0.0.1:$up
 CFG
-    echo "listening on 127.0.0.1:$port" >&2
+    announce "$port"
     exec haproxy -db -f "$cfg" ;;
   *)
-    echo "usage: proxy_peer.sh sockit|socat|haproxy" >&2
+    echo "run as proxy-sockit, proxy-socat or proxy-haproxy (links to proxy_peer.sh)" >&2
     exit 2 ;;
 esac
