@@ -22,7 +22,7 @@ using sockit::server::AsyncStream;
 
 // Copies until `from` ends, then sends our EOF to `to`: its peer can still answer.
 sockit::Task<void> copy(AsyncStream& from, AsyncStream& to) {
-  std::array<char, 16 * 1024> buffer;
+  std::array<char, 16 * 1024> buffer{};
   while (std::size_t n = co_await from.read_some(buffer)) {
     co_await to.write_all({buffer.data(), n});
   }

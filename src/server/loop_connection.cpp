@@ -11,7 +11,7 @@ namespace sockit::server::detail {
 
 void LoopConnection::start(Socket accepted, Address peer, ConnectionGate::Ticket admission) {
   socket = std::move(accepted);
-  remote_ = std::move(peer);
+  remote_ = peer;
   ticket_ = std::move(admission);
   state = State::open;
   touched = loop.now;

@@ -118,7 +118,7 @@ void LoopConnection::begin_dial() {
     std::error_code error;
     std::vector<Address> found;
     for (auto& r : resolve(host, port, ResolveOptions{}, error))
-      found.push_back(std::move(r.address));
+      found.push_back(r.address);
     box->deliver(Delivery{home, current,
                           [found = std::move(found), error](Output& out) mutable {
                             static_cast<LoopConnection&>(out).on_resolved(std::move(found), error);

@@ -473,7 +473,8 @@ std::unique_ptr<Session> TlsService::open(const ConnectionInfo& connection) {
 
 std::unique_ptr<Session> tls_client_session(std::unique_ptr<Session> inner,
                                             const TlsContext& context,
-                                            const std::string& server_name, TlsService::Log log,
+                                            const std::string& server_name,
+                                            const TlsService::Log& log,
                                             std::chrono::milliseconds handshake_timeout) {
   if (!inner) throw std::invalid_argument("tls: no session to wrap");
   if (context.is_server()) throw std::invalid_argument("tls: a client context is needed");

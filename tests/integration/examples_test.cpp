@@ -69,13 +69,16 @@ std::optional<TcpExample> start_tcp(std::string_view name, std::vector<std::stri
   return server;
 }
 
-#define START_TCP(var, name)                                                    \
-  auto var##_started = start_tcp(name);                                         \
-  ASSERT_TRUE(var##_started.has_value()) << name << " did not report its port"; \
+// `var` names a variable, so it cannot be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
+#define START_TCP(var, name)                                                      \
+  auto var##_started = start_tcp(name);                                           \
+  ASSERT_TRUE(var##_started.has_value()) << (name) << " did not report its port"; \
   auto& var = *var##_started
+// NOLINTEND(bugprone-macro-parentheses)
 
 #define REQUIRE_TOOL(tool) \
-  if (!have_tool(tool)) GTEST_SKIP() << tool << " is not installed"
+  if (!have_tool(tool)) GTEST_SKIP() << (tool) << " is not installed"
 
 using sockit::test::TempDir;
 
@@ -193,10 +196,10 @@ TEST(DatetimeServer, ServesAClientWhileAnotherHoldsItsConnection) {
   REQUIRE_TOOL("ruby");
   START_TCP(server, "datetime_server");
   // A client that connects and never reads nor closes: the next one is still answered.
-  Process idle({"ruby", "-rsocket", "-e",
-                "s = TCPSocket.new('127.0.0.1', Integer(ARGV[0])); puts 'connected'; "
-                "$stdout.flush; sleep 60",
-                port_text(server.port)});
+  const std::string idle_client =
+      "s = TCPSocket.new('127.0.0.1', Integer(ARGV[0])); puts 'connected'; "
+      "$stdout.flush; sleep 60";
+  Process idle({"ruby", "-rsocket", "-e", idle_client, port_text(server.port)});
   ASSERT_TRUE(idle.wait_stdout("connected", generous));
   auto client = run({example("datetime_client"), port_text(server.port)});
   ASSERT_TRUE(client.status.success()) << describe(client);
@@ -409,10 +412,10 @@ TEST(LengthPrefix, OurClientTalksToARubyServerUsingTheSeedsFraming) {
 TEST(LengthPrefix, AHostileLengthClosesThatConnectionOnly) {
   REQUIRE_TOOL("ruby");
   START_TCP(server, "length_prefix_server");
-  auto hostile = run({"ruby", "-rsocket", "-e",
-                      "s = TCPSocket.new('127.0.0.1', Integer(ARGV[0])); "
-                      "s.write([0xFFFFFFFF].pack('N')); p s.read",
-                      port_text(server.port)});
+  const std::string hostile_client =
+      "s = TCPSocket.new('127.0.0.1', Integer(ARGV[0])); "
+      "s.write([0xFFFFFFFF].pack('N')); p s.read";
+  auto hostile = run({"ruby", "-rsocket", "-e", hostile_client, port_text(server.port)});
   ASSERT_TRUE(hostile.status.success()) << describe(hostile);
   EXPECT_EQ(hostile.out, "\"\"\n");  // closed without a reply
   EXPECT_TRUE(server.process.wait_stderr("frame too large", generous))

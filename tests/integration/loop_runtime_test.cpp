@@ -497,8 +497,8 @@ struct Link {
   std::thread::id upstream_thread;
 };
 
-std::unique_ptr<Hooks> proxy_session(std::string host, std::uint16_t port,
-                                     std::shared_ptr<Events> events,
+std::unique_ptr<Hooks> proxy_session(const std::string& host, std::uint16_t port,
+                                     const std::shared_ptr<Events>& events,
                                      std::chrono::milliseconds timeout = 5s) {
   auto s = std::make_unique<Hooks>();
   auto link = std::make_shared<Link>();

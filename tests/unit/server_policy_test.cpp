@@ -305,7 +305,8 @@ TEST(Services, DaytimeUsesRubyTimeToSFormat) {
 
 TEST(Services, RubyTimeStringOfAKnownInstantInUtc) {
   // 2026-11-25 23:36:57 UTC; TZ pinned so the offset is known.
-  std::string saved = getenv("TZ") != nullptr ? getenv("TZ") : "";
+  const char* tz = getenv("TZ");
+  std::string saved = tz != nullptr ? tz : "";
   setenv("TZ", "UTC", 1);
   tzset();
   auto when = std::chrono::system_clock::from_time_t(1795649817);

@@ -240,9 +240,9 @@ struct Harness {
 
   explicit Harness(
       std::shared_ptr<server::Service> inner = std::make_shared<server::EchoService>()) {
-    service =
-        std::make_shared<TlsService>(inner, TlsContext::server({files.cert, files.key, {}}),
-                                     [this](std::string_view line) { log.emplace_back(line); });
+    service = std::make_shared<TlsService>(
+        std::move(inner), TlsContext::server({files.cert, files.key, {}}),
+        [this](std::string_view line) { log.emplace_back(line); });
     session = service->open(info);
     session->on_open(out);
   }

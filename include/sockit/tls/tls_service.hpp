@@ -59,7 +59,7 @@ class TlsService final : public server::Service {
 // certificate_rejected's reason in the text), then on_close.
 std::unique_ptr<server::Session> tls_client_session(
     std::unique_ptr<server::Session> inner, const TlsContext& context,
-    const std::string& server_name, TlsService::Log log = {},
+    const std::string& server_name, const TlsService::Log& log = {},
     std::chrono::milliseconds handshake_timeout = TlsService::default_handshake_timeout);
 
 }  // namespace sockit
