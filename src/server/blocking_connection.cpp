@@ -443,6 +443,8 @@ class Connection final : public ChannelHost {
         return true;
       }
       out.sent(r.bytes);
+      // Traffic either way is activity: a channel that only receives is not idle.
+      ch.idle_until = Clock::now() + rt_.options.idle_timeout;
     }
     std::string& pending = out.pending();
     if (pending.capacity() > 4 * read_chunk) pending.shrink_to_fit();

@@ -280,6 +280,9 @@ inline void LoopConnection::send_or_queue(std::string_view bytes) {
       return;
     }
     if (r.ok()) {
+      // Traffic either way is activity: a client that only receives (a download through a
+      // proxy, a ticker) is not idle.
+      touch();
       if (r.bytes >= bytes.size()) return;
       bytes.remove_prefix(r.bytes);
     }

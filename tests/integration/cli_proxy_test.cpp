@@ -230,6 +230,35 @@ TEST(Proxy, TerminatesAndOriginatesTls) {
       << strict.process->stderr_text();
 }
 
+// A download: the upstream talks, the client only listens. The client's connection carries
+// traffic all along, so a 1 s idle timeout must not cut it, on an event loop or a thread.
+TEST(Proxy, TrafficEitherWayKeepsAConnectionFromIdlingOut) {
+  for (const char* arch : {"reactor", "thread"}) {
+    Started upstream = start_python(
+        "import socket, time\n"
+        "l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen()\n"
+        "print('PORT', l.getsockname()[1])\n"
+        "c, _ = l.accept()\n"
+        "for i in range(10):\n"
+        "    c.sendall(b'tick %d\\n' % i); time.sleep(0.3)\n"
+        "c.close()\n");
+    ASSERT_NE(upstream.port, 0);
+    Started proxy = start_proxy({at(upstream.port)}, {"--arch", arch, "--idle-timeout", "1"});
+    ASSERT_NE(proxy.port, 0) << proxy.process->stderr_text();
+    auto client = TcpSocket::connect(Address::loopback_ipv4(proxy.port), 10s);
+    std::string got;
+    char buf[256];
+    Deadline deadline(20s);
+    while (wait_readable(client, deadline)) {
+      std::size_t n = client.recv(std::span<char>(buf, sizeof buf));
+      if (n == 0) break;
+      got.append(buf, n);
+    }
+    EXPECT_NE(got.find("tick 9\n"), std::string::npos)
+        << arch << ": the download was cut after: " << got;
+  }
+}
+
 TEST(Proxy, SigtermDrainsAndExits) {
   Started echo = start_sockit({"serve", "echo", "--port", "0"});
   Started proxy = start_proxy({at(echo.port)}, {"--drain", "2"});
