@@ -2,6 +2,7 @@
 // growing, shutdown finishes what was queued, and a forked child starts threads of its own.
 // sockit-test-labels: threaded
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -92,6 +93,11 @@ TEST(WorkerPool, AChildProcessStartsThreadsOfItsOwn) {
   std::atomic<int> parent_jobs{0};
   WorkerPool::Job job = [&] { ++parent_jobs; };
   ASSERT_TRUE(pool.try_submit(job));  // the parent's thread exists now
+  // Fork while that thread is idle (waiting for work), not while it frees its finished job:
+  // a child forked in the middle of a free may find the allocator locked forever.
+  for (int i = 0; i < 5000 && parent_jobs.load() == 0; ++i)
+    std::this_thread::sleep_for(1ms);
+  std::this_thread::sleep_for(100ms);
   pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
@@ -100,16 +106,22 @@ TEST(WorkerPool, AChildProcessStartsThreadsOfItsOwn) {
     std::atomic<bool> ran{false};
     WorkerPool::Job mine = [&] { ran = true; };
     if (!pool.try_submit(mine)) ::_exit(2);
-    for (int i = 0; i < 2000 && !ran.load(); ++i)
+    for (int i = 0; i < 10000 && !ran.load(); ++i)
       std::this_thread::sleep_for(1ms);
     ::_exit(ran.load() ? 0 : 1);
   }
   int status = 0;
-  for (int i = 0; i < 5000; ++i) {
-    if (::waitpid(child, &status, WNOHANG) == child) break;
-    std::this_thread::sleep_for(1ms);
+  bool finished = false;
+  for (int i = 0; i < 15000 && !finished; ++i) {
+    finished = ::waitpid(child, &status, WNOHANG) == child;
+    if (!finished) std::this_thread::sleep_for(1ms);
   }
-  ASSERT_TRUE(WIFEXITED(status)) << "the child did not finish";
+  if (!finished) {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, &status, 0);
+  }
+  ASSERT_TRUE(finished) << "the child did not finish";
+  ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "the child's job did not run";
   pool.shutdown();
   EXPECT_EQ(parent_jobs.load(), 1);
