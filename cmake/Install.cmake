@@ -18,5 +18,11 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sockitConfig.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/sockit)
 
 file(RELATIVE_PATH SOCKIT_PC_TO_PREFIX "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+# liburing: a static libsockit needs it on every link line, a shared one only its own.
+if(SOCKIT_HAVE_URING AND BUILD_SHARED_LIBS)
+  set(SOCKIT_PC_PRIVATE_LIBS -luring)
+elseif(SOCKIT_HAVE_URING)
+  set(SOCKIT_PC_LIBS " -luring")
+endif()
 configure_file(cmake/sockit.pc.in ${CMAKE_CURRENT_BINARY_DIR}/sockit.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sockit.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -59,6 +59,9 @@ class Socket {
   Socket(int family, int type, int protocol = 0);
   // Takes ownership of an existing descriptor (sets close-on-exec on it).
   static Socket adopt(int fd);
+  // Takes ownership of a descriptor made close-on-exec already (by accept4 or io_uring's
+  // accept with SOCK_CLOEXEC): no system call.
+  static Socket own(int fd) noexcept { return Socket(fd); }
 
   int fd() const noexcept { return fd_.get(); }
   bool is_open() const noexcept { return fd_.is_open(); }

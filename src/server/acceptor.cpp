@@ -40,8 +40,31 @@ Acceptor::Acceptor(LoopShared& loop, Socket& listener, ListenerUse use) noexcept
 
 void Acceptor::start() {
   if (!listener_.is_open()) return;
-  loop_.backend.watch(listener_.fd(), interest(), kListenerToken);
+  listen();
+}
+
+// io_uring accepts by itself (one multishot request); epoll reports readiness.
+void Acceptor::listen() {
+  if (loop_.uring) {
+    loop_.uring->accept(listener_.fd(), kListenerToken);
+  } else {
+    loop_.backend.watch(listener_.fd(), interest(), kListenerToken);
+  }
   listening_ = true;
+}
+
+void Acceptor::unlisten() noexcept {
+  if (!listening_) return;
+  listening_ = false;
+  if (!loop_.uring) {
+    loop_.backend.unwatch(listener_.fd());
+    return;
+  }
+  try {
+    loop_.uring->cancel(kListenerToken);
+  } catch (const Error& error) {
+    loop_.rt.log.error(error.what());
+  }
 }
 
 // Running out of descriptors is an expected state here, answered from the error code's
@@ -111,8 +134,7 @@ void Acceptor::pause(int err) {
                        " ms at a time, serving current ones");
     shortage_logged_ = true;
   }
-  loop_.backend.unwatch(listener_.fd());
-  listening_ = false;
+  unlisten();
   paused_ = true;
   LoopCounters::add(loop_.counters.accept_pauses);
   resume_at_ = loop_.now + loop_.settings.accept_pause;
@@ -122,8 +144,7 @@ void Acceptor::resume() {
   paused_ = false;
   if (loop_.draining || !listener_.is_open()) return;
   try {
-    loop_.backend.watch(listener_.fd(), interest(), kListenerToken);
-    listening_ = true;
+    listen();
   } catch (const Error& error) {
     // Most likely still short of memory: try again after another pause.
     pause(error.code().value());
@@ -131,8 +152,7 @@ void Acceptor::resume() {
 }
 
 void Acceptor::stop() {
-  if (listening_) loop_.backend.unwatch(listener_.fd());
-  listening_ = false;
+  unlisten();
   paused_ = false;
   if (use_ == ListenerUse::exclusive) listener_.close();
 }

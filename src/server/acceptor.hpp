@@ -33,6 +33,8 @@ class Acceptor {
   void start();
   // The listener is readable: accepts what is waiting, a bounded number at a time.
   void on_ready();
+  // io_uring: the multishot accept produced a connection, or an error (acceptor_uring.cpp).
+  void on_accepted(const UringCompletion& done);
   // The loop is stopping: no more connections.
   void stop();
   // Resting for lack of descriptors, until resume_at().
@@ -47,6 +49,9 @@ class Acceptor {
   void admit(Socket accepted, Address peer);
   void pause(int err);
   void resume();
+  // Starts or stops taking connections from the listener, on the loop's backend.
+  void listen();
+  void unlisten() noexcept;
   std::uint32_t interest() const noexcept {
     return use_ == ListenerUse::shared ? LoopBackend::kSharedListener : LoopBackend::kSignalled;
   }

@@ -14,7 +14,7 @@ struct ArchitectureInfo {
   bool shares_memory;
 };
 
-constexpr std::array<ArchitectureInfo, 7> architectures{{
+constexpr std::array<ArchitectureInfo, 9> architectures{{
     {Architecture::serial, "serial", "one connection at a time, on one thread", true},
     {Architecture::thread, "thread", "a thread per connection", true},
     {Architecture::fork, "fork", "a child process per connection, reaped by the parent", false},
@@ -24,6 +24,10 @@ constexpr std::array<ArchitectureInfo, 7> architectures{{
     {Architecture::reactor, "reactor", "one thread, epoll, non-blocking everything", true},
     {Architecture::hybrid, "hybrid", "one reactor per core on SO_REUSEPORT listeners (nginx-style)",
      true},
+    {Architecture::uring, "uring", "one thread, io_uring completions, one system call per turn",
+     true},
+    {Architecture::uring_hybrid, "uring-hybrid",
+     "one io_uring loop per core on SO_REUSEPORT listeners", true},
 }};
 
 constexpr std::array<Architecture, architectures.size()> all = [] {

@@ -6,6 +6,7 @@
 // drains, it pauses for back-pressure, it half-closes), never per message.
 #include "event_loop.hpp"
 
+#include <poll.h>
 #include <climits>
 #include <exception>
 #include <optional>
@@ -38,13 +39,17 @@ EventLoop::~EventLoop() {
 }
 
 void EventLoop::run() {
+  if (shared_.settings.use_uring) {
+    run_uring();
+    return;
+  }
   shared_.mailbox->set_owner(std::this_thread::get_id());
   shared_.now = Clock::now();
   shared_.backend.watch(shared_.mailbox->fd(), LoopBackend::kSignalled, kWakeToken);
   shared_.backend.watch(shared_.rt.stop.fd(), LoopBackend::kSignalled, kStopToken);
   stop_watched_ = true;
   acceptor_.start();
-  while (!shared_.draining || (shared_.live > 0 && shared_.now < drain_deadline_)) {
+  while (running()) {
     const std::span<const PollEvent> events = shared_.backend.wait(next_timeout_ms());
     shared_.now = Clock::now();
     // Software pipelining. With hundreds of connections, the slot and the session an event
@@ -58,10 +63,39 @@ void EventLoop::run() {
       if (i + 1 < count) prefetch_session(events[i + 1].token);
       dispatch(events[i]);
     }
-    if (shared_.mailbox->has_mail()) deliver_mail();
-    expire_timers();
-    if (!shared_.settle_later.empty() || !shared_.refused.empty()) settle_others();
+    end_turn();
   }
+  finish();
+}
+
+// The same phases on io_uring. One system call per turn submits the requests the turn queued
+// (receives armed, sends, cancellations) and waits for completions, bounded by the nearest
+// timer.
+void EventLoop::run_uring() {
+  shared_.uring = std::make_unique<UringBackend>();
+  UringBackend& ring = *shared_.uring;
+  shared_.mailbox->set_owner(std::this_thread::get_id());
+  shared_.now = Clock::now();
+  ring.poll(shared_.mailbox->fd(), POLLIN, true, kWakeToken);
+  ring.poll(shared_.rt.stop.fd(), POLLIN, true, kStopToken);
+  stop_watched_ = true;
+  acceptor_.start();
+  while (running()) {
+    const std::vector<UringCompletion>& done = ring.wait(next_timeout_ms());
+    shared_.now = Clock::now();
+    // A stop is acted on after the turn's completions: they hold input that came before
+    // whatever the drain then reads from the sockets.
+    bool stop = false;
+    for (const UringCompletion& completion : done)
+      dispatch(completion, stop);
+    if (stop) begin_drain();
+    end_turn();
+  }
+  finish();
+  ring.settle_orphans();
+}
+
+void EventLoop::finish() {
   if (shared_.live > 0) {
     shared_.rt.log.info("drain deadline passed; closing " + std::to_string(shared_.live) +
                         " connection" + (shared_.live == 1 ? "" : "s"));
@@ -107,10 +141,7 @@ void EventLoop::begin_drain() {
   if (shared_.draining) return;
   shared_.draining = true;
   drain_deadline_ = shared_.now + shared_.rt.options.drain_timeout;
-  if (stop_watched_) {
-    shared_.backend.unwatch(shared_.rt.stop.fd());
-    stop_watched_ = false;
-  }
+  unwatch_stop();
   acceptor_.stop();
   for (std::size_t i = 0; i < shared_.slots.size(); ++i) {
     LoopConnection& c = shared_.slots.at(i);
@@ -134,6 +165,22 @@ void EventLoop::begin_drain() {
     if (c.is(generation)) c.settle();
   }
   settle_others();
+}
+
+void EventLoop::unwatch_stop() {
+  if (!stop_watched_) return;
+  if (shared_.uring) {
+    shared_.uring->cancel(kStopToken);
+  } else {
+    shared_.backend.unwatch(shared_.rt.stop.fd());
+  }
+  stop_watched_ = false;
+}
+
+void EventLoop::end_turn() {
+  if (shared_.mailbox->has_mail()) deliver_mail();
+  expire_timers();
+  if (!shared_.settle_later.empty() || !shared_.refused.empty()) settle_others();
 }
 
 void EventLoop::deliver_mail() {

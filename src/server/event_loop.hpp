@@ -34,6 +34,16 @@ class EventLoop {
 
  private:
   SOCKIT_HOT void dispatch(const PollEvent& event);
+  // The loop on io_uring (event_loop_uring.cpp): the same phases, fed by completions.
+  void run_uring();
+  void dispatch(const UringCompletion& done, bool& stop);
+  // What every turn ends with, on either backend.
+  SOCKIT_HOT void end_turn();
+  bool running() const noexcept {
+    return !shared_.draining || (shared_.live > 0 && shared_.now < drain_deadline_);
+  }
+  void finish();
+  void unwatch_stop();
   void prefetch_slot(std::uint64_t token) const noexcept;
   void prefetch_session(std::uint64_t token) const noexcept;
   void begin_drain();

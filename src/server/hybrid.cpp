@@ -35,7 +35,7 @@ Socket open_sibling_listener(const Socket& first, const Address& local) {
 
 }  // namespace
 
-void run_hybrid(Runtime& rt) {
+void run_hybrid(Runtime& rt, LoopKind kind) {
   const unsigned count = default_workers(rt.options);
   // SO_REUSEPORT balancing is for IP listeners; a Unix socket listener (or a failure to
   // join the group) falls back to one listener that every reactor accepts on.
@@ -57,15 +57,17 @@ void run_hybrid(Runtime& rt) {
     prepare_listener(listener, rt.local);
 
   const ListenerUse use = shared ? ListenerUse::shared : ListenerUse::exclusive;
+  LoopSettings settings;
+  settings.use_uring = kind == LoopKind::uring;
   std::vector<std::unique_ptr<EventLoop>> loops;
-  loops.push_back(std::make_unique<EventLoop>(rt, rt.listener, use));
+  loops.push_back(std::make_unique<EventLoop>(rt, rt.listener, use, settings));
   for (unsigned i = 1; i < count; ++i) {
     Socket& listener = shared ? rt.listener : siblings[i - 1];
-    loops.push_back(std::make_unique<EventLoop>(rt, listener, use));
+    loops.push_back(std::make_unique<EventLoop>(rt, listener, use, settings));
   }
   if (rt.log.level() == LogLevel::verbose) {
-    rt.log.debug("hybrid: " + std::to_string(count) + " reactors" +
-                 (shared ? " on one shared listener" : " on SO_REUSEPORT listeners"));
+    rt.log.debug(std::string(to_string(rt.options.architecture)) + ": " + std::to_string(count) +
+                 " reactors" + (shared ? " on one shared listener" : " on SO_REUSEPORT listeners"));
   }
 
   std::mutex failure_mutex;

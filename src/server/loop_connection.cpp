@@ -144,6 +144,13 @@ void LoopConnection::flush() {
     touch();
   }
   if (pending && pending->empty()) loop.pool.give(std::move(pending));
+  output_sent(had_queue);
+}
+
+// Some output went out (flushed on epoll, a send completed on io_uring): reading resumes
+// below the low-water mark, a FIN asked for follows the last byte, and a session that
+// waits for the queue to empty hears on_drain.
+void LoopConnection::output_sent(bool had_queue) {
   if ((hold & kHoldBackPressure) != 0 && queued() < loop.settings.low_water) {
     hold = static_cast<std::uint8_t>(hold & ~kHoldBackPressure);
   }
@@ -178,6 +185,11 @@ void LoopConnection::discard_input() {
 
 void LoopConnection::settle_change() {
   if (state == State::free) return;
+  // io_uring: input that came in while reading was held goes to the session first.
+  if (stashed_ && state == State::open && hold == 0) {
+    replay_stash();
+    if (state == State::free) return;
+  }
   // Outbound, resolving its name: no socket to watch yet.
   if (state == State::connecting && !socket.is_open()) return;
   bool keep = state != State::broken;
@@ -200,6 +212,7 @@ void LoopConnection::settle_change() {
 
 // Returns false when the backend refused: the connection must close.
 bool LoopConnection::update_interest() {
+  if (loop.uring) return arm_uring();
   const bool reading = state == State::lingering || (state == State::open && !eof && hold == 0);
   // Connecting: a finished connect (or its failure) reports writable.
   const std::uint32_t want =
@@ -286,7 +299,9 @@ void LoopConnection::destroy() noexcept {
     loop.counters.queued.fetch_sub(pending->size(), std::memory_order_relaxed);
     loop.pool.give(std::move(pending));
   }
-  // Closing the descriptor also drops it from the backend: no call needed.
+  // Closing the descriptor also drops it from epoll; io_uring's requests hold the socket
+  // open until they are cancelled.
+  if (loop.uring) release_uring();
   socket.close();
   ticket_ = ConnectionGate::Ticket{};
   // An outbound connection that never connected has said why in its "failed" line.

@@ -79,7 +79,9 @@ class alignas(64) LoopConnection final : public Output {
 
   bool live() const noexcept { return state != State::free; }
   bool is(std::uint32_t current) const noexcept { return live() && generation == current; }
-  std::size_t queued() const noexcept override { return pending ? pending->size() : 0; }
+  std::size_t queued() const noexcept override {
+    return (pending ? pending->size() : 0) + (sending ? sending->size() : 0);
+  }
   const Address& remote() const noexcept { return remote_; }
 
   // Takes an accepted socket into this free slot.
@@ -122,6 +124,10 @@ class alignas(64) LoopConnection final : public Output {
   // Outbound, still connecting: gives up with `error`; the session hears on_connect_failed
   // and then on_close.
   void give_up(std::error_code error, const std::string& reason) noexcept;
+  // io_uring completions of this connection's requests (loop_uring.cpp).
+  void on_received(const UringCompletion& done);
+  void on_sent(std::int32_t result);
+  void on_polled(std::int32_t result);
 
   // The fields an event reads first (see above).
   LoopShared& loop;
@@ -137,6 +143,8 @@ class alignas(64) LoopConnection final : public Output {
   static constexpr std::uint8_t kHoldSession = 2;
   std::unique_ptr<Session> session;
   std::unique_ptr<IoBuffer> pending;  // only while output is backed up
+  // io_uring: the output the kernel is sending now (pending fills meanwhile).
+  std::unique_ptr<IoBuffer> sending;
   IdleList<LoopConnection>* list = nullptr;
   Clock::time_point touched{};
   Socket socket;
@@ -172,6 +180,7 @@ class alignas(64) LoopConnection final : public Output {
   }
   void callback_failed(const char* what, const char* why) noexcept;
   void flush();
+  void output_sent(bool had_queue);
   void drained();
   void discard_input();
   void settle_change();
@@ -186,6 +195,12 @@ class alignas(64) LoopConnection final : public Output {
   void finish_connect();
   void connected();
   std::string dial_target() const;
+  // io_uring (loop_uring.cpp): what update_interest and destroy do on that backend.
+  bool arm_uring();
+  void release_uring() noexcept;
+  void stash(const char* bytes, std::size_t size);
+  void replay_stash();
+  std::uint64_t user_data(UringOp op) const noexcept { return uring_user_data(token(), op); }
 
   std::shared_ptr<PeerImpl> peer_handle_;
   ConnectionGate::Ticket ticket_;
@@ -199,6 +214,16 @@ class alignas(64) LoopConnection final : public Output {
   std::unique_ptr<Dialing> dialing_;
   // The outbound connections this one opened (slot, generation): closed with it.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> children_;
+  // io_uring: the requests in flight, and input that arrived while reading was held
+  // (received before the kernel heard the receive was cancelled), replayed when it resumes.
+  static constexpr std::uint8_t kReceiving = 1;
+  static constexpr std::uint8_t kReceiveCancelled = 2;
+  static constexpr std::uint8_t kSending = 4;
+  static constexpr std::uint8_t kPolling = 8;
+  static constexpr std::uint8_t kStashedEof = 16;
+  static constexpr std::uint8_t kBackedUp = 32;  // output waited behind a send
+  std::uint8_t uring_ = 0;
+  std::unique_ptr<IoBuffer> stashed_;
 };
 
 inline void LoopConnection::on_event(std::uint32_t events) {
@@ -272,6 +297,11 @@ inline void LoopConnection::send_staged() {
 }
 
 inline void LoopConnection::send_or_queue(std::string_view bytes) {
+  // io_uring: queued, and sent with the loop's next submission (see arm_uring).
+  if (loop.uring) {
+    enqueue(bytes);
+    return;
+  }
   if (queued() == 0) {
     IoResult r;
     std::error_code failure;

@@ -25,6 +25,7 @@
 #include "slot_table.hpp"
 #include "sockit/deadline.hpp"
 #include "timer_heap.hpp"
+#include "uring_backend.hpp"
 
 namespace sockit::server::detail {
 
@@ -47,6 +48,8 @@ struct LoopSettings {
   std::size_t max_queued = 16 * 1024 * 1024;
   // One shared read buffer per loop; large reads keep syscalls per byte low.
   std::size_t read_buffer = 64 * 1024;
+  // Which kernel interface the loop waits on: epoll (readiness) or io_uring (completions).
+  bool use_uring = false;
   // When accept fails for lack of descriptors, the listener rests this long.
   std::chrono::milliseconds accept_pause{100};
   // After a server-side close with unread input, how long to wait for the peer's EOF.
@@ -126,6 +129,9 @@ struct LoopShared {
   Runtime& rt;
   const LoopSettings settings;
   LoopBackend backend;
+  // The io_uring backend, when the loop runs on it (made on the loop's thread, which alone
+  // may submit to it); null on epoll.
+  std::unique_ptr<UringBackend> uring;
   std::unique_ptr<char[], PageAlignedDelete> read_buffer;
   OutputStaging staging;             // writes of the callback now running
   LoopConnection* corked = nullptr;  // whose callback that is

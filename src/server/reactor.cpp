@@ -1,13 +1,16 @@
-// The `reactor` architecture: one thread, one epoll set, every connection non-blocking.
-// The book's "Evented" pattern; all of the work is in EventLoop (event_loop.hpp).
+// The `reactor` architecture: one thread, one epoll set, every connection non-blocking; and
+// `uring`, the same loop on io_uring. The book's "Evented" pattern; all of the work is in
+// EventLoop (event_loop.hpp).
 #include "event_loop.hpp"
 #include "runtime.hpp"
 
 namespace sockit::server::detail {
 
-void run_reactor(Runtime& rt) {
+void run_reactor(Runtime& rt, LoopKind kind) {
   prepare_listener(rt.listener, rt.local);
-  EventLoop loop(rt, rt.listener, ListenerUse::exclusive);
+  LoopSettings settings;
+  settings.use_uring = kind == LoopKind::uring;
+  EventLoop loop(rt, rt.listener, ListenerUse::exclusive, settings);
   loop.run();
 }
 

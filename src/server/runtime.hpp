@@ -106,7 +106,9 @@ void run_thread(Runtime& rt);
 void run_fork(Runtime& rt);
 void run_prefork(Runtime& rt);
 void run_pool(Runtime& rt);
-void run_reactor(Runtime& rt);
-void run_hybrid(Runtime& rt);
+// The kernel interface an event loop waits on.
+enum class LoopKind { epoll, uring };
+void run_reactor(Runtime& rt, LoopKind kind);
+void run_hybrid(Runtime& rt, LoopKind kind);
 
 }  // namespace sockit::server::detail

@@ -12,6 +12,7 @@
 #include "sockit/server/blocking_service.hpp"
 #include "sockit/tcp.hpp"
 #include "sockit/unix.hpp"
+#include "uring_backend.hpp"
 
 namespace sockit::server {
 namespace {
@@ -27,7 +28,12 @@ std::string architectures_where(bool (*accept)(Architecture)) {
 }
 
 bool is_event_loop(Architecture arch) {
-  return arch == Architecture::reactor || arch == Architecture::hybrid;
+  return arch == Architecture::reactor || arch == Architecture::hybrid ||
+         arch == Architecture::uring || arch == Architecture::uring_hybrid;
+}
+
+bool on_uring(Architecture arch) {
+  return arch == Architecture::uring || arch == Architecture::uring_hybrid;
 }
 
 bool concurrent(Architecture arch) {
@@ -89,6 +95,14 @@ void log_info(std::string_view message) {
 Server::Server(std::shared_ptr<Service> service, ServerOptions options) {
   if (!service) throw std::invalid_argument("Server: no service given");
   check_compatible(*service, options.architecture);
+  // Never a silent fall-back to epoll: the operator asked for io_uring.
+  if (on_uring(options.architecture)) {
+    if (const std::string why = detail::probe_uring(); !why.empty()) {
+      throw std::runtime_error("--arch " + std::string(to_string(options.architecture)) +
+                               " cannot run here: " + why +
+                               "; the reactor and hybrid architectures use epoll instead");
+    }
+  }
   impl_ = std::make_unique<Impl>(std::move(service), std::move(options));
   Impl& s = *impl_;
   if (!s.options.unix_path.empty()) {
@@ -99,7 +113,8 @@ Server::Server(std::shared_ptr<Service> service, ServerOptions options) {
     ListenOptions listen;
     listen.reuse_address = true;
     // Hybrid reactors bind listeners of their own to the same address.
-    listen.reuse_port = s.options.architecture == Architecture::hybrid;
+    listen.reuse_port = s.options.architecture == Architecture::hybrid ||
+                        s.options.architecture == Architecture::uring_hybrid;
     s.tcp.emplace(s.options.host, s.options.port, listen);
     s.listener = &*s.tcp;
     s.local = s.tcp->address();
@@ -147,10 +162,16 @@ void Server::run() {
       detail::run_pool(rt);
       break;
     case Architecture::reactor:
-      detail::run_reactor(rt);
+      detail::run_reactor(rt, detail::LoopKind::epoll);
       break;
     case Architecture::hybrid:
-      detail::run_hybrid(rt);
+      detail::run_hybrid(rt, detail::LoopKind::epoll);
+      break;
+    case Architecture::uring:
+      detail::run_reactor(rt, detail::LoopKind::uring);
+      break;
+    case Architecture::uring_hybrid:
+      detail::run_hybrid(rt, detail::LoopKind::uring);
       break;
   }
   s.listener->close();

@@ -17,7 +17,7 @@
 
 namespace sockit::server {
 
-enum class Architecture { serial, thread, fork, prefork, pool, reactor, hybrid };
+enum class Architecture { serial, thread, fork, prefork, pool, reactor, hybrid, uring, uring_hybrid };
 
 // All seven, in the order --help lists them.
 std::span<const Architecture> all_architectures() noexcept;
