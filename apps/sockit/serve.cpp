@@ -212,7 +212,8 @@ void register_serve(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(0, 65535));
   cmd->add_option("--unix", args->unix_path, "Listen on this Unix socket path instead of TCP");
   cmd->add_option("--workers", args->workers,
-                  "Worker processes (prefork), threads (pool) or reactors (hybrid) [per core]");
+                  "Worker processes (prefork), threads (pool) or event loops (hybrid, "
+                  "uring-hybrid) [per core]");
   cmd->add_option("--queue", args->queue, "pool: bound of the accept queue [4 x workers]");
   cmd->add_option("--max-conns", args->max_conns, "Maximum simultaneous connections (0: none)")
       ->capture_default_str();

@@ -92,7 +92,11 @@ void EventLoop::run_uring() {
     end_turn();
   }
   finish();
-  ring.settle_orphans();
+  // The loop's own requests go too; then whatever the closes above queued is submitted and
+  // finished before the loop returns.
+  ring.cancel(kWakeToken);
+  unwatch_stop();
+  ring.quiesce();
 }
 
 void EventLoop::finish() {

@@ -87,6 +87,9 @@ inline constexpr std::uint64_t kListenerToken = ~std::uint64_t{0};
 inline constexpr std::uint64_t kStopToken = kListenerToken - 1;
 inline constexpr std::uint64_t kWakeToken = kListenerToken - 2;
 
+// io_uring: writes this large, with nothing queued, are sent at once rather than queued.
+inline constexpr std::size_t kDirectSendBytes = 16 * 1024;
+
 // Reads per connection at a stop, or of input discarded while lingering: enough to take in
 // what already arrived.
 inline constexpr int kMaxDrainReads = 16;

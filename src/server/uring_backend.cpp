@@ -177,12 +177,14 @@ void UringBackend::receive(int fd, std::uint64_t user_data) {
   s->flags |= IOSQE_BUFFER_SELECT;
   s->buf_group = 0;
   io_uring_sqe_set_data64(s, user_data);
+  ++in_flight_;
 }
 
 void UringBackend::send(int fd, const char* data, std::size_t size, std::uint64_t user_data) {
   io_uring_sqe* s = ring_->sqe();
   io_uring_prep_send(s, fd, data, size, MSG_NOSIGNAL);
   io_uring_sqe_set_data64(s, user_data);
+  ++in_flight_;
 }
 
 void UringBackend::poll(int fd, std::uint32_t events, bool multishot, std::uint64_t user_data) {
@@ -193,12 +195,14 @@ void UringBackend::poll(int fd, std::uint32_t events, bool multishot, std::uint6
     io_uring_prep_poll_add(s, fd, events);
   }
   io_uring_sqe_set_data64(s, user_data);
+  ++in_flight_;
 }
 
 void UringBackend::accept(int fd, std::uint64_t user_data) {
   io_uring_sqe* s = ring_->sqe();
   io_uring_prep_multishot_accept(s, fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   io_uring_sqe_set_data64(s, user_data);
+  ++in_flight_;
 }
 
 void UringBackend::cancel(std::uint64_t user_data) {
@@ -229,6 +233,9 @@ const std::vector<UringCompletion>& UringBackend::wait(int timeout_ms) {
   io_uring_cqe* cqe = nullptr;
   io_uring_for_each_cqe(&ring, head, cqe) {
     completions_.push_back({cqe->user_data, cqe->res, cqe->flags});
+    if (cqe->user_data != kUringCancelToken && (cqe->flags & IORING_CQE_F_MORE) == 0) {
+      --in_flight_;
+    }
     ++seen;
   }
   io_uring_cq_advance(&ring, seen);
@@ -246,9 +253,9 @@ void UringBackend::give_back(std::uint16_t id) noexcept {
   io_uring_buf_ring_advance(r.buffer_ring, 1);
 }
 
-void UringBackend::settle_orphans() {
+void UringBackend::quiesce() {
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (!orphans_.empty() && std::chrono::steady_clock::now() < give_up) {
+  while (in_flight_ > 0 && std::chrono::steady_clock::now() < give_up) {
     for (const auto& done : wait(10)) {
       if (done.op() == UringOp::send) release_sent(done.user_data);
       if (done.op() == UringOp::receive && done.has_buffer()) give_back(done.buffer());
@@ -318,7 +325,7 @@ char* UringBackend::buffer(std::uint16_t) noexcept {
   return nullptr;
 }
 void UringBackend::give_back(std::uint16_t) noexcept {}
-void UringBackend::settle_orphans() {}
+void UringBackend::quiesce() {}
 
 std::string probe_uring() {
   return "io_uring: this sockit was built without liburing (install liburing-dev and rebuild)";

@@ -86,9 +86,13 @@ class UringBackend {
   // send's completion arrives, which releases it.
   void keep_until_sent(std::uint64_t user_data, std::unique_ptr<IoBuffer> in_flight);
   bool release_sent(std::uint64_t user_data);
-  // Waits (a bounded time) for the kernel to finish with every orphaned send; the loop calls
-  // this before it goes, so nothing the kernel may still read is freed under it.
-  void settle_orphans();
+  // Submits what is queued (the cancellations of the connections just closed, whose sockets
+  // the requests hold open until then) and waits, a bounded time, until no request is in
+  // flight: the loop calls this before it goes, so every socket it closed is closed, and
+  // nothing the kernel may still read is freed under it.
+  void quiesce();
+  // Requests submitted and not yet finished (multishot ones until their last completion).
+  std::size_t in_flight() const noexcept { return in_flight_; }
 
  private:
   struct Ring;
@@ -96,6 +100,7 @@ class UringBackend {
   std::unique_ptr<Ring> ring_;
   std::vector<UringCompletion> completions_;
   std::unordered_map<std::uint64_t, std::unique_ptr<IoBuffer>> orphans_;
+  std::size_t in_flight_ = 0;
 };
 
 // Empty when this machine can run the io_uring loop, else why not, in words an operator can

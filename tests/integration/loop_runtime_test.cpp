@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -118,7 +119,9 @@ class Harness {
         workers_(pool_threads, pool_capacity),
         listener_(AF_INET, SOCK_STREAM) {
     listener_.set(option::ReuseAddress{true});
-    if (architecture == Architecture::hybrid) listener_.set(option::ReusePort{true});
+    if (architecture == Architecture::hybrid || architecture == Architecture::uring_hybrid) {
+      listener_.set(option::ReusePort{true});
+    }
     listener_.bind(Address::loopback_ipv4(0));
     listener_.listen();
     listener_.set_nonblocking(true);
@@ -126,11 +129,14 @@ class Harness {
     runtime_ = std::make_unique<Runtime>(
         Runtime{service_, options_, listener_, local_, log_, gate_, stop_, workers_});
     thread_ = std::thread([this, architecture] {
-      if (architecture == Architecture::hybrid) {
-        run_hybrid(*runtime_);
+      const LoopKind kind =
+          architecture == Architecture::uring || architecture == Architecture::uring_hybrid
+              ? LoopKind::uring
+              : LoopKind::epoll;
+      if (architecture == Architecture::hybrid || architecture == Architecture::uring_hybrid) {
+        run_hybrid(*runtime_, kind);
       } else {
-        EventLoop loop(*runtime_, listener_, ListenerUse::exclusive);
-        loop.run();
+        run_reactor(*runtime_, kind);
       }
     });
   }
@@ -219,9 +225,12 @@ Socket closed_port(std::uint16_t& port) {
 class LoopRuntime : public ::testing::TestWithParam<Architecture> {};
 
 INSTANTIATE_TEST_SUITE_P(Loops, LoopRuntime,
-                         ::testing::Values(Architecture::reactor, Architecture::hybrid),
+                         ::testing::Values(Architecture::reactor, Architecture::hybrid,
+                                           Architecture::uring, Architecture::uring_hybrid),
                          [](const auto& test) {
-                           return test.param == Architecture::reactor ? "reactor" : "hybrid";
+                           std::string name(to_string(test.param));
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
                          });
 
 TEST_P(LoopRuntime, TimersFireInDeadlineOrder) {

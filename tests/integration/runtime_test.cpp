@@ -545,12 +545,15 @@ TEST_P(Runtime, StopEndsConnectionsWithTimersWorkAndOutboundConnectionsOpen) {
   EXPECT_EQ(seen, "hello\n");
 }
 
-// The event-loop architectures join this list once their runtime is in.
-const std::vector<std::string> runtime_architectures{"serial", "thread",  "fork",  "prefork",
-                                                     "pool",   "reactor", "hybrid"};
+const std::vector<std::string> runtime_architectures{
+    "serial", "thread", "fork", "prefork", "pool", "reactor", "hybrid", "uring", "uring-hybrid"};
 
 INSTANTIATE_TEST_SUITE_P(Architectures, Runtime, ::testing::ValuesIn(runtime_architectures),
-                         [](const auto& param_info) { return param_info.param; });
+                         [](const auto& param_info) {
+                           std::string name = param_info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace sockit::test

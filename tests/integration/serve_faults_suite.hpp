@@ -25,7 +25,7 @@
 namespace sockit::test {
 
 inline bool is_concurrent(const std::string& arch) {
-  return arch == "thread" || arch == "fork" || arch == "reactor" || arch == "hybrid";
+  return arch == "thread" || arch == "fork" || is_event_loop(arch);
 }
 // Serial and prefork workers hold one connection per process: others wait in the backlog,
 // so a connection limit above the process count can never be reached there.

@@ -22,13 +22,24 @@
 namespace sockit::test {
 
 inline const std::vector<std::string>& all_architectures() {
-  static const std::vector<std::string> archs{"serial", "thread",  "fork",  "prefork",
-                                              "pool",   "reactor", "hybrid"};
+  static const std::vector<std::string> archs{"serial",  "thread", "fork",  "prefork",     "pool",
+                                              "reactor", "hybrid", "uring", "uring-hybrid"};
   return archs;
 }
 
+// A test name may hold letters, digits and underscores: "uring-hybrid" -> "uring_hybrid".
+inline std::string test_name(std::string arch) {
+  for (char& c : arch) {
+    if (c == '-') c = '_';
+  }
+  return arch;
+}
+inline std::string arch_param_name(const ::testing::TestParamInfo<std::string>& info) {
+  return test_name(info.param);
+}
+
 inline bool is_event_loop(std::string_view arch) {
-  return arch == "reactor" || arch == "hybrid";
+  return arch == "reactor" || arch == "hybrid" || arch == "uring" || arch == "uring-hybrid";
 }
 
 // A `sockit serve` child. `prefix` runs the server through a wrapper (prlimit...).

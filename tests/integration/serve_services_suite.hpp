@@ -90,7 +90,7 @@ TEST_P(ServeEveryArchitecture, FiftyClients) {
 }
 
 inline std::string param_name(const ::testing::TestParamInfo<Param>& p) {
-  return std::get<0>(p.param) + "_" + std::get<1>(p.param);
+  return test_name(std::get<0>(p.param)) + "_" + std::get<1>(p.param);
 }
 
 inline auto services_on(std::vector<std::string> archs) {

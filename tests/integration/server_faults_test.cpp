@@ -8,7 +8,7 @@ namespace sockit::test {
 namespace {
 
 INSTANTIATE_TEST_SUITE_P(Serve, ServeFaults, ::testing::Values("serial", "fork", "prefork"),
-                         [](const auto& p) { return p.param; });
+                         arch_param_name);
 
 TEST(ServePrefork, KilledWorkerIsLoggedAndRespawned) {
   ServeProcess server("echo", "prefork", {"--quiet", "--workers", "2"});

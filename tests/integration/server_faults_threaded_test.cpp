@@ -7,8 +7,9 @@ namespace sockit::test {
 namespace {
 
 INSTANTIATE_TEST_SUITE_P(Serve, ServeFaults,
-                         ::testing::Values("thread", "pool", "reactor", "hybrid"),
-                         [](const auto& p) { return p.param; });
+                         ::testing::Values("thread", "pool", "reactor", "hybrid", "uring",
+                                           "uring-hybrid"),
+                         arch_param_name);
 
 }  // namespace
 }  // namespace sockit::test

@@ -53,14 +53,14 @@ TEST_P(ServeUnixSocket, EchoesOverAUnixSocket) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Serve, ServeUnixSocket, ::testing::ValuesIn(all_architectures()),
-                         [](const auto& p) { return p.param; });
+                         arch_param_name);
 
 TEST(ServeCommand, HelpListsServicesAndArchitectures) {
   Process help({binary("bin/sockit"), "serve", "--help"});
   ASSERT_TRUE(help.finish().success());
   const std::string& text = help.stdout_text();
   for (const char* word : {"echo", "daytime", "hello", "serial", "thread", "fork", "prefork",
-                           "pool", "reactor", "hybrid", "Example"}) {
+                           "pool", "reactor", "hybrid", "uring", "uring-hybrid", "Example"}) {
     EXPECT_NE(text.find(word), std::string::npos) << word << " missing from:\n" << text;
   }
 }

@@ -7,7 +7,9 @@ namespace sockit::test {
 namespace {
 
 INSTANTIATE_TEST_SUITE_P(Serve, ServeEveryArchitecture,
-                         services_on({"thread", "pool", "reactor", "hybrid"}), param_name);
+                         services_on({"thread", "pool", "reactor", "hybrid", "uring",
+                                      "uring-hybrid"}),
+                         param_name);
 
 }  // namespace
 }  // namespace sockit::test

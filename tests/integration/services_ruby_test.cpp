@@ -132,8 +132,8 @@ TEST_P(ChatOnArchitecture, DuplicateNicknameRefusedThenAnotherAccepted) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Services, ChatOnArchitecture,
-                         ::testing::Values("thread", "pool", "reactor", "hybrid"),
-                         [](const auto& param_info) { return param_info.param; });
+                         ::testing::Values("thread", "pool", "reactor", "hybrid", "uring"),
+                         arch_param_name);
 
 class ChatRefused : public ::testing::TestWithParam<std::string> {};
 
@@ -150,7 +150,7 @@ TEST_P(ChatRefused, AtStartUpWithTheReasonAndTheAlternatives) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Services, ChatRefused, ::testing::Values("serial", "fork", "prefork"),
-                         [](const auto& param_info) { return param_info.param; });
+                         arch_param_name);
 
 // --- UDP time and echo -----------------------------------------------------------------
 
@@ -408,7 +408,7 @@ TEST_P(CommandServer, AuthPermissionsAndErrorsAsSpecified) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Services, CommandServer, ::testing::Values("thread", "fork", "reactor"),
-                         [](const auto& param_info) { return param_info.param; });
+                         arch_param_name);
 
 TEST(CommandServerSetup, MissingOrBrokenUserFileIsAClearError) {
   Process missing({binary("bin/sockit"), "serve", "command", "--port", "0"});

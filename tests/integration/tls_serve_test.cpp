@@ -188,7 +188,7 @@ TEST_P(TlsServe, ChatRoomBroadcastsOverTls) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Architectures, TlsServe, ::testing::ValuesIn(all_architectures()),
-                         [](const auto& param_info) { return param_info.param; });
+                         arch_param_name);
 
 TEST(TlsServeOptions, BadFilesAndHalfOptionsFailAtStartUp) {
   TlsTempDir dir;

@@ -12,6 +12,28 @@
 
 namespace sockit::test {
 
+// Lowers the soft descriptor limit to at most `most` for its lifetime. io_uring takes the
+// limit when an accept is armed, not when it runs: a test of a server on it lowers the limit
+// before the server starts, as a real server's limit is set before it runs.
+class LoweredDescriptorLimit {
+ public:
+  explicit LoweredDescriptorLimit(rlim_t most) {
+    if (::getrlimit(RLIMIT_NOFILE, &original_) != 0) return;
+    rlimit lowered = original_;
+    lowered.rlim_cur = std::min<rlim_t>(original_.rlim_cur, most);
+    limited_ = ::setrlimit(RLIMIT_NOFILE, &lowered) == 0;
+  }
+  ~LoweredDescriptorLimit() {
+    if (limited_) ::setrlimit(RLIMIT_NOFILE, &original_);
+  }
+  LoweredDescriptorLimit(const LoweredDescriptorLimit&) = delete;
+  LoweredDescriptorLimit& operator=(const LoweredDescriptorLimit&) = delete;
+
+ private:
+  rlimit original_{};
+  bool limited_ = false;
+};
+
 class FullDescriptorTable {
  public:
   FullDescriptorTable() {
