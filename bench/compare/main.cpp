@@ -76,8 +76,10 @@ int run(const CompareArgs& a) {
   std::set<std::string> seen;
   for (const auto& arch : archs) {
     if (!server::parse_architecture(arch)) {
-      usage_error("bench: unknown architecture '" + arch +
-                  "' (serial, thread, fork, prefork, pool, reactor, hybrid)");
+      std::string known;
+      for (auto each : server::all_architectures())
+        known += (known.empty() ? "" : ", ") + std::string(server::to_string(each));
+      usage_error("bench: unknown architecture '" + arch + "' (" + known + ")");
     }
     if (!seen.insert(arch).second) usage_error("bench: --archs lists '" + arch + "' twice");
   }
