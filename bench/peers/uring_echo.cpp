@@ -219,12 +219,11 @@ class EchoLoop {
     }
     return s;
   }
-  // An operation whose success needs no answer (close, shutdown, cancel).
-  io_uring_sqe* quiet_sqe() {
-    io_uring_sqe* s = sqe();
+  // An operation whose success needs no answer (close, shutdown, cancel); after the prep
+  // call, which clears the flags.
+  static void quiet(io_uring_sqe* s) {
     io_uring_sqe_set_data64(s, pack(kIgnore, 0, -1));
     s->flags |= IOSQE_CQE_SKIP_SUCCESS;
-    return s;
   }
 
   Connection& connection(int fd) {
@@ -316,7 +315,9 @@ class EchoLoop {
         }
       }
       if (c.held >= kMaxHeld && c.recv_armed && !c.cancel_pending) {
-        io_uring_prep_cancel64(quiet_sqe(), pack(kRecv, 0, fd), 0);
+        io_uring_sqe* s = sqe();
+        io_uring_prep_cancel64(s, pack(kRecv, 0, fd), 0);
+        quiet(s);
         c.cancel_pending = true;
       }
     } else if (cqe.res == -ENOBUFS) {
@@ -364,7 +365,9 @@ class EchoLoop {
     }
     c.tail = kNone;
     if (c.recv_armed && !c.shut_down) {
-      io_uring_prep_shutdown(quiet_sqe(), fd, SHUT_RDWR);
+      io_uring_sqe* s = sqe();
+      io_uring_prep_shutdown(s, fd, SHUT_RDWR);
+      quiet(s);
       c.shut_down = true;
     }
   }
@@ -374,7 +377,9 @@ class EchoLoop {
     if (!c.open) return;
     if (c.ended) {
       if (!c.recv_armed && c.in_flight == 0 && c.head == kNone && !c.kicked) {
-        io_uring_prep_close(quiet_sqe(), fd);
+        io_uring_sqe* s = sqe();
+        io_uring_prep_close(s, fd);
+        quiet(s);
         c = Connection{};
       }
       return;
