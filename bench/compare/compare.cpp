@@ -162,11 +162,18 @@ struct Shape {
 };
 
 // Threads of one process, less the kernel's io_uring workers (iou-wrk-*, iou-sqp-*), which
-// are no threads the server chose to run.
+// are no threads the server chose to run. Only a few threads are looked at one by one: a
+// thread per connection would have this read thousands of files on the load's core.
 unsigned own_threads(pid_t pid) {
+  std::istringstream status(read_text("/proc/" + std::to_string(pid) + "/status"));
+  unsigned all = 0;
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("Threads:", 0) == 0) all = static_cast<unsigned>(std::atoi(line.c_str() + 8));
+  }
+  if (all > 64) return all;
   const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
   DIR* dir = ::opendir(tasks.c_str());
-  if (dir == nullptr) return 0;
+  if (dir == nullptr) return all;
   unsigned count = 0;
   while (dirent* entry = ::readdir(dir)) {
     if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
@@ -190,14 +197,13 @@ Shape shape_of(pid_t pid) {
 
 enum class Tracer { none, perf, strace };
 
-// Runs a program to its end with its output discarded; true when it exits 0.
-bool runs_cleanly(const std::vector<std::string>& argv) {
+// Starts a program found on PATH with its input and output on /dev/null; -1 if fork fails.
+pid_t spawn_quietly(const std::vector<std::string>& argv) {
   std::vector<char*> args;
   for (const auto& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   const pid_t pid = ::fork();
-  if (pid < 0) return false;
   if (pid == 0) {
     const int null = ::open("/dev/null", O_RDWR);
     ::dup2(null, STDIN_FILENO);
@@ -206,13 +212,19 @@ bool runs_cleanly(const std::vector<std::string>& argv) {
     ::execvp(args[0], args.data());
     ::_exit(127);
   }
+  return pid;
+}
+
+// Runs a program to its end; true when it exits 0.
+bool runs_cleanly(const std::vector<std::string>& argv) {
+  const pid_t pid = spawn_quietly(argv);
   int status = 0;
-  if (::waitpid(pid, &status, 0) != pid) return false;
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return false;
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-// perf counts the raw_syscalls:sys_enter tracepoint in the kernel and leaves the server's
-// speed alone; strace stops the server at every call, so it is only the fallback.
+// perf counts the raw_syscalls:sys_enter tracepoint in the kernel, a small cost per call;
+// strace stops the server at every call, so it is only the fallback.
 Tracer find_tracer() {
   if (runs_cleanly({"perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter", "--", "true"})) {
     return Tracer::perf;
@@ -244,19 +256,10 @@ class SyscallCount {
       }
     }
     perf_ = tracer == Tracer::perf;
-    std::vector<char*> args;
-    for (const auto& a : argv)
-      args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ < 0) failure(std::string("bench: fork: ") + std::strerror(errno));
-    if (pid_ == 0) {
-      const int null = ::open("/dev/null", O_RDWR);
-      ::dup2(null, STDIN_FILENO);
-      ::dup2(null, STDOUT_FILENO);
-      ::dup2(null, STDERR_FILENO);
-      ::execvp(args[0], args.data());
-      ::_exit(127);
+    pid_ = spawn_quietly(argv);
+    if (pid_ < 0) {
+      ::unlink(path_.c_str());
+      failure(std::string("bench: fork: ") + std::strerror(errno));
     }
     // Both attach asynchronously; the server is idle meanwhile, so starting early loses
     // nothing and starting late would miss the round's first calls.
@@ -336,21 +339,17 @@ class RoundWatch {
       if (!follow_shape) return;
     }
     const auto start_at = Clock::now() + settle;
-    thread_ = std::thread([this, start_at, follow_shape, started = settle.count() <= 0] {
-      bool read = started;
+    thread_ = std::thread([this, start_at, follow_shape] {
       while (!stop_.load(std::memory_order_relaxed)) {
-        if (!read && Clock::now() >= start_at) {
-          read_start();
-          read = true;
-        }
+        if (!started_ && Clock::now() >= start_at) read_start();
         if (follow_shape) {
           const Shape now = shape_of(pid_);
           shape_.threads = std::max(shape_.threads, now.threads);
           shape_.processes = std::max(shape_.processes, now.processes);
-        } else if (read) {
+        } else if (started_) {
           return;
         }
-        std::this_thread::sleep_for(follow_shape ? 50ms : 5ms);
+        std::this_thread::sleep_for(follow_shape ? 100ms : 5ms);
       }
     });
   }
@@ -361,6 +360,7 @@ class RoundWatch {
   void finish() {
     stop_.store(true, std::memory_order_relaxed);
     if (thread_.joinable()) thread_.join();
+    if (!started_) read_start();  // a round that ended before it settled measures nothing
   }
   double cpu_at_start() const noexcept { return cpu_start_; }
   double core_at_start() const noexcept { return core_start_; }
@@ -370,10 +370,12 @@ class RoundWatch {
   void read_start() {
     cpu_start_ = process_cpu_seconds(pid_);
     core_start_ = core_busy_seconds(cpu_);
+    started_ = true;
   }
 
   pid_t pid_;
   int cpu_;
+  bool started_ = false;  // written by the thread only while it runs
   double cpu_start_ = 0, core_start_ = 0;
   Shape shape_;
   std::atomic<bool> stop_{false};
