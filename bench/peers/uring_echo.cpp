@@ -5,8 +5,9 @@
 // next io_uring_submit_and_wait, the loop's only system call in the steady state. The ring
 // starts with a few buffers and doubles them (up to --buffers) whenever it runs dry, as the
 // kernel takes them in ring order and would touch every page of a ring filled at once.
-// Usage: uring_echo [--host 127.0.0.1] [--port 0] [--buffers 1024] [--buffer-size 32768]
-//                   [--setup defer|coop|plain]; prints "listening on HOST:PORT".
+// Usage: uring_echo [--host 127.0.0.1] [--port 0] [--buffers 1024] [--buffer-size 65536]
+//                   [--setup defer|coop|plain] [--wait-past-sends 1|0];
+// prints "listening on HOST:PORT".
 #include <liburing.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -80,8 +81,9 @@ struct Connection {
 struct Options {
   peer::Args address;
   unsigned buffers = 1024;
-  unsigned buffer_size = 32 * 1024;
+  unsigned buffer_size = 64 * 1024;
   std::string_view setup = "defer";
+  bool wait_past_sends = true;
 };
 
 Options parse(int argc, char** argv) {
@@ -98,6 +100,8 @@ Options parse(int argc, char** argv) {
       o.buffer_size = static_cast<unsigned>(std::atoi(argv[i + 1]));
     } else if (flag == "--setup") {
       o.setup = argv[i + 1];
+    } else if (flag == "--wait-past-sends") {
+      o.wait_past_sends = std::string_view(argv[i + 1]) != "0";
     } else {
       o.setup = "";
       break;
@@ -109,7 +113,7 @@ Options parse(int argc, char** argv) {
       (o.setup != "defer" && o.setup != "coop" && o.setup != "plain")) {
     std::fprintf(stderr,
                  "usage: %s [--host H] [--port P] [--buffers 2^k <= 32768] "
-                 "[--buffer-size >= 64] [--setup defer|coop|plain]\n",
+                 "[--buffer-size >= 64] [--setup defer|coop|plain] [--wait-past-sends 1|0]\n",
                  kName);
     std::exit(2);
   }
@@ -144,8 +148,20 @@ class EchoLoop {
   void run() {
     arm_accept();
     while (stop_requested == 0) {
-      const int rc = io_uring_submit_and_wait(&ring_, 1);
-      if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+      int rc = 0;
+      if (sends_queued_ == 0 || !options_.wait_past_sends) {
+        rc = io_uring_submit_and_wait(&ring_, 1);
+      } else {
+        // A send to a socket with room completes within the submission, so waiting for one
+        // completion would return at once with just the sends', for a turn of their own:
+        // wait for one more. A send that must wait for its peer may leave the count short,
+        // hence the bound.
+        static __kernel_timespec bound{0, 1000 * 1000};
+        io_uring_cqe* first = nullptr;
+        rc = io_uring_submit_and_wait_timeout(&ring_, &first, sends_queued_ + 1, &bound, nullptr);
+      }
+      sends_queued_ = 0;
+      if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY && rc != -ETIME) {
         errno = -rc;
         peer::die(kName, "io_uring_submit_and_wait");
       }
@@ -214,6 +230,7 @@ class EchoLoop {
     io_uring_sqe* s = io_uring_get_sqe(&ring_);
     if (s == nullptr) {
       io_uring_submit(&ring_);
+      sends_queued_ = 0;
       s = io_uring_get_sqe(&ring_);
       if (s == nullptr) peer::die(kName, "io_uring_get_sqe");
     }
@@ -420,13 +437,17 @@ class EchoLoop {
     for (std::uint16_t id = c.head; id != kNone; id = buffers_[id].next)
       ++count;
     // A chain split across two submissions would lose its order.
-    if (io_uring_sq_space_left(&ring_) < count) io_uring_submit(&ring_);
+    if (io_uring_sq_space_left(&ring_) < count) {
+      io_uring_submit(&ring_);
+      sends_queued_ = 0;
+    }
     for (std::uint16_t id = c.head; id != kNone; id = buffers_[id].next) {
       io_uring_sqe* s = sqe();
       io_uring_prep_send(s, fd, address_of(id), buffers_[id].length, MSG_WAITALL | MSG_NOSIGNAL);
       io_uring_sqe_set_data64(s, pack(kSend, id, fd));
       if (buffers_[id].next != kNone) s->flags |= IOSQE_IO_LINK;
       ++c.in_flight;
+      ++sends_queued_;
     }
     c.head = c.tail = kNone;
   }
@@ -437,8 +458,9 @@ class EchoLoop {
   io_uring_buf_ring* buffer_ring_ = nullptr;
   char* data_ = nullptr;
   int mask_ = 0;
-  int returned_ = 0;         // buffers given back this turn, published at its end
-  unsigned population_ = 0;  // buffers handed to the kernel so far
+  int returned_ = 0;           // buffers given back this turn, published at its end
+  unsigned population_ = 0;    // buffers handed to the kernel so far
+  unsigned sends_queued_ = 0;  // send SQEs not yet submitted
   unsigned held_total_ = 0;
   std::vector<Buffer> buffers_;
   std::vector<Connection> connections_;
