@@ -168,7 +168,9 @@ unsigned own_threads(pid_t pid) {
   std::istringstream status(read_text("/proc/" + std::to_string(pid) + "/status"));
   unsigned all = 0;
   for (std::string line; std::getline(status, line);) {
-    if (line.rfind("Threads:", 0) == 0) all = static_cast<unsigned>(std::atoi(line.c_str() + 8));
+    if (line.rfind("Threads:", 0) == 0) {
+      all = static_cast<unsigned>(std::strtoul(line.c_str() + 8, nullptr, 10));
+    }
   }
   if (all > 64) return all;
   const std::string tasks = "/proc/" + std::to_string(pid) + "/task";

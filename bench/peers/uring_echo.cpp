@@ -86,34 +86,47 @@ struct Options {
   bool wait_past_sends = true;
 };
 
+// A whole decimal number in [0, max], or -1.
+long number(const char* text, long max) {
+  char* end = nullptr;
+  errno = 0;
+  const long value = std::strtol(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || value < 0 || value > max) return -1;
+  return value;
+}
+
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool valid = (argc % 2) == 1;
+  for (int i = 1; valid && i + 1 < argc; i += 2) {
     std::string_view flag = argv[i];
     if (flag == "--host") {
       o.address.host = argv[i + 1];
     } else if (flag == "--port") {
-      o.address.port = std::atoi(argv[i + 1]);
+      const long port = number(argv[i + 1], 65535);
+      o.address.port = static_cast<int>(port);
+      valid = port >= 0;
     } else if (flag == "--buffers") {
-      o.buffers = static_cast<unsigned>(std::atoi(argv[i + 1]));
+      o.buffers = static_cast<unsigned>(number(argv[i + 1], 32768));
     } else if (flag == "--buffer-size") {
-      o.buffer_size = static_cast<unsigned>(std::atoi(argv[i + 1]));
+      const long size = number(argv[i + 1], 1L << 24);
+      o.buffer_size = static_cast<unsigned>(size);
+      valid = size >= 64;
     } else if (flag == "--setup") {
       o.setup = argv[i + 1];
     } else if (flag == "--wait-past-sends") {
       o.wait_past_sends = std::string_view(argv[i + 1]) != "0";
     } else {
-      o.setup = "";
-      break;
+      valid = false;
     }
   }
   // The ring wants a power of two; buffer ids are 16 bits with kNone reserved.
   const bool power_of_two = o.buffers != 0 && (o.buffers & (o.buffers - 1)) == 0;
-  if ((argc % 2) == 0 || !power_of_two || o.buffers > 32768 || o.buffer_size < 64 ||
+  if (!valid || !power_of_two || o.buffers > 32768 ||
       (o.setup != "defer" && o.setup != "coop" && o.setup != "plain")) {
     std::fprintf(stderr,
                  "usage: %s [--host H] [--port P] [--buffers 2^k <= 32768] "
-                 "[--buffer-size >= 64] [--setup defer|coop|plain] [--wait-past-sends 1|0]\n",
+                 "[--buffer-size 64..16M] [--setup defer|coop|plain] [--wait-past-sends 1|0]\n",
                  kName);
     std::exit(2);
   }
