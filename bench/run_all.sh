@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # The whole performance comparison in one session: builds a Release tree with the
 # benchmarks, then runs the harness (bench/compare: arch_compare) for each scenario with our
-# `reactor` and `hybrid` beside echo servers on raw epoll, Asio, libuv, libevent and a
-# thread per connection (bench/peers), plus the counting-allocator run and the codec
-# micro-benchmarks, and writes bench/RESULTS.md (and one SVG chart per scenario in
-# bench/results/). Server on one core, load on the other; medians of --rounds rounds.
+# `reactor` and `hybrid` (and `uring`, `uring-hybrid` when this sockit has them) beside echo
+# servers on raw epoll, raw io_uring, Asio, libuv, libevent and a thread per connection
+# (bench/peers), the system calls per message of each (bench/syscalls.sh), plus the
+# counting-allocator run and the codec micro-benchmarks, and writes bench/RESULTS.md (and
+# one SVG chart per scenario in bench/results/). Server on one core, load on the other;
+# medians of --rounds rounds.
 #
 # usage: bench/run_all.sh [--rounds 3] [--duration 2] [--warmup 1] [--no-build] [--resume]
 # (--resume keeps the scenarios already measured in $BUILD_DIR/run-all and runs the rest)
-# BUILD_DIR defaults to build/bench-all. Takes about 6-8 minutes on 2 vCPUs. Run it by hand:
-# it is never part of the test command.
+# BUILD_DIR defaults to build/bench-all. Takes about 12-15 minutes on 2 vCPUs. Run it by
+# hand: it is never part of the test command.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +28,7 @@ while [[ $# -gt 0 ]]; do
     --warmup) WARMUP=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --resume) RESUME=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "run_all.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -46,12 +48,12 @@ WORK=$BUILD_DIR/run-all
 if [[ $RESUME -eq 0 ]]; then rm -rf "$WORK"; fi
 mkdir -p "$WORK"
 
-# Both sides hold 10,000 sockets in the idle scenario.
+# Both sides hold 10,000 sockets in the idle and 10,000-connection scenarios.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 PEERS=()
-for peer in epoll:epoll_echo asio:asio_echo libuv:libuv_echo libevent:libevent_echo \
-            thread-per-conn:thread_echo; do
+for peer in epoll:epoll_echo uring_echo:uring_echo asio:asio_echo libuv:libuv_echo \
+            libevent:libevent_echo thread-per-conn:thread_echo; do
   name=${peer%%:*} program=$BIN/${peer#*:}
   if [[ -x $program ]]; then
     PEERS+=(--peer "$name=$program")
@@ -59,6 +61,25 @@ for peer in epoll:epoll_echo asio:asio_echo libuv:libuv_echo libevent:libevent_e
     echo "run_all.sh: $program not built (library missing?): $name skipped" >&2
   fi
 done
+# The two raw loops alone, for the scenarios that compare against the floors only.
+FLOORS=()
+for p in "${PEERS[@]}"; do
+  if [[ $p == epoll=* || $p == uring_echo=* ]]; then FLOORS+=(--peer "$p"); fi
+done
+
+# sockit's io_uring architectures, where this sockit has them (`sockit serve --help` lists
+# its architectures).
+URING=""
+LINE_ARCHS=reactor
+for arch in uring uring-hybrid; do
+  if "$SOCKIT" serve --help 2>/dev/null | grep -qE "^ +$arch +|[{,]$arch[,}]"; then
+    URING+=",$arch"
+    if [[ $arch == uring ]]; then LINE_ARCHS+=,uring; fi
+  else
+    echo "run_all.sh: this sockit has no --arch $arch: $arch skipped" >&2
+  fi
+done
+EVENT_ARCHS=reactor,hybrid$URING
 
 COMMON=(--rounds "$ROUNDS" --warmup "$WARMUP" --baseline epoll --json)
 
@@ -72,14 +93,29 @@ scenario() {
 }
 
 D=(--duration "$DURATION")
-scenario pingpong-64B-50c --archs reactor,hybrid "${PEERS[@]}" --conns 50 --size 64 "${D[@]}"
-scenario pingpong-64B-500c --archs reactor,hybrid "${PEERS[@]}" --conns 500 --size 64 "${D[@]}"
-scenario pingpong-64KiB-10c --archs reactor,hybrid "${PEERS[@]}" --conns 10 --size 65536 "${D[@]}"
-scenario latency-64B-1c --archs reactor,hybrid "${PEERS[@]}" --conns 1 --size 64 "${D[@]}"
-scenario churn-64B-50c --archs reactor,hybrid,prefork,pool "${PEERS[@]}" --mode churn \
+scenario pingpong-64B-50c --archs "$EVENT_ARCHS" "${PEERS[@]}" --conns 50 --size 64 "${D[@]}"
+scenario pingpong-64B-500c --archs "$EVENT_ARCHS" "${PEERS[@]}" --conns 500 --size 64 "${D[@]}"
+scenario pingpong-64KiB-10c --archs "$EVENT_ARCHS" "${PEERS[@]}" --conns 10 --size 65536 \
+  "${D[@]}"
+scenario latency-64B-1c --archs "$EVENT_ARCHS" "${PEERS[@]}" --conns 1 --size 64 "${D[@]}"
+scenario churn-64B-50c --archs "$EVENT_ARCHS,prefork,pool" "${PEERS[@]}" --mode churn \
   --conns 50 --size 64 --sources 64 "${D[@]}"
-scenario idle-10000c --archs reactor,hybrid "${PEERS[@]}" --mode idle --conns 10000 \
+scenario idle-10000c --archs "$EVENT_ARCHS" "${PEERS[@]}" --mode idle --conns 10000 \
   --duration 1 --timeout 20
+# 10,000 connections in ping-pong, against the two raw loops: opening them takes most of a
+# second, so each round settles for 2 s before it is measured.
+scenario pingpong-64B-10000c --archs "$EVENT_ARCHS" "${FLOORS[@]}" --conns 10000 --size 64 \
+  --settle 2 --timeout 20 "${D[@]}"
+# A line protocol: with --max-line, echo reads line by line (LineSession), as every other
+# line service does, instead of passing bytes through; the raw loops still pass them through.
+scenario line-64B-50c --archs "$LINE_ARCHS" "${FLOORS[@]}" \
+  --serve-args="--max-line 8192" --conns 50 --size 64 "${D[@]}"
+# System calls per message: its own short run, since tracing costs the servers CPU.
+echo "== syscalls-64B-50c" >&2
+if [[ $RESUME -eq 0 || ! -s $WORK/syscalls-64B-50c.json ]]; then
+  BUILD_DIR=$BUILD_DIR "$ROOT/bench/syscalls.sh" --json --warmup "$WARMUP" --duration "$DURATION" \
+    >"$WORK/syscalls-64B-50c.json" || echo "run_all.sh: syscalls-64B-50c reported errors" >&2
+fi
 # The architecture comparison: every architecture under the same echo load, beside raw epoll.
 # serial is left out of ping-pong: with 50 connections held open it serves one and the
 # other 49 wait for ever; it takes part in churn, where each connection ends at once.
@@ -87,9 +123,9 @@ EPOLL_PEER=()
 for p in "${PEERS[@]}"; do
   if [[ $p == epoll=* ]]; then EPOLL_PEER=(--peer "$p"); fi
 done
-scenario arch-pingpong-64B-50c --archs thread,fork,prefork,pool,reactor,hybrid \
+scenario arch-pingpong-64B-50c --archs "thread,fork,prefork,pool,$EVENT_ARCHS" \
   "${EPOLL_PEER[@]}" --conns 50 --size 64 "${D[@]}"
-scenario arch-churn-64B-50c --archs serial,thread,fork,prefork,pool,reactor,hybrid \
+scenario arch-churn-64B-50c --archs "serial,thread,fork,prefork,pool,$EVENT_ARCHS" \
   "${EPOLL_PEER[@]}" --mode churn --conns 50 --size 64 --sources 64 "${D[@]}"
 
 echo "== allocations per message" >&2
@@ -146,8 +182,24 @@ w(f"- method: each server pinned to one CPU, the load (`arch_compare`, with `soc
   "Figure of merit: the server's CPU time (utime+stime of its process tree, /proc/PID/stat) "
   "per message; `core` is the busy time of the server's CPU from /proc/stat (it includes "
   "softirq work and anything else scheduled there, so it is noisier). Rates tie at the load "
-  "generator's limit on 2 vCPUs and are shown for reference only.")
+  "generator's limit on 2 vCPUs and are shown for reference only. `ran with`: the `--workers` "
+  "the harness gave a server, and the most threads (io_uring's kernel workers aside) and "
+  "processes it ran under load. `uring_echo` is a plain liburing loop (bench/peers), the "
+  "io_uring counterpart of `epoll`; `uring` and `uring-hybrid` are sockit's io_uring "
+  "architectures, measured when the sockit built has them.")
 w("")
+
+# What a server ran with: the --workers the harness gave it, and the threads and processes
+# seen under load (io_uring's kernel workers aside).
+def ran_with(t):
+    parts = []
+    if t.get("workers"):
+        parts.append(f"--workers {t['workers']}")
+    if t.get("threads"):
+        parts.append(f"{t['threads']} thr")
+    if t.get("processes", 0) > 1:
+        parts.append(f"{t['processes']} proc")
+    return ", ".join(parts) or "-"
 
 def table(title, data, figure="cpu"):
     w(f"## {title}")
@@ -156,29 +208,50 @@ def table(title, data, figure="cpu"):
         w("(no result: the scenario failed)")
         w("")
         return
+    if data.get("serve_args"):
+        w(f"`sockit serve` ran with `{' '.join(data['serve_args'])}`.")
+        w("")
+    if data.get("settle_s"):
+        w(f"Each round ran {data['settle_s']:g} s of load before its measured "
+          f"{data['duration_s']:g} s.")
+        w("")
     base = target(data, data["baseline"])
     if figure == "rss":
-        w("| server | held | RSS KiB / connection | vs epoll | errors |")
-        w("|---|---:|---:|---:|---:|")
+        w("| server | ran with | held | RSS KiB / connection | vs epoll | errors |")
+        w("|---|---|---:|---:|---:|---:|")
         for t in data["targets"]:
             m = t["median"]
             b = base["rss_kib_per_connection"] if base else 0
             ratio = f"{m['rss_kib_per_connection'] / b:.2f}x" if b > 0 else "-"
-            w(f"| {t['name']} | {m['messages']} | {m['rss_kib_per_connection']:.2f} | {ratio} | "
-              f"{sum(t['errors'].values())} |")
+            w(f"| {t['name']} | {ran_with(t)} | {m['messages']} | "
+              f"{m['rss_kib_per_connection']:.2f} | {ratio} | {sum(t['errors'].values())} |")
+    elif figure == "syscalls":
+        w(f"System calls counted with {data.get('syscall_tool') or '(nothing: no perf, no strace)'} "
+          "over the whole round, divided by the messages echoed. The tracing costs CPU: the CPU "
+          "column is for reading beside the other scenarios' only.")
+        w("")
+        w("| server | ran with | msgs/s | syscalls/msg | CPU us/msg (traced) | errors |")
+        w("|---|---|---:|---:|---:|---:|")
+        for t in data["targets"]:
+            m = t["median"]
+            calls = m.get("syscalls_per_message")
+            w(f"| {t['name']} | {ran_with(t)} | {m['rate']:.0f} | "
+              f"{'-' if calls is None or calls < 0 else f'{calls:.3f}'} | "
+              f"{m['cpu_us_per_message']:.3f} | {sum(t['errors'].values())} |")
     else:
         unit = "conns/s" if data["mode"] == "churn" else "msgs/s"
         key = "p50_us" if figure == "p50" else "cpu_us_per_message"
-        w(f"| server | {unit} | MiB/s | p50 us | p99 us | p99.9 us | CPU us/msg | core us/msg | "
-          f"{'p50' if figure == 'p50' else 'CPU/msg'} vs epoll | errors |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        w(f"| server | ran with | {unit} | MiB/s | p50 us | p99 us | p99.9 us | CPU us/msg | "
+          f"core us/msg | {'p50' if figure == 'p50' else 'CPU/msg'} vs epoll | errors |")
+        w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for t in data["targets"]:
             m = t["median"]
             b = base[key] if base else 0
             ratio = f"{m[key] / b:.3f}x" if b > 0 else "-"
-            w(f"| {t['name']} | {m['rate']:.0f} | {m['mib_per_second']:.1f} | {m['p50_us']:.1f} | "
-              f"{m['p99_us']:.1f} | {m['p999_us']:.1f} | {m['cpu_us_per_message']:.3f} | "
-              f"{m['core_us_per_message']:.3f} | {ratio} | {sum(t['errors'].values())} |")
+            w(f"| {t['name']} | {ran_with(t)} | {m['rate']:.0f} | {m['mib_per_second']:.1f} | "
+              f"{m['p50_us']:.1f} | {m['p99_us']:.1f} | {m['p999_us']:.1f} | "
+              f"{m['cpu_us_per_message']:.3f} | {m['core_us_per_message']:.3f} | {ratio} | "
+              f"{sum(t['errors'].values())} |")
         rounds_text = "; ".join(
             f"{t['name']} " + " ".join(f"{r[key]:.3f}" for r in t["rounds"]) for t in data["targets"])
         w("")
@@ -207,6 +280,10 @@ scenarios = [
     ("latency-64B-1c", "One connection, 64 B: round-trip latency", "p50"),
     ("churn-64B-50c", "Churn: connect, 64 B echo, close (50 in flight, 64 source addresses)", "cpu"),
     ("idle-10000c", "10,000 idle connections: server memory", "rss"),
+    ("pingpong-64B-10000c", "Ping-pong, 64 B, 10,000 connections", "cpu"),
+    ("line-64B-50c", "A line protocol: echo line by line (--max-line 8192), 64 B, 50 connections",
+     "cpu"),
+    ("syscalls-64B-50c", "System calls per message: ping-pong, 64 B, 50 connections", "syscalls"),
     ("arch-pingpong-64B-50c", "Architectures: ping-pong, 64 B, 50 connections", "cpu"),
     ("arch-churn-64B-50c", "Architectures: churn (connect, 64 B echo, close)", "cpu"),
 ]
@@ -265,6 +342,30 @@ for arch in ("prefork", "pool"):
 m = target(data["idle-10000c"], "reactor")
 rss = m["rss_kib_per_connection"] if m else None
 check("idle: reactor RSS KiB/connection <= 2", rss, 2.0, rss is not None and rss <= 2.0)
+
+# sockit's io_uring loop against raw epoll, and against the plain liburing loop (the peer
+# uring_echo: "uring" is the name of sockit's architecture).
+def ratio_check(name, who, against, bound, label):
+    a, b = cpu(name, who), cpu(name, against)
+    check(f"{name}: {label}", a, b * bound if b else None,
+          a is not None and b is not None and a <= b * bound,
+          (paired(name, who, against), bound, False))
+
+for name in ("pingpong-64B-50c", "pingpong-64B-500c"):
+    ratio_check(name, "uring", "epoll", 0.85, "uring CPU/msg <= 0.85 x epoll")
+ratio_check("pingpong-64KiB-10c", "uring", "epoll", 1.0, "uring CPU/msg <= epoll")
+ratio_check("churn-64B-50c", "uring", "epoll", 1.0, "uring CPU/conn <= epoll")
+for name in ("pingpong-64B-50c", "pingpong-64B-500c", "pingpong-64KiB-10c", "churn-64B-50c"):
+    unit = "conn" if name.startswith("churn") else "msg"
+    ratio_check(name, "uring", "uring_echo", 1.05, f"uring CPU/{unit} <= 1.05 x uring_echo")
+for arch in ("uring", "uring-hybrid"):
+    m = target(data["syscalls-64B-50c"], arch)
+    calls = m.get("syscalls_per_message") if m else None
+    check(f"syscalls-64B-50c: {arch} system calls/msg < 0.5", calls, 0.5,
+          calls is not None and calls < 0.5)
+    m = target(data["idle-10000c"], arch)
+    rss = m["rss_kib_per_connection"] if m else None
+    check(f"idle: {arch} RSS KiB/connection <= 1", rss, 1.0, rss is not None and rss <= 1.0)
 alloc_line = ""
 try:
     alloc_line = open(os.path.join(work, "alloc.txt")).read().strip()

@@ -11,9 +11,11 @@ packages=(
   libssl-dev libcli11-dev libfmt-dev nlohmann-json3-dev liburing-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers of the benchmark comparison (bench/peers), never needed by the main build
-  libasio-dev libuv1-dev libevent-dev
+  libasio-dev libuv1-dev libevent-dev liburing-dev
   # forwarders `sockit proxy` is compared with (bench/proxy)
   haproxy
+  # counts the system calls per message of each server (bench/syscalls.sh)
+  linux-perf
   # real peers used by the tests, and process tools
   ruby netcat-openbsd socat curl python3 procps util-linux iproute2 openssl
   # TLS peer for the TLS client tests (started by the test itself, never as a service)

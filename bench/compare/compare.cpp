@@ -12,6 +12,7 @@
 
 #include <fmt/core.h>
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -153,6 +154,236 @@ class PinnedScope {
   bool restore_ = false;
 };
 
+// ---- threads and processes -------------------------------------------------------------
+
+struct Shape {
+  unsigned threads = 0;
+  unsigned processes = 0;
+};
+
+// Threads of one process, less the kernel's io_uring workers (iou-wrk-*, iou-sqp-*), which
+// are no threads the server chose to run. Only a few threads are looked at one by one: a
+// thread per connection would have this read thousands of files on the load's core.
+unsigned own_threads(pid_t pid) {
+  std::istringstream status(read_text("/proc/" + std::to_string(pid) + "/status"));
+  unsigned all = 0;
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("Threads:", 0) == 0) {
+      all = static_cast<unsigned>(std::strtoul(line.c_str() + 8, nullptr, 10));
+    }
+  }
+  if (all > 64) return all;
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  DIR* dir = ::opendir(tasks.c_str());
+  if (dir == nullptr) return all;
+  unsigned count = 0;
+  while (dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    const std::string comm = read_text(tasks + "/" + entry->d_name + "/comm");
+    if (comm.rfind("iou-", 0) != 0) ++count;
+  }
+  ::closedir(dir);
+  return count;
+}
+
+Shape shape_of(pid_t pid) {
+  Shape shape{own_threads(pid), 1};
+  for (pid_t child : children_of(pid)) {
+    shape.threads += own_threads(child);
+    ++shape.processes;
+  }
+  return shape;
+}
+
+// ---- system calls ----------------------------------------------------------------------
+
+enum class Tracer { none, perf, strace };
+
+// Starts a program found on PATH with its input and output on /dev/null; -1 if fork fails.
+pid_t spawn_quietly(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, STDIN_FILENO);
+    ::dup2(null, STDOUT_FILENO);
+    ::dup2(null, STDERR_FILENO);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// Runs a program to its end; true when it exits 0.
+bool runs_cleanly(const std::vector<std::string>& argv) {
+  const pid_t pid = spawn_quietly(argv);
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return false;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// perf counts the raw_syscalls:sys_enter tracepoint in the kernel, a small cost per call;
+// strace stops the server at every call, so it is only the fallback.
+Tracer find_tracer() {
+  if (runs_cleanly({"perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter", "--", "true"})) {
+    return Tracer::perf;
+  }
+  if (runs_cleanly({"strace", "-f", "-c", "-o", "/dev/null", "true"})) return Tracer::strace;
+  return Tracer::none;
+}
+
+// A tracer attached to a server's processes (and their threads) for one round.
+class SyscallCount {
+ public:
+  SyscallCount(Tracer tracer, const std::vector<pid_t>& pids) {
+    char path[] = "/tmp/sockit-syscalls-XXXXXX";
+    const int fd = ::mkstemp(path);
+    if (fd < 0) failure(std::string("bench: mkstemp: ") + std::strerror(errno));
+    ::close(fd);
+    path_ = path;
+    std::vector<std::string> argv;
+    if (tracer == Tracer::perf) {
+      std::string list;
+      for (pid_t pid : pids)
+        list += (list.empty() ? "" : ",") + std::to_string(pid);
+      argv = {"perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter", "-o", path_, "-p", list};
+    } else {
+      argv = {"strace", "-f", "-c", "-o", path_};
+      for (pid_t pid : pids) {
+        argv.push_back("-p");
+        argv.push_back(std::to_string(pid));
+      }
+    }
+    perf_ = tracer == Tracer::perf;
+    pid_ = spawn_quietly(argv);
+    if (pid_ < 0) {
+      ::unlink(path_.c_str());
+      failure(std::string("bench: fork: ") + std::strerror(errno));
+    }
+    // Both attach asynchronously; the server is idle meanwhile, so starting early loses
+    // nothing and starting late would miss the round's first calls.
+    std::this_thread::sleep_for(300ms);
+  }
+  ~SyscallCount() {
+    stop();
+    ::unlink(path_.c_str());
+  }
+  SyscallCount(const SyscallCount&) = delete;
+  SyscallCount& operator=(const SyscallCount&) = delete;
+
+  // Detaches (SIGINT makes both print their counts) and returns the calls counted; -1 when
+  // the tracer failed.
+  double stop() noexcept {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, SIGINT);
+    const auto deadline = Clock::now() + 10s;
+    int status = 0;
+    while (::waitpid(pid_, &status, WNOHANG) == 0) {
+      if (Clock::now() >= deadline) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return -1;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    pid_ = -1;
+    return perf_ ? perf_count() : strace_count();
+  }
+
+ private:
+  // `perf stat -x,` writes "COUNT,,raw_syscalls:sys_enter,..." ("<not counted>": none).
+  double perf_count() const {
+    std::istringstream in(read_text(path_));
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find("raw_syscalls:sys_enter") == std::string::npos) continue;
+      if (line.rfind("<not counted>", 0) == 0) return 0;
+      char* end = nullptr;
+      const double count = std::strtod(line.c_str(), &end);
+      return end != line.c_str() ? count : -1;
+    }
+    return -1;
+  }
+  // `strace -c` ends its table with "100.00 SECONDS USECS/CALL CALLS [ERRORS] total".
+  double strace_count() const {
+    std::istringstream in(read_text(path_));
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream words(line);
+      std::vector<std::string> w;
+      for (std::string word; words >> word;)
+        w.push_back(word);
+      if (w.size() >= 5 && w.back() == "total") return std::strtod(w[3].c_str(), nullptr);
+    }
+    return -1;
+  }
+
+  std::string path_;
+  pid_t pid_ = -1;
+  bool perf_ = true;
+};
+
+// ---- one round, watched ----------------------------------------------------------------
+
+// Reads a server's CPU time when a round's measured period begins, `settle` after the start
+// (at once without one), and, when asked, follows the most threads and processes it runs.
+// Without either there is no thread: the round is measured as it always was.
+class RoundWatch {
+ public:
+  RoundWatch(pid_t pid, int cpu, std::chrono::milliseconds settle, bool follow_shape)
+      : pid_(pid), cpu_(cpu) {
+    if (settle.count() <= 0) {
+      read_start();
+      if (!follow_shape) return;
+    }
+    const auto start_at = Clock::now() + settle;
+    thread_ = std::thread([this, start_at, follow_shape] {
+      while (!stop_.load(std::memory_order_relaxed)) {
+        if (!started_ && Clock::now() >= start_at) read_start();
+        if (follow_shape) {
+          const Shape now = shape_of(pid_);
+          shape_.threads = std::max(shape_.threads, now.threads);
+          shape_.processes = std::max(shape_.processes, now.processes);
+        } else if (started_) {
+          return;
+        }
+        std::this_thread::sleep_for(follow_shape ? 100ms : 5ms);
+      }
+    });
+  }
+  ~RoundWatch() { finish(); }
+  RoundWatch(const RoundWatch&) = delete;
+  RoundWatch& operator=(const RoundWatch&) = delete;
+
+  void finish() {
+    stop_.store(true, std::memory_order_relaxed);
+    if (thread_.joinable()) thread_.join();
+    if (!started_) read_start();  // a round that ended before it settled measures nothing
+  }
+  double cpu_at_start() const noexcept { return cpu_start_; }
+  double core_at_start() const noexcept { return core_start_; }
+  Shape shape() const noexcept { return shape_; }
+
+ private:
+  void read_start() {
+    cpu_start_ = process_cpu_seconds(pid_);
+    core_start_ = core_busy_seconds(cpu_);
+    started_ = true;
+  }
+
+  pid_t pid_;
+  int cpu_;
+  bool started_ = false;  // written by the thread only while it runs
+  double cpu_start_ = 0, core_start_ = 0;
+  Shape shape_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 // ---- one server under test -------------------------------------------------------------
 
 // A child process pinned to one CPU whose stderr goes to an unlinked temporary file (a
@@ -251,6 +482,7 @@ class ServerProcess {
 struct Target {
   std::string name;
   std::vector<std::string> argv;
+  unsigned workers = 0;  // --workers given; 0: none
 };
 
 std::vector<Target> targets_of(const CompareOptions& o) {
@@ -260,7 +492,8 @@ std::vector<Target> targets_of(const CompareOptions& o) {
              {o.sockit, "serve", o.service, "--arch", arch, "--port", "0", "--quiet", "--max-conns",
               std::to_string(o.load.conns * 2 + 64), "--idle-timeout", "3600"}};
     unsigned workers = o.workers;
-    if (workers == 0 && arch == "hybrid") workers = 1;  // one reactor on the one server core
+    // One reactor (or ring) on the one server core.
+    if (workers == 0 && (arch == "hybrid" || arch == "uring-hybrid")) workers = 1;
     if (workers == 0 && (arch == "pool" || arch == "prefork")) {
       // A blocking worker holds its connection for the connection's life.
       workers = static_cast<unsigned>(std::min<std::size_t>(o.load.conns, 1024));
@@ -273,10 +506,12 @@ std::vector<Target> targets_of(const CompareOptions& o) {
       t.argv.push_back("--queue");
       t.argv.push_back(std::to_string(o.load.conns + 64));
     }
+    t.argv.insert(t.argv.end(), o.serve_args.begin(), o.serve_args.end());
+    t.workers = workers;
     targets.push_back(std::move(t));
   }
   for (const auto& [name, path] : o.peers)
-    targets.push_back({name, {path, "--port", "0"}});
+    targets.push_back({name, {path, "--port", "0"}, 0});
   return targets;
 }
 
@@ -303,6 +538,7 @@ RoundResult medians(const std::vector<RoundResult>& rounds) {
   m.cpu_us_per_message = field(&RoundResult::cpu_us_per_message);
   m.core_us_per_message = field(&RoundResult::core_us_per_message);
   m.rss_kib_per_connection = field(&RoundResult::rss_kib_per_connection);
+  m.syscalls_per_message = field(&RoundResult::syscalls_per_message);
   m.messages = static_cast<std::uint64_t>(field(&RoundResult::messages));
   for (const auto& r : rounds)
     m.errors += r.errors;
@@ -373,14 +609,25 @@ CompareReport run_compare(const CompareOptions& o) {
 
   const std::vector<Target> targets = targets_of(o);
   report.baseline = o.baseline.empty() ? targets.front().name : o.baseline;
+  const Tracer tracer = o.syscalls ? find_tracer() : Tracer::none;
+  if (tracer == Tracer::perf) report.syscall_tool = "perf";
+  if (tracer == Tracer::strace) report.syscall_tool = "strace";
+  if (o.syscalls && tracer == Tracer::none) {
+    std::fputs("sockit: bench: neither perf nor strace works here: system calls not counted\n",
+               stderr);
+  }
 
   // One server under test: its process, the load aimed at it, and its rounds.
   struct Run {
-    Run(const Target& t, const LoadOptions& l) : target(&t), load(l) { result.name = t.name; }
+    Run(const Target& t, const LoadOptions& l) : target(&t), load(l) {
+      result.name = t.name;
+      result.workers = t.workers;
+    }
     const Target* target;
     TargetResult result;
     std::unique_ptr<ServerProcess> server;
     LoadOptions load;
+    bool shape_seen = false;  // threads and processes are followed through one round
   };
   std::vector<Run> runs;
   runs.reserve(targets.size());
@@ -395,8 +642,16 @@ CompareReport run_compare(const CompareOptions& o) {
   auto measure = [&](Run& run, bool counted) {
     PinnedScope pinned(report.load_cpu);
     const pid_t pid = run.server->pid();
-    const double cpu_before = process_cpu_seconds(pid);
-    const double core_before = core_busy_seconds(report.server_cpu);
+    std::unique_ptr<SyscallCount> syscalls;
+    if (counted && tracer != Tracer::none) {
+      std::vector<pid_t> pids{pid};
+      for (pid_t child : children_of(pid))
+        pids.push_back(child);
+      syscalls = std::make_unique<SyscallCount>(tracer, pids);
+    }
+    const bool follow_shape = !run.shape_seen;
+    run.shape_seen = true;
+    RoundWatch watch(pid, report.server_cpu, counted ? o.settle : 0ms, follow_shape);
     long long rss_before = 0, rss_loaded = 0;
     LoadOptions round = run.load;
     if (idle_mode(o)) {
@@ -407,12 +662,21 @@ CompareReport run_compare(const CompareOptions& o) {
         rss_loaded = tree_rss_kib(pid);
       };
     }
-    // The warm-up is its own run, once per server; measured rounds start at once.
-    round.warmup = 0ms;
+    // The warm-up is its own run, once per server; measured rounds start at once, or after
+    // the settling time, whose messages run_load leaves uncounted.
+    round.warmup = counted ? o.settle : 0ms;
     if (!counted) round.duration = o.load.warmup;
     const LoadResult r = run_load(round);
-    const double cpu = process_cpu_seconds(pid) - cpu_before;
-    const double core = core_busy_seconds(report.server_cpu) - core_before;
+    const double cpu_after = process_cpu_seconds(pid);
+    const double core_after = core_busy_seconds(report.server_cpu);
+    watch.finish();
+    const double cpu = cpu_after - watch.cpu_at_start();
+    const double core = core_after - watch.core_at_start();
+    if (follow_shape) {
+      run.result.threads = watch.shape().threads;
+      run.result.processes = watch.shape().processes;
+    }
+    const double calls = syscalls ? syscalls->stop() : -1;
     add_errors(run.result.errors, r.errors);
     if (!counted) return;
     RoundResult rr;
@@ -425,6 +689,7 @@ CompareReport run_compare(const CompareOptions& o) {
     if (r.messages > 0) {
       rr.cpu_us_per_message = cpu * 1e6 / static_cast<double>(r.messages);
       rr.core_us_per_message = core * 1e6 / static_cast<double>(r.messages);
+      if (calls >= 0) rr.syscalls_per_message = calls / static_cast<double>(r.messages);
     }
     if (idle_mode(o) && r.held > 0) {
       rr.rss_kib_per_connection =
@@ -501,11 +766,30 @@ std::string describe_load(const CompareOptions& o) {
                      std::chrono::duration<double>(o.load.duration).count());
 }
 
+std::string join(const std::vector<std::string>& words) {
+  std::string text;
+  for (const auto& w : words)
+    text += (text.empty() ? "" : " ") + w;
+  return text;
+}
+
+// "1 thr", "4 thr, 5 proc": what a target ran with, as seen under load.
+std::string shape_text(const TargetResult& t) {
+  if (t.threads == 0) return "-";
+  if (t.processes > 1) return fmt::format("{} thr, {} proc", t.threads, t.processes);
+  return fmt::format("{} thr", t.threads);
+}
+
 }  // namespace
 
 void print_report(const CompareOptions& o, const CompareReport& report) {
   fmt::print("{}; median of {} round{}; server on CPU {}, load on CPU {}\n", describe_load(o),
              o.rounds, o.rounds == 1 ? "" : "s", report.server_cpu, report.load_cpu);
+  if (!o.serve_args.empty()) fmt::print("sockit serve ... {}\n", join(o.serve_args));
+  if (!report.syscall_tool.empty()) {
+    fmt::print("system calls counted with {} (the CPU figures carry its cost)\n",
+               report.syscall_tool);
+  }
   if (idle_mode(o)) {
     fmt::print("{:<12} {:>8} {:>14} {:>10} {:>7}\n", "server", "held", "RSS KiB/conn",
                "vs " + report.baseline, "errors");
@@ -516,29 +800,38 @@ void print_report(const CompareOptions& o, const CompareReport& report) {
     return;
   }
   const char* rate_unit = o.load.mode == LoadMode::churn ? "conns/s" : "msgs/s";
-  fmt::print("{:<12} {:>10} {:>8} {:>9} {:>9} {:>10} {:>11} {:>10} {:>7}\n", "server", rate_unit,
-             "MiB/s", "p50 us", "p99 us", "CPU us/msg", "core us/msg", "vs " + report.baseline,
-             "errors");
+  const bool calls = !report.syscall_tool.empty();
+  fmt::print("{:<12} {:>10} {:>8} {:>9} {:>9} {:>10} {:>11} {:>10} {:>7} {:>14}{}\n", "server",
+             rate_unit, "MiB/s", "p50 us", "p99 us", "CPU us/msg", "core us/msg",
+             "vs " + report.baseline, "errors", "ran with", calls ? "  syscalls/msg" : "");
   for (const auto& t : report.targets) {
     const auto& m = t.median;
-    fmt::print("{:<12} {:>10.0f} {:>8.1f} {:>9.1f} {:>9.1f} {:>10.3f} {:>11.3f} {:>10} {:>7}\n",
-               t.name, m.rate, m.mib_per_second, m.p50_us, m.p99_us, m.cpu_us_per_message,
-               m.core_us_per_message, ratio_text(o, report, t), t.errors.total());
+    const std::string per_message =
+        calls ? (m.syscalls_per_message >= 0 ? fmt::format(" {:>13.3f}", m.syscalls_per_message)
+                                             : fmt::format(" {:>13}", "-"))
+              : "";
+    fmt::print(
+        "{:<12} {:>10.0f} {:>8.1f} {:>9.1f} {:>9.1f} {:>10.3f} {:>11.3f} {:>10} {:>7} {:>14}{}\n",
+        t.name, m.rate, m.mib_per_second, m.p50_us, m.p99_us, m.cpu_us_per_message,
+        m.core_us_per_message, ratio_text(o, report, t), t.errors.total(), shape_text(t),
+        per_message);
   }
 }
 
 nlohmann::json report_json(const CompareOptions& o, const CompareReport& report) {
   auto round_json = [](const RoundResult& r) {
-    return nlohmann::json{{"rate", r.rate},
-                          {"mib_per_second", r.mib_per_second},
-                          {"p50_us", r.p50_us},
-                          {"p99_us", r.p99_us},
-                          {"p999_us", r.p999_us},
-                          {"cpu_us_per_message", r.cpu_us_per_message},
-                          {"core_us_per_message", r.core_us_per_message},
-                          {"rss_kib_per_connection", r.rss_kib_per_connection},
-                          {"messages", r.messages},
-                          {"errors", r.errors}};
+    nlohmann::json j{{"rate", r.rate},
+                     {"mib_per_second", r.mib_per_second},
+                     {"p50_us", r.p50_us},
+                     {"p99_us", r.p99_us},
+                     {"p999_us", r.p999_us},
+                     {"cpu_us_per_message", r.cpu_us_per_message},
+                     {"core_us_per_message", r.core_us_per_message},
+                     {"rss_kib_per_connection", r.rss_kib_per_connection},
+                     {"messages", r.messages},
+                     {"errors", r.errors}};
+    if (r.syscalls_per_message >= 0) j["syscalls_per_message"] = r.syscalls_per_message;
+    return j;
   };
   nlohmann::json targets = nlohmann::json::array();
   for (const auto& t : report.targets) {
@@ -546,6 +839,9 @@ nlohmann::json report_json(const CompareOptions& o, const CompareReport& report)
     for (const auto& r : t.rounds)
       rounds.push_back(round_json(r));
     targets.push_back({{"name", t.name},
+                       {"workers", t.workers},
+                       {"threads", t.threads},
+                       {"processes", t.processes},
                        {"median", round_json(t.median)},
                        {"rounds", rounds},
                        {"errors",
@@ -565,6 +861,9 @@ nlohmann::json report_json(const CompareOptions& o, const CompareReport& report)
           {"server_cpu", report.server_cpu},
           {"load_cpu", report.load_cpu},
           {"baseline", report.baseline},
+          {"serve_args", o.serve_args},
+          {"settle_s", std::chrono::duration<double>(o.settle).count()},
+          {"syscall_tool", report.syscall_tool},
           {"figure_of_merit", merit_unit(o)},
           {"targets", targets}};
 }

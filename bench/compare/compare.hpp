@@ -4,6 +4,7 @@
 // small machine.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -18,6 +19,9 @@ namespace sockit::cli::bench {
 struct CompareOptions {
   std::string sockit;              // the sockit executable that serves the architectures
   std::vector<std::string> archs;  // sockit serve --arch names
+  // Passed to every `sockit serve` after the harness's own (e.g. --max-line 8192, which
+  // puts echo on the line-by-line path every other line protocol takes).
+  std::vector<std::string> serve_args;
   // Other servers: a name and a program that takes `--port 0` and prints
   // "listening on HOST:PORT" on stderr (bench/peers/).
   std::vector<std::pair<std::string, std::string>> peers;
@@ -29,6 +33,12 @@ struct CompareOptions {
   int server_cpu = -1;   // -1: the first CPU this process may use
   int load_cpu = -1;     // -1: the second, when there is one
   std::string plot;      // SVG file to write, if not empty
+  // Count the servers' system calls during each measured round (perf, else strace). The
+  // tracing costs the server CPU: the CPU figures of such a run are not for comparison.
+  bool syscalls = false;
+  // Load at the start of each measured round that is not measured: with thousands of
+  // connections, opening them would otherwise weigh in every round's CPU per message.
+  std::chrono::milliseconds settle{0};
 };
 
 // One measured round against one target.
@@ -39,12 +49,16 @@ struct RoundResult {
   double cpu_us_per_message = 0;      // server process tree, utime + stime
   double core_us_per_message = 0;     // busy time of the server's core (/proc/stat)
   double rss_kib_per_connection = 0;  // idle mode only
+  double syscalls_per_message = -1;   // CompareOptions::syscalls only; -1: not counted
   std::uint64_t messages = 0;
   std::uint64_t errors = 0;
 };
 
 struct TargetResult {
   std::string name;
+  unsigned workers = 0;    // --workers given to sockit serve; 0: none (its default)
+  unsigned threads = 0;    // most threads seen under load, io_uring's own workers aside
+  unsigned processes = 0;  // most processes seen under load (fork, prefork: more than 1)
   std::vector<RoundResult> rounds;
   RoundResult median;  // field by field
   ErrorCounts errors;  // summed over warm-up and rounds
@@ -55,6 +69,7 @@ struct CompareReport {
   int server_cpu = 0;
   int load_cpu = 0;
   std::string baseline;
+  std::string syscall_tool;  // "perf" or "strace" when system calls were counted
 };
 
 // Runs every target in turn; throws CliError when a server cannot be started.

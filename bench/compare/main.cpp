@@ -36,7 +36,25 @@ struct CompareArgs {
   int server_cpu = -1;
   int load_cpu = -1;
   std::string plot;
+  std::string serve_args;
+  bool syscalls = false;
+  double settle = 0;
 };
+
+std::vector<std::string> split_words(const std::string& text) {
+  std::vector<std::string> words;
+  std::string word;
+  for (char c : text) {
+    if (c == ' ' || c == '\t') {
+      if (!word.empty()) words.push_back(std::move(word));
+      word.clear();
+    } else {
+      word += c;
+    }
+  }
+  if (!word.empty()) words.push_back(std::move(word));
+  return words;
+}
 
 // The sockit built beside this program: bin/bench/arch_compare -> bin/sockit.
 std::string default_sockit() {
@@ -58,8 +76,10 @@ int run(const CompareArgs& a) {
   std::set<std::string> seen;
   for (const auto& arch : archs) {
     if (!server::parse_architecture(arch)) {
-      usage_error("bench: unknown architecture '" + arch +
-                  "' (serial, thread, fork, prefork, pool, reactor, hybrid)");
+      std::string known;
+      for (auto each : server::all_architectures())
+        known += (known.empty() ? "" : ", ") + std::string(server::to_string(each));
+      usage_error("bench: unknown architecture '" + arch + "' (" + known + ")");
     }
     if (!seen.insert(arch).second) usage_error("bench: --archs lists '" + arch + "' twice");
   }
@@ -89,6 +109,16 @@ int run(const CompareArgs& a) {
   o.server_cpu = a.server_cpu;
   o.load_cpu = a.load_cpu;
   o.plot = a.plot;
+  o.serve_args = split_words(a.serve_args);
+  o.syscalls = a.syscalls;
+  if (a.settle < 0 || a.settle > 60) usage_error("bench: --settle must be 0-60 seconds");
+  if (a.settle > 0 && a.syscalls) {
+    usage_error("bench: --syscalls counts whole rounds; leave --settle out");
+  }
+  if (a.settle > 0 && o.load.mode != LoadMode::pingpong) {
+    usage_error("bench: --settle is for pingpong rounds");
+  }
+  o.settle = std::chrono::milliseconds(static_cast<long long>(a.settle * 1000));
 
   const CompareReport report = run_compare(o);
   if (a.json) {
@@ -140,6 +170,16 @@ int main(int argc, char** argv) {
   app.add_option("--server-cpu", a->server_cpu, "CPU for the servers [first allowed]");
   app.add_option("--load-cpu", a->load_cpu, "CPU for the load [second allowed]");
   app.add_option("--plot", a->plot, "Write an SVG bar chart of the comparison here");
+  app.add_option("--serve-args", a->serve_args,
+                 "More arguments for every sockit serve, as one word: "
+                 "--serve-args='--max-line 8192'");
+  app.add_flag("--syscalls", a->syscalls,
+               "Count each server's system calls per message (perf, else strace); the tracing "
+               "costs CPU, so compare CPU figures from runs without it");
+  app.add_option("--settle", a->settle,
+                 "Seconds of load at the start of each round left out of its figures "
+                 "(thousands of connections take time to open)")
+      ->capture_default_str();
   app.footer(
       "\nEvery echoed byte is checked; any error (verification, reset, early close, timeout)\n"
       "makes the exit status 1. The figure that separates servers on a small machine is the\n"
