@@ -11,7 +11,7 @@ packages=(
   libssl-dev libcli11-dev libfmt-dev nlohmann-json3-dev liburing-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers of the benchmark comparison (bench/peers), never needed by the main build
-  libasio-dev libuv1-dev libevent-dev liburing-dev
+  libasio-dev libuv1-dev libevent-dev
   # forwarders `sockit proxy` is compared with (bench/proxy)
   haproxy
   # counts the system calls per message of each server (bench/syscalls.sh)
