@@ -101,6 +101,7 @@ class UringBackend {
   std::vector<UringCompletion> completions_;
   std::unordered_map<std::uint64_t, std::unique_ptr<IoBuffer>> orphans_;
   std::size_t in_flight_ = 0;
+  unsigned sends_queued_ = 0;  // since the last wait
 };
 
 // Empty when this machine can run the io_uring loop, else why not, in words an operator can

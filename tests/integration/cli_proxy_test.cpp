@@ -295,7 +295,7 @@ TEST_P(ProxyOnArchitecture, ForwardsAndCarriesTheHalfClose) {
 
 INSTANTIATE_TEST_SUITE_P(Architectures, ProxyOnArchitecture,
                          ::testing::Values("serial", "thread", "fork", "prefork", "pool", "reactor",
-                                           "hybrid"));
+                                           "hybrid", "uring"));
 
 }  // namespace
 }  // namespace sockit::test
