@@ -17,7 +17,7 @@ namespace sockit::server::detail {
 namespace {
 
 // Bounds the work done for one readiness report so a connect storm cannot starve the
-// connections already open; level-triggered epoll reports the rest next round.
+// connections already open; the loop takes the rest a batch per iteration (backlogged()).
 constexpr int kMaxAcceptsPerEvent = 64;
 
 }  // namespace
@@ -48,6 +48,7 @@ void Acceptor::start() {
 // value alone (see is_out_of_descriptors); errors that cost one connection are passed over
 // inside accept_nonblock.
 void Acceptor::on_ready() {
+  backlogged_ = false;
   for (int i = 0; i < kMaxAcceptsPerEvent && listening_; ++i) {
     std::error_code ec;
     std::optional<Accepted> accepted = listener_.accept_nonblock(ec, SocketMode::nonblocking);
@@ -66,6 +67,7 @@ void Acceptor::on_ready() {
     }
     admit(std::move(accepted->socket), std::move(accepted->peer));
   }
+  backlogged_ = listening_;
 }
 
 void Acceptor::admit(Socket accepted, Address peer) {
@@ -113,6 +115,7 @@ void Acceptor::pause(int err) {
   }
   loop_.backend.unwatch(listener_.fd());
   listening_ = false;
+  backlogged_ = false;
   paused_ = true;
   LoopCounters::add(loop_.counters.accept_pauses);
   resume_at_ = loop_.now + loop_.settings.accept_pause;
@@ -133,6 +136,7 @@ void Acceptor::resume() {
 void Acceptor::stop() {
   if (listening_) loop_.backend.unwatch(listener_.fd());
   listening_ = false;
+  backlogged_ = false;
   paused_ = false;
   if (use_ == ListenerUse::exclusive) listener_.close();
 }

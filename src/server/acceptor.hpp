@@ -33,6 +33,11 @@ class Acceptor {
   void start();
   // The listener is readable: accepts what is waiting, a bounded number at a time.
   void on_ready();
+  // The last on_ready stopped at its bound with connections still waiting. The loop then
+  // accepts again once per iteration instead of waiting for the listener's next report:
+  // level-triggered epoll reports it once per pass over every ready descriptor, so with
+  // thousands of busy connections a backlog would drain a batch per full pass.
+  bool backlogged() const noexcept { return backlogged_; }
   // The loop is stopping: no more connections.
   void stop();
   // Resting for lack of descriptors, until resume_at().
@@ -59,6 +64,7 @@ class Acceptor {
   bool listening_ = false;
   bool paused_ = false;
   bool shortage_logged_ = false;
+  bool backlogged_ = false;
   Clock::time_point resume_at_{};
 };
 

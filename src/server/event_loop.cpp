@@ -58,6 +58,7 @@ void EventLoop::run() {
       if (i + 1 < count) prefetch_session(events[i + 1].token);
       dispatch(events[i]);
     }
+    if (acceptor_.backlogged()) acceptor_.on_ready();
     if (shared_.mailbox->has_mail()) deliver_mail();
     expire_timers();
     if (!shared_.settle_later.empty() || !shared_.refused.empty()) settle_others();
@@ -177,7 +178,7 @@ void EventLoop::expire_timers() {
 }
 
 int EventLoop::next_timeout_ms() const noexcept {
-  if (shared_.mailbox->has_mail()) return 0;
+  if (shared_.mailbox->has_mail() || acceptor_.backlogged()) return 0;
   std::optional<Clock::time_point> next;
   auto consider = [&next](Clock::time_point when) {
     if (!next || when < *next) next = when;
