@@ -65,7 +65,7 @@ void Acceptor::on_ready() {
       shortage_logged_ = false;
       loop_.rt.log.info("accepting connections again");
     }
-    admit(std::move(accepted->socket), std::move(accepted->peer));
+    admit(std::move(accepted->socket), accepted->peer);
   }
   backlogged_ = listening_;
 }
@@ -88,7 +88,7 @@ void Acceptor::admit(Socket accepted, Address peer) {
     } catch (const Error&) {
     }
   }
-  c.start(std::move(accepted), std::move(peer), std::move(ticket));
+  c.start(std::move(accepted), peer, std::move(ticket));
   try {
     c.session = rt.service.open(info);
   } catch (const std::exception& e) {
