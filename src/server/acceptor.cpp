@@ -17,7 +17,7 @@ namespace sockit::server::detail {
 namespace {
 
 // Bounds the work done for one readiness report so a connect storm cannot starve the
-// connections already open; level-triggered epoll reports the rest next round.
+// connections already open; the loop takes the rest a batch per iteration (backlogged()).
 constexpr int kMaxAcceptsPerEvent = 64;
 
 }  // namespace
@@ -54,6 +54,7 @@ void Acceptor::listen() {
 }
 
 void Acceptor::unlisten() noexcept {
+  backlogged_ = false;
   if (!listening_) return;
   listening_ = false;
   if (!loop_.uring) {
@@ -71,6 +72,7 @@ void Acceptor::unlisten() noexcept {
 // value alone (see is_out_of_descriptors); errors that cost one connection are passed over
 // inside accept_nonblock.
 void Acceptor::on_ready() {
+  backlogged_ = false;
   for (int i = 0; i < kMaxAcceptsPerEvent && listening_; ++i) {
     std::error_code ec;
     std::optional<Accepted> accepted = listener_.accept_nonblock(ec, SocketMode::nonblocking);
@@ -87,8 +89,9 @@ void Acceptor::on_ready() {
       shortage_logged_ = false;
       loop_.rt.log.info("accepting connections again");
     }
-    admit(std::move(accepted->socket), std::move(accepted->peer));
+    admit(std::move(accepted->socket), accepted->peer);
   }
+  backlogged_ = listening_;
 }
 
 void Acceptor::admit(Socket accepted, Address peer) {
@@ -109,7 +112,7 @@ void Acceptor::admit(Socket accepted, Address peer) {
     } catch (const Error&) {
     }
   }
-  c.start(std::move(accepted), std::move(peer), std::move(ticket));
+  c.start(std::move(accepted), peer, std::move(ticket));
   try {
     c.session = rt.service.open(info);
   } catch (const std::exception& e) {

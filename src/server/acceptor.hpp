@@ -35,6 +35,11 @@ class Acceptor {
   void on_ready();
   // io_uring: the multishot accept produced a connection, or an error (acceptor_uring.cpp).
   void on_accepted(const UringCompletion& done);
+  // The last on_ready stopped at its bound with connections still waiting. The loop then
+  // accepts again once per iteration instead of waiting for the listener's next report:
+  // level-triggered epoll reports it once per pass over every ready descriptor, so with
+  // thousands of busy connections a backlog would drain a batch per full pass.
+  bool backlogged() const noexcept { return backlogged_; }
   // The loop is stopping: no more connections.
   void stop();
   // Resting for lack of descriptors, until resume_at().
@@ -64,6 +69,7 @@ class Acceptor {
   bool listening_ = false;
   bool paused_ = false;
   bool shortage_logged_ = false;
+  bool backlogged_ = false;
   Clock::time_point resume_at_{};
 };
 

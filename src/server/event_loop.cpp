@@ -63,6 +63,7 @@ void EventLoop::run() {
       if (i + 1 < count) prefetch_session(events[i + 1].token);
       dispatch(events[i]);
     }
+    if (acceptor_.backlogged()) acceptor_.on_ready();
     end_turn();
   }
   finish();
@@ -228,7 +229,7 @@ void EventLoop::expire_timers() {
 }
 
 int EventLoop::next_timeout_ms() const noexcept {
-  if (shared_.mailbox->has_mail()) return 0;
+  if (shared_.mailbox->has_mail() || acceptor_.backlogged()) return 0;
   std::optional<Clock::time_point> next;
   auto consider = [&next](Clock::time_point when) {
     if (!next || when < *next) next = when;
