@@ -2,6 +2,8 @@
 // mailbox or the stop signal). The loop itself is EventLoop::run_uring (event_loop.cpp).
 #include <poll.h>
 
+#include <cerrno>
+
 #include "event_loop.hpp"
 
 namespace sockit::server::detail {
@@ -14,6 +16,10 @@ void EventLoop::dispatch(const UringCompletion& done, bool& stop) {
       return;
     case kStopToken:
       if (done.result >= 0 && stop_watched_) stop = true;
+      // A multishot poll the kernel ended by itself is asked for again while it matters.
+      if (!done.more() && done.result != -ECANCELED && stop_watched_ && !stop) {
+        ring.poll(shared_.rt.stop.fd(), POLLIN, true, kStopToken);
+      }
       return;
     case kWakeToken:
       if (done.result >= 0) shared_.mailbox->clear_wake();

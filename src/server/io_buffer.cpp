@@ -4,7 +4,7 @@
 namespace sockit::server::detail {
 
 std::unique_ptr<IoBuffer> BufferPool::take() {
-  if (cache_.empty()) return std::make_unique<IoBuffer>(kOutputBufferCapacity);
+  if (cache_.empty()) return std::make_unique<IoBuffer>(first_capacity_);
   auto buffer = std::move(cache_.back());
   cache_.pop_back();
   return buffer;

@@ -23,8 +23,12 @@ inline constexpr std::size_t kOutputBufferCapacity = 16 * 1024;
 // max_cached x max_cached_capacity.
 class BufferPool {
  public:
-  BufferPool(std::size_t max_cached, std::size_t max_cached_capacity)
-      : max_cached_(max_cached), max_cached_capacity_(max_cached_capacity) {
+  // `first_capacity`: what a new buffer allocates on its first append.
+  BufferPool(std::size_t max_cached, std::size_t max_cached_capacity,
+             std::size_t first_capacity = kOutputBufferCapacity)
+      : max_cached_(max_cached),
+        max_cached_capacity_(max_cached_capacity),
+        first_capacity_(first_capacity) {
     cache_.reserve(max_cached);
   }
 
@@ -35,6 +39,7 @@ class BufferPool {
  private:
   std::size_t max_cached_;
   std::size_t max_cached_capacity_;
+  std::size_t first_capacity_;
   std::vector<std::unique_ptr<IoBuffer>> cache_;
 };
 

@@ -122,6 +122,9 @@ struct LoopShared {
       : rt(runtime),
         settings(loop_settings),
         read_buffer(new (kPageAlignment) char[loop_settings.read_buffer]),
+        // On io_uring every answer passes through a queue, most of them small: a queue
+        // starts small there, and at 10,000 connections answering at once costs little.
+        pool(32, 64 * 1024, loop_settings.use_uring ? 512 : kOutputBufferCapacity),
         mailbox(Mailbox::open()),
         idle_timeout(runtime.options.idle_timeout),
         tick(std::clamp(idle_timeout / 16, std::chrono::milliseconds{1},
@@ -138,7 +141,7 @@ struct LoopShared {
   std::unique_ptr<char[], PageAlignedDelete> read_buffer;
   OutputStaging staging;             // writes of the callback now running
   LoopConnection* corked = nullptr;  // whose callback that is
-  BufferPool pool{32, 64 * 1024};    // output queues, recycled
+  BufferPool pool;                   // output queues, recycled
   SlotTable<LoopConnection> slots;
   std::size_t live = 0;  // connections open
   std::shared_ptr<Mailbox> mailbox;

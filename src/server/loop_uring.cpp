@@ -94,9 +94,11 @@ void LoopConnection::on_received(const UringCompletion& done) {
         call("on_eof", [&] { session->on_eof(*this); });
       }
     }
-  } else if (result != -ENOBUFS && result != -ECANCELED) {
-    // ENOBUFS: every provided buffer was in use; the receive is armed again below, by which
-    // time the buffers of this turn's receives are back.
+  } else if (result == -ENOBUFS) {
+    // Every provided buffer was in use: the ring grows, and the receive is armed again
+    // below, by which time the buffers of this turn's receives are back too.
+    loop.uring->grow_buffers();
+  } else if (result != -ECANCELED) {
     fail(errno_code(-result));
   }
   settle();

@@ -151,13 +151,27 @@ UringBackend::UringBackend(UringSettings settings)
   }
   io_uring_buf_ring_init(r.buffer_ring);
   r.mask = io_uring_buf_ring_mask(count);
+  grow_buffers();
+  completions_.reserve(settings_.entries);
+}
+
+// The kernel takes buffers from the ring in turn, so every buffer in it is soon touched:
+// the ring starts with a few and gets more only when a receive found it empty. Memory
+// follows the most receives ever in flight at once, not the most there could be.
+bool UringBackend::grow_buffers() noexcept {
+  Ring& r = *ring_;
+  if (buffers_added_ >= settings_.buffers) return false;
+  const unsigned first = buffers_added_;
+  const unsigned count = std::min(settings_.buffers - first, std::max(first, kFirstBuffers));
   for (unsigned i = 0; i < count; ++i) {
-    io_uring_buf_ring_add(r.buffer_ring, r.buffers + i * settings_.buffer_size,
+    const unsigned id = first + i;
+    io_uring_buf_ring_add(r.buffer_ring, r.buffers + std::size_t{id} * settings_.buffer_size,
                           static_cast<unsigned>(settings_.buffer_size),
-                          static_cast<unsigned short>(i), r.mask, static_cast<int>(i));
+                          static_cast<unsigned short>(id), r.mask, static_cast<int>(i));
   }
   io_uring_buf_ring_advance(r.buffer_ring, static_cast<int>(count));
-  completions_.reserve(settings_.entries);
+  buffers_added_ += count;
+  return true;
 }
 
 UringBackend::~UringBackend() = default;
@@ -337,6 +351,9 @@ char* UringBackend::buffer(std::uint16_t) noexcept {
   return nullptr;
 }
 void UringBackend::give_back(std::uint16_t) noexcept {}
+bool UringBackend::grow_buffers() noexcept {
+  return false;
+}
 void UringBackend::quiesce() {}
 
 std::string probe_uring() {

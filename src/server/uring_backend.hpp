@@ -53,8 +53,10 @@ struct UringCompletion {
 
 struct UringSettings {
   unsigned entries = 4096;  // submission ring; the completion ring is four times that
-  unsigned buffers = 512;   // provided receive buffers (a power of two)
-  std::size_t buffer_size = 16 * 1024;
+  // Provided receive buffers, at most (a power of two); the ring starts with a few and
+  // doubles them when a receive finds none. 64 KiB: a large message in one receive.
+  unsigned buffers = 1024;
+  std::size_t buffer_size = 64 * 1024;
 };
 
 class UringBackend {
@@ -81,6 +83,9 @@ class UringBackend {
   std::size_t buffer_size() const noexcept { return settings_.buffer_size; }
   // Hands a provided buffer back to the kernel once its bytes have been used.
   void give_back(std::uint16_t id) noexcept;
+  // A receive found no buffer: the ring gets more, up to settings.buffers. False when it
+  // has them all already.
+  bool grow_buffers() noexcept;
 
   // Output a connection had in flight when it closed: the kernel may still read it until the
   // send's completion arrives, which releases it.
@@ -100,6 +105,8 @@ class UringBackend {
   std::unique_ptr<Ring> ring_;
   std::vector<UringCompletion> completions_;
   std::unordered_map<std::uint64_t, std::unique_ptr<IoBuffer>> orphans_;
+  static constexpr unsigned kFirstBuffers = 64;
+  unsigned buffers_added_ = 0;
   std::size_t in_flight_ = 0;
   unsigned sends_queued_ = 0;  // since the last wait
 };
