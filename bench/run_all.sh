@@ -177,7 +177,9 @@ lines = []
 w = lines.append
 w("# Benchmark results")
 w("")
-w("Written by `bench/run_all.sh`; the numbers below are what that run measured, nothing else.")
+w("Written by `bench/run_all.sh`; the tables are what that run measured, nothing else. The")
+w("dated sections after them (from bench/profiling.md) are runs by hand, each with its own")
+w("date and its peers in the same run.")
 w("")
 w(f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
 w(f"- machine: {os.cpu_count()} CPUs (nproc), {model()}, kernel {platform.release()}")
