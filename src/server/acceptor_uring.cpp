@@ -20,7 +20,7 @@ void Acceptor::on_accepted(const UringCompletion& done) {
     }
     // Gone already (reset in the backlog): nothing to serve.
     if (Address peer = accepted.peer_or_empty(); !peer.is_unspecified_family()) {
-      admit(std::move(accepted), std::move(peer));
+      admit(std::move(accepted), peer);
     }
   } else if (done.result == -ECANCELED) {
     return;

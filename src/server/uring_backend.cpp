@@ -22,6 +22,9 @@
 #endif
 
 namespace sockit::server::detail {
+
+#if SOCKIT_HAVE_URING
+
 namespace {
 
 std::string sysctl_io_uring_disabled() {
@@ -33,7 +36,7 @@ std::string sysctl_io_uring_disabled() {
 
 // Why io_uring_setup failed with `err`, in words an operator can act on.
 std::string setup_refused(int err) {
-  const std::string call = std::string("io_uring_setup: ") + std::strerror(err);
+  std::string call = std::string("io_uring_setup: ") + std::strerror(err);
   switch (err) {
     case ENOSYS:
       return call + " (this kernel has no io_uring; Linux 6.1 or later is needed)";
@@ -59,8 +62,6 @@ std::string setup_refused(int err) {
 }
 
 }  // namespace
-
-#if SOCKIT_HAVE_URING
 
 struct UringBackend::Ring {
   io_uring ring{};
