@@ -1,5 +1,5 @@
 // sockit serve: run one of the registered services, TCP ones on any of the seven
-// architectures, UDP ones on the datagram server.
+// architectures (the event loop on epoll or io_uring), UDP ones on the datagram server.
 //   sockit serve echo --arch thread --port 0
 #include <fmt/core.h>
 
@@ -197,7 +197,8 @@ void register_serve(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand("serve",
                                      "Serve a protocol (echo, daytime, hello...) on "
-                                     "one of seven server architectures");
+                                     "one of seven server architectures (the event loops on "
+                                     "epoll or io_uring)");
   std::vector<std::string> arch_names;
   for (auto arch : all_architectures())
     arch_names.emplace_back(to_string(arch));
