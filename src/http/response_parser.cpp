@@ -61,6 +61,7 @@ void ResponseParser::reset() noexcept {
   head_.reason.clear();
   head_.headers.clear();
   trailers_.clear();
+  field_lines_ = 0;
   framing_ = BodyFraming::none;
   remaining_ = declared_length_ = body_bytes_ = 0;
   interim_ = 0;
@@ -120,10 +121,17 @@ void ResponseParser::on_status_line(std::string_view line) {
 }
 
 void ResponseParser::on_field_line(std::string_view line, Headers& into) {
+  // Every field line counts, folded ones too: a peer cannot grow one field without bound.
+  if (++field_lines_ > limits_.max_headers) {
+    too_large("more than " + std::to_string(limits_.max_headers) + " header fields");
+  }
   if (line.front() == ' ' || line.front() == '\t') {
-    // Obsolete line folding: RFC 9112 lets a client replace it with a space.
+    // Obsolete line folding: RFC 9112 asks a client to replace it with a space. The
+    // continuation is checked as any value is.
     if (into.empty()) malformed("header continuation line before any header");
-    into.append_to_last(trim_ows(line));
+    const std::string_view more = trim_ows(line);
+    check_value(into[into.size() - 1].name, more);
+    into.append_to_last(more);
     return;
   }
   const auto colon = line.find(':');
@@ -133,13 +141,14 @@ void ResponseParser::on_field_line(std::string_view line, Headers& into) {
     malformed("malformed header name " + quote(name));
   }
   const std::string_view value = trim_ows(line.substr(colon + 1));
+  check_value(name, value);
+  into.add(name, value);
+}
+
+void ResponseParser::check_value(std::string_view name, std::string_view value) {
   for (char c : value) {
     if (c == '\0' || c == '\r') malformed("malformed value of header " + quote(name));
   }
-  if (into.size() >= limits_.max_headers) {
-    too_large("more than " + std::to_string(limits_.max_headers) + " header fields");
-  }
-  into.add(name, value);
 }
 
 void ResponseParser::on_head_line(std::string_view line) {
@@ -159,6 +168,7 @@ bool ResponseParser::finish_head() {
                 " interim (1xx) responses");
     }
     head_.headers.clear();
+    field_lines_ = 0;
     head_.reason.clear();
     seen_status_ = false;
     head_bytes_ = 0;
@@ -251,6 +261,7 @@ void ResponseParser::on_chunk_size_line(std::string_view line) {
   if (digits.size() > 15) too_large("chunk size " + quote(size) + " too large");
   if (n == 0) {
     state_ = State::trailers;
+    field_lines_ = 0;
     head_bytes_ = 0;
   } else {
     remaining_ = n;
@@ -300,12 +311,14 @@ ParseResult ResponseParser::parse(std::string_view input) {
             malformed("malformed status line " + quote(shown.substr(0, newline)));
           }
         }
+        // A line that came in pieces counts whole: its earlier pieces wait in line_buf_.
+        const std::size_t earlier = pending_line_bytes();
         const std::size_t before = pos;
         if (!take_line(input, pos, line, limits_.max_header_bytes - head_bytes_,
                        limits_.max_header_bytes, "response head")) {
           return {ParseEvent::need_more, pos, {}};
         }
-        head_bytes_ += pos - before;
+        head_bytes_ += earlier + (pos - before);
         if (!line.empty()) {
           on_head_line(line);
         } else if (seen_status_ && finish_head()) {
@@ -357,12 +370,13 @@ ParseResult ResponseParser::parse(std::string_view input) {
         break;
       }
       case State::trailers: {
+        const std::size_t earlier = pending_line_bytes();
         const std::size_t before = pos;
         if (!take_line(input, pos, line, limits_.max_header_bytes - head_bytes_,
                        limits_.max_header_bytes, "trailers")) {
           return {ParseEvent::need_more, pos, {}};
         }
-        head_bytes_ += pos - before;
+        head_bytes_ += earlier + (pos - before);
         if (line.empty()) {
           state_ = State::done;
           return {ParseEvent::done, pos, {}};

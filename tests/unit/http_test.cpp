@@ -405,6 +405,39 @@ TEST(HttpParser, MalformedHeaders) {
   EXPECT_EQ(p.body, "ok");
 }
 
+// Every byte of the head counts against its limit, however the lines arrive: a line that
+// comes in pieces counts whole, not only its last piece.
+TEST(HttpParser, HeadLimitCountsEveryPieceOfEveryLine) {
+  ParserLimits limits;
+  limits.max_header_bytes = 1024;
+  limits.max_headers = 1000;
+  std::string wire = "HTTP/1.1 200 OK\r\n";
+  for (int i = 0; i < 40; ++i)
+    wire += "X-Pad-" + std::to_string(i) + ": " + std::string(60, 'v') + "\r\n";
+  wire += "\r\n";
+  for (std::size_t step : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{50}}) {
+    SCOPED_TRACE("step " + std::to_string(step));
+    EXPECT_EQ(parse_error(wire, step, limits), "response head larger than 1024 bytes");
+  }
+}
+
+// Obsolete line folding is joined with a space, as RFC 9112 asks of a client, but each
+// folded line counts as a field line and is checked like one.
+TEST(HttpParser, FoldedLinesAreBoundedAndChecked) {
+  ParserLimits limits;
+  limits.max_headers = 8;
+  std::string wire = "HTTP/1.1 200 OK\r\nX-Folded: a\r\n";
+  for (int i = 0; i < 20; ++i)
+    wire += " more\r\n";
+  wire += "\r\n";
+  EXPECT_EQ(parse_error(wire, 0, limits), "more than 8 header fields");
+  constexpr char nul[] = "HTTP/1.1 200 OK\r\nX-A: a\r\n b\0c\r\n\r\n";
+  EXPECT_EQ(parse_error(std::string(nul, sizeof nul - 1)), "malformed value of header 'X-A'");
+  const auto p = feed("HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 0\r\n\r\n", 0, false);
+  ASSERT_EQ(p.headers.size(), 2U);
+  EXPECT_EQ(p.headers[0].second, "a b");
+}
+
 TEST(HttpParser, HostileChunks) {
   const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
   EXPECT_EQ(parse_error(head + "ffffffffffffffffff\r\n"),

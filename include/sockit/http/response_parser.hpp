@@ -112,6 +112,9 @@ class ResponseParser {
   void on_head_line(std::string_view line);
   void on_status_line(std::string_view line);
   void on_field_line(std::string_view line, Headers& into);
+  void check_value(std::string_view name, std::string_view value);
+  // Bytes of the current line that came in earlier pieces (kept in line_buf_).
+  std::size_t pending_line_bytes() const noexcept { return line_taken_ ? 0 : line_buf_.size(); }
   // The head ended: choose the body framing, or start over after a 1xx.
   bool finish_head();
   void on_chunk_size_line(std::string_view line);
@@ -127,6 +130,7 @@ class ResponseParser {
   bool line_taken_ = false;  // line_buf_ holds a line already handed out
   std::string line_buf_;
   std::size_t head_bytes_ = 0;
+  std::size_t field_lines_ = 0;  // of the head, or of the trailers, folded lines included
   ResponseHead head_;
   Headers trailers_;
   BodyFraming framing_ = BodyFraming::none;
