@@ -8,7 +8,7 @@ packages=(
   g++ clang libclang-rt-14-dev cmake ninja-build pkg-config make git
   clang-format clang-tidy
   # libraries
-  libssl-dev libcli11-dev libfmt-dev nlohmann-json3-dev liburing-dev
+  libssl-dev libcli11-dev libfmt-dev nlohmann-json3-dev liburing-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers of the benchmark comparison (bench/peers), never needed by the main build
   libasio-dev libuv1-dev libevent-dev
