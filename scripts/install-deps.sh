@@ -20,6 +20,8 @@ packages=(
   ruby netcat-openbsd socat curl python3 procps util-linux iproute2 openssl
   # TLS peer for the TLS client tests (started by the test itself, never as a service)
   nginx-light
+  # clients of the HTTP server tests: a load generator and a headless browser
+  wrk chromium
   # /etc/services and /etc/protocols, for service-name lookups ("http" -> 80)
   netbase
 )

@@ -17,6 +17,7 @@
 #include "serve_tls.hpp"
 #include "sockit/auth/command_service.hpp"
 #include "sockit/error.hpp"
+#include "sockit/http/http_service.hpp"
 #include "sockit/server/server.hpp"
 #include "sockit/server/services.hpp"
 #include "sockit/server/udp_services.hpp"
@@ -44,6 +45,7 @@ struct ServeArgs {
   bool verbose = false;
   bool udp = false;        // --udp
   std::string users_file;  // --users
+  ServiceConfig http;      // --root, --list, --follow-symlinks, --max-body, --access-log
   TlsServeOptions tls;     // --tls-cert, --tls-key
 };
 
@@ -99,7 +101,9 @@ std::string help_footer() {
       "--port 0 works from scripts). SIGINT/SIGTERM drain and stop; a second one exits at once.\n"
       "\nExample:\n  sockit serve echo --arch thread --port 7777 --max-conns 100 --idle-timeout "
       "30\n"
-      "  printf 'hi\\n' | nc -q1 127.0.0.1 7777\n";
+      "  printf 'hi\\n' | nc -q1 127.0.0.1 7777\n"
+      "  sockit serve http --root ./site --port 8080 --access-log -\n"
+      "  curl -i http://127.0.0.1:8080/\n";
   return text;
 }
 
@@ -151,7 +155,10 @@ std::shared_ptr<Service> make_tcp_service(const ServeArgs& args) {
         args.service));
   }
   try {
-    return entry->make(ServiceConfig{args.users_file});
+    ServiceConfig config = args.http;
+    config.users_file = args.users_file;
+    config.quiet = args.quiet;
+    return entry->make(config);
   } catch (const std::exception& e) {
     failure(fmt::format("serve: {}: {}", args.service, e.what()));
   }
@@ -194,6 +201,7 @@ int run_serve(const ServeArgs& args) {
 void register_serve(CLI::App& app, int& exit_code) {
   // The services of other libraries join the registry before --help lists it.
   auth::register_command_service();
+  http::register_http_service();
   auto args = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand("serve",
                                      "Serve a protocol (echo, daytime, hello...) on "
@@ -244,6 +252,26 @@ void register_serve(CLI::App& app, int& exit_code) {
                 "apply to UDP");
   cmd->add_option("--users", args->users_file,
                   "command: the user file (write it with 'sockit passwd FILE USER')");
+  cmd->add_option("--root", args->http.http_root, "http: the directory served")
+      ->check(CLI::ExistingDirectory)
+      ->capture_default_str();
+  cmd->add_flag("--list", args->http.http_list,
+                "http: list the files of a directory that has no index.html");
+  cmd->add_flag("--follow-symlinks", args->http.http_follow_symlinks,
+                "http: serve symlinks whose target is outside --root (refused by default)");
+  cmd->add_option("--max-body", args->http.http_max_body,
+                  "http: largest request body accepted, in bytes (larger: 413)")
+      ->capture_default_str();
+  cmd->add_option("--header-timeout", args->http.http_header_timeout,
+                  "http: seconds a request head may take to arrive (then 408 and close)")
+      ->check(CLI::Range(0.001, 86400.0))
+      ->capture_default_str();
+  cmd->add_option("--keep-alive", args->http.http_keep_alive,
+                  "http: seconds a kept-alive connection may wait for its next request")
+      ->check(CLI::Range(0.001, 86400.0))
+      ->capture_default_str();
+  cmd->add_option("--access-log", args->http.http_access_log,
+                  "http: append a combined-format access log to FILE ('-': stdout)");
   add_tls_serve_options(*cmd, args->tls);
   cmd->footer(help_footer());
   cmd->callback([args, &exit_code] { exit_code = run_serve(*args); });

@@ -106,6 +106,24 @@ class Client {
     }
     return buffer_;
   }
+  // Like read_until, looking for `needle` only from `from` on (what was read before
+  // `from` has been used already).
+  const std::string& read_until_from(std::size_t from, std::string_view needle,
+                                     std::chrono::milliseconds timeout) {
+    Deadline deadline(timeout);
+    while (buffer_.find(needle, from) == std::string::npos && !eof_) {
+      if (!read_some(deadline)) break;
+    }
+    return buffer_;
+  }
+  // Reads until `size` bytes in all have arrived, EOF, an error or the timeout.
+  const std::string& read_at_least(std::size_t size, std::chrono::milliseconds timeout) {
+    Deadline deadline(timeout);
+    while (buffer_.size() < size && !eof_) {
+      if (!read_some(deadline)) break;
+    }
+    return buffer_;
+  }
   // Reads until the server closes (EOF or reset) or the timeout.
   std::string read_to_eof(std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
     Deadline deadline(timeout);

@@ -57,6 +57,15 @@ enum class Transport { tcp, udp };
 // What a service may need from whoever starts it, beyond the server's own options.
 struct ServiceConfig {
   std::string users_file;  // the user file of services that authenticate (command)
+  // The HTTP service (http): the directory it serves and how.
+  std::string http_root = ".";
+  bool http_list = false;             // list directories without an index.html
+  bool http_follow_symlinks = false;  // serve symlinks that lead out of the root
+  std::uint64_t http_max_body = 1024 * 1024;
+  std::string http_access_log;      // a file, "-" for stdout, empty for none
+  double http_header_timeout = 10;  // seconds for a request head to arrive (else 408)
+  double http_keep_alive = 30;      // seconds a kept-alive connection may wait for a request
+  bool quiet = false;               // the server logs errors only (serve --quiet)
 };
 
 // One entry of the registry. A name may be registered once per transport (echo is both).
