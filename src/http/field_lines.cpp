@@ -122,6 +122,13 @@ ChunkSize parse_chunk_size_line(std::string_view line) noexcept {
   return out;
 }
 
+std::string_view take_counted(std::string_view input, std::size_t pos,
+                              std::uint64_t& remaining) noexcept {
+  const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, input.size() - pos));
+  remaining -= n;
+  return input.substr(pos, n);
+}
+
 ChunkEnd take_chunk_end(std::string_view input, std::size_t& pos, bool& saw_cr) noexcept {
   while (pos < input.size()) {
     const char c = input[pos];

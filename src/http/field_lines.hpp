@@ -3,6 +3,7 @@
 // values: each parser turns them into its own error. Internal to libsockit.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -66,6 +67,11 @@ struct ChunkSize {
 
 // A chunk-size line ("1a;ext=v"): extensions are ignored.
 ChunkSize parse_chunk_size_line(std::string_view line) noexcept;
+
+// The next bytes of a counted run (a Content-Length body or one chunk): as many of
+// `remaining` as `input` holds from `pos`, which is taken off `remaining`.
+std::string_view take_counted(std::string_view input, std::size_t pos,
+                              std::uint64_t& remaining) noexcept;
 
 enum class ChunkEnd { need_more, done, bad };
 

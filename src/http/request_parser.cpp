@@ -260,6 +260,13 @@ void RequestParser::finish_head() {
   declared_length_ = remaining_ = length.value;
 }
 
+RequestParseResult RequestParser::take_counted_body(std::string_view input,
+                                                    std::size_t pos) noexcept {
+  const std::string_view body = detail::take_counted(input, pos, remaining_);
+  body_bytes_ += body.size();
+  return {RequestEvent::body, pos + body.size(), body};
+}
+
 void RequestParser::on_chunk_size_line(std::string_view line) {
   const auto chunk = detail::parse_chunk_size_line(line);
   if (chunk.kind == detail::ChunkSize::Kind::malformed) {
@@ -269,23 +276,11 @@ void RequestParser::on_chunk_size_line(std::string_view line) {
       chunk.size > limits_.max_body - std::min(body_bytes_, limits_.max_body)) {
     refuse(content_too_large, body_too_large(limits_.max_body));
   }
-  if (chunk.size == 0) {
-    state_ = State::trailers;
-    section_bytes_ = 0;
-    field_lines_ = 0;
-  } else {
-    remaining_ = chunk.size;
-    state_ = State::chunk_data;
-  }
-}
-
-RequestParseResult RequestParser::take_counted_body(std::string_view input,
-                                                    std::size_t pos) noexcept {
-  const std::size_t n =
-      static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, input.size() - pos));
-  remaining_ -= n;
-  body_bytes_ += n;
-  return {RequestEvent::body, pos + n, input.substr(pos, n)};
+  remaining_ = chunk.size;
+  state_ = chunk.size == 0 ? State::trailers : State::chunk_data;
+  // The trailer section, if it comes, is counted afresh.
+  section_bytes_ = 0;
+  field_lines_ = 0;
 }
 
 RequestParseResult RequestParser::parse(std::string_view input) {
@@ -317,15 +312,22 @@ RequestParseResult RequestParser::parse(std::string_view input) {
         field_lines_ = 0;
         break;
       case State::fields:
-        if (!take_section_line(input, pos, line, "request head")) {
+      case State::trailers: {
+        const bool trailer = state_ == State::trailers;
+        if (!take_section_line(input, pos, line, trailer ? "trailer section" : "request head")) {
           return {RequestEvent::need_more, pos, {}};
         }
         if (!line.empty()) {
-          on_field_line(line, head_.headers);
+          on_field_line(line, trailer ? trailers_ : head_.headers);
           break;
+        }
+        if (trailer) {
+          state_ = State::done;
+          return {RequestEvent::done, pos, {}};
         }
         finish_head();
         return {RequestEvent::head, pos, {}};
+      }
       case State::body_length:
         if (remaining_ == 0) {
           state_ = State::done;
@@ -341,13 +343,11 @@ RequestParseResult RequestParser::parse(std::string_view input) {
         on_chunk_size_line(line);
         break;
       case State::chunk_data:
-        if (remaining_ == 0) {
-          state_ = State::chunk_data_end;
-          break;
+        if (remaining_ != 0) {
+          if (pos == input.size()) return {RequestEvent::need_more, pos, {}};
+          return take_counted_body(input, pos);
         }
-        if (pos == input.size()) return {RequestEvent::need_more, pos, {}};
-        return take_counted_body(input, pos);
-      case State::chunk_data_end:
+        // The chunk's data is all here: its CRLF follows.
         switch (detail::take_chunk_end(input, pos, chunk_crlf_cr_)) {
           case detail::ChunkEnd::need_more:
             return {RequestEvent::need_more, pos, {}};
@@ -357,16 +357,6 @@ RequestParseResult RequestParser::parse(std::string_view input) {
             state_ = State::chunk_size;
             break;
         }
-        break;
-      case State::trailers:
-        if (!take_section_line(input, pos, line, "trailer section")) {
-          return {RequestEvent::need_more, pos, {}};
-        }
-        if (line.empty()) {
-          state_ = State::done;
-          return {RequestEvent::done, pos, {}};
-        }
-        on_field_line(line, trailers_);
         break;
       case State::done:
         return {RequestEvent::done, pos, {}};

@@ -195,11 +195,9 @@ void ResponseParser::on_chunk_size_line(std::string_view line) {
 }
 
 ParseResult ResponseParser::take_counted_body(std::string_view input, std::size_t pos) noexcept {
-  const std::size_t n =
-      static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, input.size() - pos));
-  remaining_ -= n;
-  body_bytes_ += n;
-  return {ParseEvent::body, pos + n, input.substr(pos, n)};
+  const std::string_view body = detail::take_counted(input, pos, remaining_);
+  body_bytes_ += body.size();
+  return {ParseEvent::body, pos + body.size(), body};
 }
 
 ParseResult ResponseParser::parse(std::string_view input) {

@@ -108,8 +108,7 @@ class RequestParser {
     fields,
     body_length,  // Content-Length, or no body
     chunk_size,
-    chunk_data,
-    chunk_data_end,
+    chunk_data,  // and the CRLF after it
     trailers,
     done
   };
