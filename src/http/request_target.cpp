@@ -109,7 +109,7 @@ std::optional<TargetPath> decode_target(std::string_view target) {
   // A last segment that is empty, "." or ".." leaves the path naming a directory.
   out.trailing_slash = segment.empty() || segment == "." || segment == "..";
 
-  out.path = "/";
+  out.path.push_back('/');
   for (const auto& s : out.segments) {
     out.path += s;
     out.path += '/';

@@ -121,7 +121,7 @@ std::vector<std::vector<std::string_view>> splits(std::string_view wire) {
 std::string describe(const std::vector<std::string_view>& pieces) {
   std::string out = std::to_string(pieces.size()) + " pieces:";
   for (std::size_t i = 0; i < pieces.size() && i < 3; ++i)
-    out += " " + std::to_string(pieces[i].size());
+    out.append(" ").append(std::to_string(pieces[i].size()));
   return out;
 }
 

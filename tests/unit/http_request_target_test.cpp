@@ -15,8 +15,8 @@ using sockit::http::decode_target;
 using sockit::http::encode_path;
 
 struct Decoded {
-  const char* target;
-  const char* path;  // nullptr: refused
+  const char* target = "";
+  const char* path = nullptr;  // nullptr: refused
   bool trailing_slash = false;
 };
 
