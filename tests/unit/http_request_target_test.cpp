@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -196,6 +197,38 @@ TEST(HttpRequestTarget, Segments) {
   EXPECT_EQ(got->segments, (std::vector<std::string>{"a b", "d\xc3\xa9"}));
   EXPECT_EQ(got->path, "/a b/d\xc3\xa9/");
   EXPECT_TRUE(decode_target("/")->segments.empty());
+}
+
+// Whatever a peer sends, a decoded path is one a file server may join to its root.
+TEST(HttpRequestTarget, MutatedTargetsNeverEscape) {
+  const std::string seed = "/a/%2e%2e/b%c3%a9/./c%25/d?q=%2e";
+  constexpr char alphabet[] = "/.%2eEfF5cC0a\\\x00\xc0\xae?#";
+  std::mt19937 random(7);
+  for (int round = 0; round < 20000; ++round) {
+    std::string target = seed;
+    for (int e = 0; e < 1 + static_cast<int>(random() % 5); ++e) {
+      const std::size_t at = random() % (target.size() + 1);
+      const char c = alphabet[random() % (sizeof alphabet - 1)];
+      if (at == target.size() || random() % 2 == 0) {
+        target.insert(target.begin() + static_cast<std::ptrdiff_t>(at), c);
+      } else {
+        target[at] = c;
+      }
+    }
+    const auto got = decode_target(target);
+    if (!got) continue;
+    SCOPED_TRACE(target);
+    ASSERT_EQ(got->path.front(), '/');
+    EXPECT_EQ(got->path.find('\\'), std::string::npos);
+    EXPECT_EQ(got->path.find('\0'), std::string::npos);
+    EXPECT_EQ(got->path.find("//"), std::string::npos);
+    for (const auto& segment : got->segments) {
+      EXPECT_NE(segment, "..");
+      EXPECT_NE(segment, ".");
+      EXPECT_FALSE(segment.empty());
+    }
+    if (HasFailure()) break;
+  }
 }
 
 TEST(HttpRequestTarget, EncodePath) {
