@@ -10,6 +10,10 @@
 namespace sockit::http::detail {
 
 // "\"<size hex>-<mtime ns hex>\"" plus `suffix` inside the quotes ("-gz" for a gzip body).
+// Strong, not W/: with the nanosecond mtime and the size, two different contents share a
+// tag only if rewritten at the same size within one timestamp tick, and a strong tag is
+// what lets If-Range resume a download (a weak one never matches there). A gzip body made
+// here is byte-identical for the same input and zlib, so it may be strong too.
 std::string file_etag(const struct stat& st, std::string_view suffix = {});
 
 // If-None-Match: true when `field` is "*" or lists a tag equal to `etag` under weak
