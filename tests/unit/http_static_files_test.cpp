@@ -105,7 +105,7 @@ std::string pattern(std::size_t size) {
 }
 
 RequestHead request(std::string method = "GET",
-                    std::vector<std::pair<std::string, std::string>> fields = {}) {
+                    const std::vector<std::pair<std::string, std::string>>& fields = {}) {
   RequestHead head;
   head.method = std::move(method);
   head.target = "/";
@@ -207,10 +207,10 @@ class StaticFilesTest : public ::testing::Test {
   }
 
   StaticAnswer get(std::string_view path,
-                   std::vector<std::pair<std::string, std::string>> fields = {},
+                   const std::vector<std::pair<std::string, std::string>>& fields = {},
                    StaticOptions o = {}) {
     if (o.root.empty()) o = options();
-    return StaticFiles(o).answer(request("GET", std::move(fields)), target(path));
+    return StaticFiles(o).answer(request("GET", fields), target(path));
   }
 
   static constexpr std::string_view kOutsideSecret = "OUTSIDE-THE-ROOT";
