@@ -38,6 +38,25 @@ std::string last_modified(const struct stat& st) {
   return format_http_date(std::chrono::system_clock::from_time_t(st.st_mtime));
 }
 
+// The path as walked, rebuilt from the segments: a Location made from it cannot become
+// "//host/" whatever `path.path` holds.
+std::string walked_path(const TargetPath& path) {
+  std::string out;
+  for (const std::string& segment : path.segments)
+    out += "/" + segment;
+  return out;
+}
+
+// A query copied into a Location must not carry what could split or end the header: only
+// visible ASCII (the target's own percent-escapes stay as they are); otherwise it is dropped.
+bool is_clean_query(std::string_view query) noexcept {
+  for (char ch : query) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= ' ' || c >= 0x7f || c == '#') return false;
+  }
+  return true;
+}
+
 // Every field of a name joined as one list, for fields a client may split (If-None-Match).
 std::string joined(const Headers& headers, std::string_view name) {
   std::string out;
@@ -193,8 +212,8 @@ StaticAnswer StaticFiles::answer(const RequestHead& head, const TargetPath& path
     if (S_ISDIR(found.st.st_mode)) {
       if (!path.trailing_slash && !path.segments.empty()) {
         StaticAnswer a = error_answer(301);
-        std::string location = detail::encode_href_path(path.path) + "/";
-        if (!path.query.empty()) location += "?" + path.query;
+        std::string location = detail::encode_href_path(walked_path(path)) + "/";
+        if (!path.query.empty() && is_clean_query(path.query)) location += "?" + path.query;
         a.headers.emplace_back("Location", std::move(location));
         return a;
       }
@@ -215,7 +234,7 @@ StaticAnswer StaticFiles::answer(const RequestHead& head, const TargetPath& path
       }
       const detail::ListingRules listing{options_.show_dotfiles, options_.follow_symlinks};
       int list_err = 0;
-      const std::string shown = path.segments.empty() ? "/" : path.path;
+      const std::string shown = walked_path(path) + "/";
       auto page = detail::directory_listing(dir.get(), shown, listing, list_err);
       if (!page) return error_answer(detail::status_for_errno(list_err));
       StaticAnswer a;

@@ -357,6 +357,13 @@ TEST_F(StaticFilesTest, DirectoryWithoutSlashRedirects) {
   a = get("/my dir");
   EXPECT_EQ(a.status, 301);
   EXPECT_EQ(header(a, "Location"), "/my%20dir/");
+  // Built from the segments, whatever the path text says: never "//host/".
+  TargetPath odd = raw_target({"docs"});
+  odd.path = "//evil.example/docs";
+  odd.query = "x=1\r\nSet-Cookie: a=b";
+  a = StaticFiles(options()).answer(request(), odd);
+  EXPECT_EQ(a.status, 301);
+  EXPECT_EQ(header(a, "Location"), "/docs/");
 }
 
 TEST_F(StaticFilesTest, DirectoryWithSlashServesItsIndex) {
