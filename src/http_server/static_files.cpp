@@ -93,6 +93,16 @@ bool if_range_holds(const Headers& headers, std::string_view etag, const struct 
   return date && *date == std::chrono::system_clock::from_time_t(st.st_mtime);
 }
 
+// 304 carries the validators (and Vary) a 200 would have, and no body.
+StaticAnswer not_modified_answer(const std::string& etag, const struct stat& st, bool vary) {
+  StaticAnswer a;
+  a.status = 304;
+  a.headers.emplace_back("ETag", etag);
+  a.headers.emplace_back("Last-Modified", last_modified(st));
+  if (vary) a.headers.emplace_back("Vary", "Accept-Encoding");
+  return a;
+}
+
 // The body chosen for a file: its own bytes, a .gz sibling's, or gzip made now.
 struct Representation {
   FileDescriptor file;
@@ -134,28 +144,26 @@ StaticAnswer serve_file(const StaticOptions& options, const RequestHead& head, i
       rep.gzipped = true;
       rep.etag = detail::file_etag(gz_st, "-gz");
     } else if (size > 0 && size <= options.max_compress_bytes) {
+      // A client revalidating the gzip body it holds needs no new gzip to learn it is current.
+      std::string gz_etag = detail::file_etag(st, "-gz");
+      if (headers.contains("If-None-Match") && not_modified(headers, gz_etag, st)) {
+        return not_modified_answer(gz_etag, st, compressible);
+      }
       auto body = detail::gzip_file(rep.file.get(), size);
       // Tiny files grow under gzip: they stay identity (the choice is the same every time).
       if (body && body->size() < size) {
         rep.file.close();
         rep.body = std::move(*body);
         rep.gzipped = true;
-        rep.etag = detail::file_etag(st, "-gz");
+        rep.etag = std::move(gz_etag);
       }
     }
   }
 
+  if (not_modified(headers, rep.etag, st)) return not_modified_answer(rep.etag, st, compressible);
   StaticAnswer a;
-  const std::string modified = last_modified(st);
-  if (not_modified(headers, rep.etag, st)) {
-    a.status = 304;
-    a.headers.emplace_back("ETag", rep.etag);
-    a.headers.emplace_back("Last-Modified", modified);
-    if (compressible) a.headers.emplace_back("Vary", "Accept-Encoding");
-    return a;
-  }
   a.headers.emplace_back("Content-Type", type);
-  a.headers.emplace_back("Last-Modified", modified);
+  a.headers.emplace_back("Last-Modified", last_modified(st));
   a.headers.emplace_back("ETag", rep.etag);
   a.headers.emplace_back("Accept-Ranges", "bytes");
   if (compressible) a.headers.emplace_back("Vary", "Accept-Encoding");

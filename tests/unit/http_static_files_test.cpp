@@ -622,7 +622,17 @@ TEST_F(StaticFilesTest, GzipOnTheFly) {
   EXPECT_EQ(a.body_size(), a.body.size());
   EXPECT_EQ(gunzip(a.body), json);
   // The compressed body's tag revalidates the compressed body.
-  EXPECT_EQ(get("/data.json", {{"Accept-Encoding", "gzip"}, {"If-None-Match", etag}}).status, 304);
+  const StaticAnswer same =
+      get("/data.json", {{"Accept-Encoding", "gzip"}, {"If-None-Match", etag}});
+  EXPECT_EQ(same.status, 304);
+  EXPECT_EQ(header(same, "ETag"), etag);
+  EXPECT_EQ(header(same, "Vary"), "Accept-Encoding");
+  // Each tag names its own body: the other one is sent in full.
+  EXPECT_EQ(get("/data.json", {{"If-None-Match", etag}}).status, 200);
+  EXPECT_EQ(
+      get("/data.json", {{"Accept-Encoding", "gzip"}, {"If-None-Match", *header(identity, "ETag")}})
+          .status,
+      200);
 }
 
 TEST_F(StaticFilesTest, AcceptEncodingQValues) {
