@@ -6,24 +6,17 @@
 #include <array>
 #include <string>
 
+#include "field_lines.hpp"
+#include "line_reader.hpp"
 #include "syntax.hpp"
 
 namespace sockit::http {
 
 using detail::is_digit;
-using detail::is_token_char;
-using detail::lower;
 using detail::quote;
+using detail::trim_ows;
 
 namespace {
-
-std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
 
 [[noreturn]] void malformed(const std::string& detail) {
   throw ProtocolError(std::make_error_code(std::errc::protocol_error), detail);
@@ -68,32 +61,13 @@ void ResponseParser::reset() noexcept {
 }
 
 bool ResponseParser::take_line(std::string_view input, std::size_t& pos, std::string_view& line,
-                               std::size_t budget, std::size_t limit, const char* what) {
-  if (line_taken_) {
-    line_buf_.clear();
-    line_taken_ = false;
-  }
-  const std::string_view rest = input.substr(pos);
-  const auto newline = rest.find('\n');
-  const std::size_t have =
-      line_buf_.size() + (newline == std::string_view::npos ? rest.size() : newline + 1);
-  if (have > budget)
+                               std::size_t& used, std::size_t limit, const char* what) {
+  const auto status =
+      detail::LineReader(line_buf_, line_taken_).take(input, pos, line, used, limit);
+  if (status == detail::LineReader::Status::too_long) {
     too_large(std::string(what) + " larger than " + std::to_string(limit) + " bytes");
-  if (newline == std::string_view::npos) {
-    line_buf_.append(rest);
-    pos = input.size();
-    return false;
   }
-  if (line_buf_.empty()) {
-    line = rest.substr(0, newline);  // the common case: the whole line arrived at once
-  } else {
-    line_buf_.append(rest.substr(0, newline));
-    line = line_buf_;
-  }
-  line_taken_ = true;
-  pos += newline + 1;
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  return true;
+  return status == detail::LineReader::Status::line;
 }
 
 void ResponseParser::on_status_line(std::string_view line) {
@@ -130,25 +104,15 @@ void ResponseParser::on_field_line(std::string_view line, Headers& into) {
     // continuation is checked as any value is.
     if (into.empty()) malformed("header continuation line before any header");
     const std::string_view more = trim_ows(line);
-    check_value(into[into.size() - 1].name, more);
+    if (!detail::valid_field_value(more)) {
+      malformed("malformed value of header " + quote(into[into.size() - 1].name));
+    }
     into.append_to_last(more);
     return;
   }
-  const auto colon = line.find(':');
-  if (colon == std::string_view::npos) malformed("malformed header line " + quote(line));
-  const std::string_view name = line.substr(0, colon);
-  if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char)) {
-    malformed("malformed header name " + quote(name));
-  }
-  const std::string_view value = trim_ows(line.substr(colon + 1));
-  check_value(name, value);
-  into.add(name, value);
-}
-
-void ResponseParser::check_value(std::string_view name, std::string_view value) {
-  for (char c : value) {
-    if (c == '\0' || c == '\r') malformed("malformed value of header " + quote(name));
-  }
+  const auto field = detail::split_field_line(line);
+  if (!field.error.empty()) malformed(field.error);
+  into.add(field.name, field.value);
 }
 
 void ResponseParser::on_head_line(std::string_view line) {
@@ -183,28 +147,11 @@ bool ResponseParser::finish_head() {
   const auto encodings = head_.headers.get_all("transfer-encoding");
   if (!encodings.empty()) {
     // Content-Length is ignored beside Transfer-Encoding (RFC 9112 section 6.3).
-    int chunked = 0;
-    bool chunked_last = false;
-    for (const auto value : encodings) {
-      std::string_view rest = value;
-      while (!rest.empty() || chunked_last) {
-        const auto comma = rest.find(',');
-        const auto coding = trim_ows(rest.substr(0, comma));
-        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-        if (coding.empty()) {
-          if (rest.empty()) break;
-          continue;
-        }
-        chunked_last = iequals(coding, "chunked");
-        if (chunked_last) {
-          ++chunked;
-        } else if (!iequals(coding, "identity")) {
-          malformed("unsupported transfer-encoding " + quote(coding));
-        }
-        if (rest.empty()) break;
-      }
+    const auto coding = detail::check_transfer_coding(encodings, true);
+    if (coding.kind == detail::TransferCoding::Kind::unknown) {
+      malformed("unsupported transfer-encoding " + quote(coding.coding));
     }
-    if (chunked != 1 || !chunked_last) {
+    if (coding.kind == detail::TransferCoding::Kind::not_chunked_last) {
       malformed("transfer-encoding must end with a single 'chunked'");
     }
     framing_ = BodyFraming::chunked;
@@ -213,26 +160,15 @@ bool ResponseParser::finish_head() {
   }
   const auto lengths = head_.headers.get_all("content-length");
   if (!lengths.empty()) {
-    std::optional<std::uint64_t> length;
-    for (const auto value : lengths) {
-      std::string_view rest = value;
-      for (;;) {
-        const auto comma = rest.find(',');
-        const auto item = trim_ows(rest.substr(0, comma));
-        std::uint64_t n = 0;
-        if (item.empty() || item.size() > 18 || !std::all_of(item.begin(), item.end(), is_digit)) {
-          malformed("invalid content-length " + quote(value));
-        }
-        for (char c : item)
-          n = n * 10 + static_cast<std::uint64_t>(c - '0');
-        if (length && *length != n) malformed("conflicting content-length values");
-        length = n;
-        if (comma == std::string_view::npos) break;
-        rest = rest.substr(comma + 1);
-      }
+    const auto length = detail::parse_content_length(lengths);
+    if (length.kind == detail::ContentLength::Kind::conflicting) {
+      malformed("conflicting content-length values");
+    }
+    if (length.kind != detail::ContentLength::Kind::ok) {
+      malformed("invalid content-length " + quote(length.bad));
     }
     framing_ = BodyFraming::content_length;
-    declared_length_ = remaining_ = *length;
+    declared_length_ = remaining_ = length.value;
     return true;
   }
   framing_ = BodyFraming::until_eof;
@@ -241,40 +177,27 @@ bool ResponseParser::finish_head() {
 }
 
 void ResponseParser::on_chunk_size_line(std::string_view line) {
-  const std::string_view size = trim_ows(line.substr(0, line.find(';')));  // ";ext" ignored
-  std::string_view digits = size;
-  while (digits.size() > 1 && digits.front() == '0')
-    digits.remove_prefix(1);
-  std::uint64_t n = 0;
-  for (char c : digits) {
-    int v = -1;
-    if (is_digit(c)) {
-      v = c - '0';
-    } else if (lower(c) >= 'a' && lower(c) <= 'f') {
-      v = lower(c) - 'a' + 10;
-    }
-    if (v < 0) malformed("malformed chunk size line " + quote(line));
-    n = (n << 4) | static_cast<std::uint64_t>(v);
+  const auto chunk = detail::parse_chunk_size_line(line);
+  if (chunk.kind == detail::ChunkSize::Kind::malformed) {
+    malformed("malformed chunk size line " + quote(line));
   }
-  if (size.empty()) malformed("malformed chunk size line " + quote(line));
-  // 15 hex digits is 2^60 bytes: anything longer is an attack on our arithmetic.
-  if (digits.size() > 15) too_large("chunk size " + quote(size) + " too large");
-  if (n == 0) {
+  if (chunk.kind == detail::ChunkSize::Kind::too_large) {
+    too_large("chunk size " + quote(chunk.text) + " too large");
+  }
+  if (chunk.size == 0) {
     state_ = State::trailers;
     field_lines_ = 0;
     head_bytes_ = 0;
   } else {
-    remaining_ = n;
+    remaining_ = chunk.size;
     state_ = State::chunk_data;
   }
 }
 
 ParseResult ResponseParser::take_counted_body(std::string_view input, std::size_t pos) noexcept {
-  const std::size_t n =
-      static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, input.size() - pos));
-  remaining_ -= n;
-  body_bytes_ += n;
-  return {ParseEvent::body, pos + n, input.substr(pos, n)};
+  const std::string_view body = detail::take_counted(input, pos, remaining_);
+  body_bytes_ += body.size();
+  return {ParseEvent::body, pos + body.size(), body};
 }
 
 ParseResult ResponseParser::parse(std::string_view input) {
@@ -311,14 +234,9 @@ ParseResult ResponseParser::parse(std::string_view input) {
             malformed("malformed status line " + quote(shown.substr(0, newline)));
           }
         }
-        // A line that came in pieces counts whole: its earlier pieces wait in line_buf_.
-        const std::size_t earlier = pending_line_bytes();
-        const std::size_t before = pos;
-        if (!take_line(input, pos, line, limits_.max_header_bytes - head_bytes_,
-                       limits_.max_header_bytes, "response head")) {
+        if (!take_line(input, pos, line, head_bytes_, limits_.max_header_bytes, "response head")) {
           return {ParseEvent::need_more, pos, {}};
         }
-        head_bytes_ += earlier + (pos - before);
         if (!line.empty()) {
           on_head_line(line);
         } else if (seen_status_ && finish_head()) {
@@ -339,13 +257,14 @@ ParseResult ResponseParser::parse(std::string_view input) {
         body_bytes_ += input.size() - pos;
         return {ParseEvent::body, input.size(), input.substr(pos)};
       }
-      case State::chunk_size:
-        if (!take_line(input, pos, line, limits_.max_chunk_line, limits_.max_chunk_line,
-                       "chunk size line")) {
+      case State::chunk_size: {
+        std::size_t used = 0;
+        if (!take_line(input, pos, line, used, limits_.max_chunk_line, "chunk size line")) {
           return {ParseEvent::need_more, pos, {}};
         }
         on_chunk_size_line(line);
         break;
+      }
       case State::chunk_data: {
         if (remaining_ == 0) {
           state_ = State::chunk_data_end;
@@ -354,29 +273,21 @@ ParseResult ResponseParser::parse(std::string_view input) {
         if (pos == input.size()) return {ParseEvent::need_more, pos, {}};
         return take_counted_body(input, pos);
       }
-      case State::chunk_data_end: {
-        if (pos == input.size()) return {ParseEvent::need_more, pos, {}};
-        const char c = input[pos];
-        if (c == '\r' && !chunk_crlf_cr_) {
-          chunk_crlf_cr_ = true;
-          ++pos;
-        } else if (c == '\n') {
-          chunk_crlf_cr_ = false;
-          ++pos;
-          state_ = State::chunk_size;
-        } else {
-          malformed("missing CRLF after chunk data (the chunk is longer than its size says)");
+      case State::chunk_data_end:
+        switch (detail::take_chunk_end(input, pos, chunk_crlf_cr_)) {
+          case detail::ChunkEnd::need_more:
+            return {ParseEvent::need_more, pos, {}};
+          case detail::ChunkEnd::bad:
+            malformed("missing CRLF after chunk data (the chunk is longer than its size says)");
+          case detail::ChunkEnd::done:
+            state_ = State::chunk_size;
+            break;
         }
         break;
-      }
       case State::trailers: {
-        const std::size_t earlier = pending_line_bytes();
-        const std::size_t before = pos;
-        if (!take_line(input, pos, line, limits_.max_header_bytes - head_bytes_,
-                       limits_.max_header_bytes, "trailers")) {
+        if (!take_line(input, pos, line, head_bytes_, limits_.max_header_bytes, "trailers")) {
           return {ParseEvent::need_more, pos, {}};
         }
-        head_bytes_ += earlier + (pos - before);
         if (line.empty()) {
           state_ = State::done;
           return {ParseEvent::done, pos, {}};

@@ -16,16 +16,18 @@
 namespace sockit::http {
 
 struct RequestLimits {
-  std::size_t max_request_line = 8 * 1024;   // bytes, without its CRLF: over it, 414
-  std::size_t max_header_bytes = 32 * 1024;  // the field lines together: over it, 431
-  std::size_t max_headers = 100;             // field lines: over it, 431
-  std::uint64_t max_body = 1024 * 1024;      // Content-Length or chunked total: over it, 413
-  std::size_t max_chunk_line = 4096;         // a chunk-size line with extensions: 400
+  std::size_t max_request_line = 8 * 1024;  // bytes, without its CRLF: over it, 414
+  // The field lines together, their line ends and the empty line closing the head
+  // included (the same for trailers): over it, 431.
+  std::size_t max_header_bytes = 32 * 1024;
+  std::size_t max_headers = 100;         // field lines: over it, 431
+  std::uint64_t max_body = 1024 * 1024;  // Content-Length or chunked total: over it, 413
+  std::size_t max_chunk_line = 4096;     // a chunk-size line with extensions: 400
 };
 
 struct RequestHead {
-  std::string method;  // as sent ("GET"); methods are case-sensitive
-  std::string target;  // the request-target as sent ("/a%20b?x=1", "*", "http://h/x")
+  std::string method;     // as sent ("GET"); methods are case-sensitive
+  std::string target;     // the request-target as sent ("/a%20b?x=1", "*", "http://h/x")
   int version_minor = 1;  // HTTP/1.<minor>
   Headers headers;
 
@@ -99,7 +101,43 @@ class RequestParser {
   Headers trailers_;
   bool chunked_ = false;
   std::uint64_t body_bytes_ = 0;
-  // The implementation adds what it needs here.
+
+  enum class State {
+    start,  // between requests: empty lines are skipped
+    request_line,
+    fields,
+    body_length,  // Content-Length, or no body
+    chunk_size,
+    chunk_data,  // and the CRLF after it
+    trailers,
+    done
+  };
+
+  // Takes a line of at most `max` bytes without its end (more: `status`, "<what> longer than
+  // <max> bytes", as soon as the bytes show it); false while the line is incomplete.
+  bool take_bounded_line(std::string_view input, std::size_t& pos, std::string_view& line,
+                         std::size_t max, int status, const char* what);
+  // Takes a line of the header or trailer section, which together may not pass
+  // max_header_bytes (431).
+  bool take_section_line(std::string_view input, std::size_t& pos, std::string_view& line,
+                         const char* what);
+  // Refuses, before its line ends, a request line whose method is not a token.
+  void check_method_start(std::string_view input, std::size_t pos);
+  void on_request_line(std::string_view line);
+  void on_field_line(std::string_view line, Headers& into);
+  void finish_head();
+  void on_chunk_size_line(std::string_view line);
+  RequestParseResult take_counted_body(std::string_view input, std::size_t pos) noexcept;
+
+  State state_ = State::start;
+  bool line_taken_ = false;  // line_buf_ holds a line already handed out
+  bool method_checked_ = false;
+  bool chunk_crlf_cr_ = false;
+  std::string line_buf_;
+  std::size_t section_bytes_ = 0;  // of the empty lines before the request, the head or trailers
+  std::size_t field_lines_ = 0;    // of the head, or of the trailers
+  std::uint64_t remaining_ = 0;    // of the Content-Length body or the current chunk
+  std::uint64_t declared_length_ = 0;
 };
 
 }  // namespace sockit::http

@@ -21,8 +21,9 @@ struct TargetPath {
 // Decodes an origin-form target ("/a%20b/c?x=1"). Returns nothing, so the server answers
 // 400, for: a target not starting with '/', a bad or truncated %-escape, a decoded NUL,
 // '/' or '\' encoded in a segment (%2f, %5c) or a raw backslash, a decoded byte sequence
-// that is not valid UTF-8 (overlong forms like %c0%ae included), control bytes, and any
-// ".." segment (raw or encoded: "..", "%2e%2e", ".%2E") that would climb above "/".
+// that is not valid UTF-8 (overlong forms like %c0%ae included), control bytes, a '#' in
+// the path (a fragment is never sent), and any ".." segment (raw or encoded: "..",
+// "%2e%2e", ".%2E") that would climb above "/".
 // ".." inside the root ("/a/../b") is resolved ("/b"); "." segments are dropped.
 std::optional<TargetPath> decode_target(std::string_view target);
 

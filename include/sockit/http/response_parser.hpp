@@ -105,16 +105,13 @@ class ResponseParser {
   };
 
   // Takes one line (without its end) from `input` at `pos` into `line`; false when the line
-  // is not complete yet (its bytes are kept in line_buf_). More than `budget` bytes fail
-  // with "<what> larger than <limit> bytes".
+  // is not complete yet. Every byte of it counts in `used`: past `limit`, it fails with
+  // "<what> larger than <limit> bytes".
   bool take_line(std::string_view input, std::size_t& pos, std::string_view& line,
-                 std::size_t budget, std::size_t limit, const char* what);
+                 std::size_t& used, std::size_t limit, const char* what);
   void on_head_line(std::string_view line);
   void on_status_line(std::string_view line);
   void on_field_line(std::string_view line, Headers& into);
-  void check_value(std::string_view name, std::string_view value);
-  // Bytes of the current line that came in earlier pieces (kept in line_buf_).
-  std::size_t pending_line_bytes() const noexcept { return line_taken_ ? 0 : line_buf_.size(); }
   // The head ended: choose the body framing, or start over after a 1xx.
   bool finish_head();
   void on_chunk_size_line(std::string_view line);

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,11 +21,11 @@
 namespace sockit::http {
 
 struct StaticOptions {
-  std::string root;              // the directory served; must exist
+  std::string root;               // the directory served; must exist
   bool list_directories = false;  // a directory without index.html: an HTML listing (else 404)
-  bool follow_symlinks = false;  // symlinks whose target leaves the root: served (else 404)
-  bool show_dotfiles = false;    // names starting with '.': served and listed (else 404)
-  bool compress = true;          // gzip for clients that accept it: a .gz sibling, or zlib
+  bool follow_symlinks = false;   // symlinks whose target leaves the root: served (else 404)
+  bool show_dotfiles = false;     // names starting with '.': served and listed (else 404)
+  bool compress = true;           // gzip for clients that accept it: a .gz sibling, or zlib
   // Files larger than this are never compressed on the fly (a .gz sibling still serves).
   std::uint64_t max_compress_bytes = 4 * 1024 * 1024;
 };
@@ -59,7 +60,9 @@ class StaticFiles {
 
  private:
   StaticOptions options_;
-  // The implementation adds what it needs here (the root's descriptor, the MIME table).
+  // The root opened once: every path is resolved from it. Shared, so copies of a
+  // StaticFiles (one per worker thread) serve through the same descriptor.
+  std::shared_ptr<const FileDescriptor> root_;
 };
 
 // The Content-Type for a file name, from its extension: the built-in table, then

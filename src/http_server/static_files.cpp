@@ -1,0 +1,263 @@
+// StaticFiles: a request path resolved under the root, and the answer a careful static
+// server gives for it (see static_files.hpp).
+#include "sockit/http/static_files.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "byte_range.hpp"
+#include "content_coding.hpp"
+#include "directory_listing.hpp"
+#include "href_path.hpp"
+#include "safe_open.hpp"
+#include "sockit/error.hpp"
+#include "validators.hpp"
+
+namespace sockit::http {
+namespace {
+
+constexpr std::string_view kHtml = "text/html; charset=utf-8";
+
+StaticAnswer error_answer(int status, std::string_view detail = {}) {
+  StaticAnswer a;
+  a.status = status;
+  a.headers.emplace_back("Content-Type", kHtml);
+  a.body = error_page(status, detail);
+  return a;
+}
+
+std::string last_modified(const struct stat& st) {
+  return format_http_date(std::chrono::system_clock::from_time_t(st.st_mtime));
+}
+
+// The path as walked, rebuilt from the segments: a Location made from it cannot become
+// "//host/" whatever `path.path` holds.
+std::string walked_path(const TargetPath& path) {
+  std::string out;
+  for (const std::string& segment : path.segments)
+    out += "/" + segment;
+  return out;
+}
+
+// A query copied into a Location must not carry what could split or end the header: only
+// visible ASCII (the target's own percent-escapes stay as they are); otherwise it is dropped.
+bool is_clean_query(std::string_view query) noexcept {
+  for (char ch : query) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= ' ' || c >= 0x7f || c == '#') return false;
+  }
+  return true;
+}
+
+// Every field of a name joined as one list, for fields a client may split (If-None-Match).
+std::string joined(const Headers& headers, std::string_view name) {
+  std::string out;
+  for (std::string_view value : headers.get_all(name)) {
+    if (!out.empty()) out += ',';
+    out += value;
+  }
+  return out;
+}
+
+// RFC 9110 section 13.2.2: If-None-Match, when present, decides alone; If-Modified-Since
+// only counts without it. True when the client's copy is current (answer 304).
+bool not_modified(const Headers& headers, std::string_view etag, const struct stat& st) {
+  if (headers.contains("If-None-Match")) {
+    return detail::none_match_hits(joined(headers, "If-None-Match"), etag);
+  }
+  const auto since = headers.get("If-Modified-Since");
+  if (!since) return false;
+  const auto date = parse_http_date(*since);
+  return date && std::chrono::system_clock::from_time_t(st.st_mtime) <= *date;
+}
+
+// If-Range: the range stands only when the validator names the current file exactly.
+bool if_range_holds(const Headers& headers, std::string_view etag, const struct stat& st) {
+  const auto value = headers.get("If-Range");
+  if (!value) return true;
+  std::string_view v = *value;
+  while (!v.empty() && v.front() == ' ')
+    v.remove_prefix(1);
+  if (!v.empty() && (v.front() == '"' || v.substr(0, 2) == "W/")) {
+    return detail::strong_match(v, etag);
+  }
+  const auto date = parse_http_date(v);
+  return date && *date == std::chrono::system_clock::from_time_t(st.st_mtime);
+}
+
+// 304 carries the validators (and Vary) a 200 would have, and no body.
+StaticAnswer not_modified_answer(const std::string& etag, const struct stat& st, bool vary) {
+  StaticAnswer a;
+  a.status = 304;
+  a.headers.emplace_back("ETag", etag);
+  a.headers.emplace_back("Last-Modified", last_modified(st));
+  if (vary) a.headers.emplace_back("Vary", "Accept-Encoding");
+  return a;
+}
+
+// The body chosen for a file: its own bytes, a .gz sibling's, or gzip made now.
+struct Representation {
+  FileDescriptor file;
+  struct stat st {};
+  std::string body;  // the gzip made now, when `gzipped` and not `file`
+  bool gzipped = false;
+  std::string etag;
+};
+
+// The answer for the regular file `name` in `dir`, found by the walk as `found`.
+StaticAnswer serve_file(const StaticOptions& options, const RequestHead& head, int dir,
+                        const std::string& name, const struct stat& found) {
+  Representation rep;
+  if (const int err =
+          detail::reopen_file(dir, name, options.follow_symlinks, found, rep.file, rep.st)) {
+    return error_answer(detail::status_for_errno(err));
+  }
+  const struct stat st = rep.st;
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  const std::string_view type = content_type_for(name);
+  const bool compressible = options.compress && detail::is_compressible(type);
+  const Headers& headers = head.headers;
+  const std::optional<std::string_view> range =
+      head.method == "GET" ? headers.get("Range") : std::nullopt;
+  rep.etag = detail::file_etag(st);
+
+  // Ranges address the identity body, so a request with one is never compressed.
+  if (compressible && !range && detail::accepts_gzip(headers)) {
+    FileDescriptor gz_node;
+    struct stat gz_found {};
+    const std::string gz_name = name + ".gz";
+    FileDescriptor gz_file;
+    struct stat gz_st {};
+    if (detail::open_node(dir, gz_name, options.follow_symlinks, gz_node, gz_found) == 0 &&
+        S_ISREG(gz_found.st_mode) &&
+        detail::reopen_file(dir, gz_name, options.follow_symlinks, gz_found, gz_file, gz_st) == 0) {
+      rep.file = std::move(gz_file);
+      rep.st = gz_st;
+      rep.gzipped = true;
+      rep.etag = detail::file_etag(gz_st, "-gz");
+    } else if (size > 0 && size <= options.max_compress_bytes) {
+      // A client revalidating the gzip body it holds needs no new gzip to learn it is current.
+      std::string gz_etag = detail::file_etag(st, "-gz");
+      if (headers.contains("If-None-Match") && not_modified(headers, gz_etag, st)) {
+        return not_modified_answer(gz_etag, st, compressible);
+      }
+      auto body = detail::gzip_file(rep.file.get(), size);
+      // Tiny files grow under gzip: they stay identity (the choice is the same every time).
+      if (body && body->size() < size) {
+        rep.file.close();
+        rep.body = std::move(*body);
+        rep.gzipped = true;
+        rep.etag = std::move(gz_etag);
+      }
+    }
+  }
+
+  if (not_modified(headers, rep.etag, st)) return not_modified_answer(rep.etag, st, compressible);
+  StaticAnswer a;
+  a.headers.emplace_back("Content-Type", type);
+  a.headers.emplace_back("Last-Modified", last_modified(st));
+  a.headers.emplace_back("ETag", rep.etag);
+  a.headers.emplace_back("Accept-Ranges", "bytes");
+  if (compressible) a.headers.emplace_back("Vary", "Accept-Encoding");
+  if (rep.gzipped) {
+    a.headers.emplace_back("Content-Encoding", "gzip");
+    if (rep.file) {
+      a.file = std::move(rep.file);
+      a.length = static_cast<std::uint64_t>(rep.st.st_size);
+    } else {
+      a.body = std::move(rep.body);
+    }
+    return a;
+  }
+  a.file = std::move(rep.file);
+  a.length = size;
+  if (!range || !if_range_holds(headers, rep.etag, st)) return a;
+  const detail::ByteRange r = detail::parse_byte_range(*range, size);
+  if (r.kind == detail::RangeKind::unsatisfiable) {
+    StaticAnswer refused = error_answer(416);
+    refused.headers.emplace_back("Content-Range", "bytes */" + std::to_string(size));
+    refused.headers.emplace_back("Accept-Ranges", "bytes");
+    return refused;
+  }
+  if (r.kind == detail::RangeKind::single) {
+    a.status = 206;
+    a.offset = r.first;
+    a.length = r.last - r.first + 1;
+    a.headers.emplace_back("Content-Range", "bytes " + std::to_string(r.first) + "-" +
+                                                std::to_string(r.last) + "/" +
+                                                std::to_string(size));
+  }
+  return a;
+}
+
+}  // namespace
+
+StaticFiles::StaticFiles(StaticOptions options) : options_(std::move(options)) {
+  FileDescriptor root(::open(options_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root) throw_errno("open static root", options_.root, errno);
+  root_ = std::make_shared<const FileDescriptor>(std::move(root));
+}
+
+StaticAnswer StaticFiles::answer(const RequestHead& head, const TargetPath& path) const {
+  try {
+    if (head.method != "GET" && head.method != "HEAD") {
+      StaticAnswer a = error_answer(405);
+      a.headers.emplace_back("Allow", "GET, HEAD");
+      return a;
+    }
+    const detail::WalkRules rules{options_.follow_symlinks, options_.show_dotfiles};
+    detail::FoundPath found = detail::walk(root_->get(), path.segments, rules);
+    if (found.status != 200) return error_answer(found.status);
+
+    if (S_ISDIR(found.st.st_mode)) {
+      if (!path.trailing_slash && !path.segments.empty()) {
+        StaticAnswer a = error_answer(301);
+        std::string location = detail::encode_href_path(walked_path(path)) + "/";
+        if (!path.query.empty() && is_clean_query(path.query)) location += "?" + path.query;
+        a.headers.emplace_back("Location", std::move(location));
+        return a;
+      }
+      const std::string index = "index.html";
+      FileDescriptor index_node;
+      struct stat index_st {};
+      const int err = detail::open_node(found.node.get(), index, options_.follow_symlinks,
+                                        index_node, index_st);
+      if (err == 0 && S_ISREG(index_st.st_mode)) {
+        return serve_file(options_, head, found.node.get(), index, index_st);
+      }
+      if (err != 0 && err != ENOENT && err != ELOOP)
+        return error_answer(detail::status_for_errno(err));
+      if (!options_.list_directories) return error_answer(404);
+      FileDescriptor dir;
+      if (const int e = detail::reopen_directory(found.node.get(), dir)) {
+        return error_answer(detail::status_for_errno(e));
+      }
+      const detail::ListingRules listing{options_.show_dotfiles, options_.follow_symlinks};
+      int list_err = 0;
+      const std::string shown = walked_path(path) + "/";
+      auto page = detail::directory_listing(dir.get(), shown, listing, list_err);
+      if (!page) return error_answer(detail::status_for_errno(list_err));
+      StaticAnswer a;
+      a.headers.emplace_back("Content-Type", kHtml);
+      a.body = std::move(*page);
+      return a;
+    }
+    // Fifos, devices and sockets are never opened for reading.
+    if (!S_ISREG(found.st.st_mode) || path.trailing_slash) return error_answer(404);
+    return serve_file(options_, head, found.parent.get(), path.segments.back(), found.st);
+  } catch (const std::bad_alloc&) {
+    return error_answer(503);
+  } catch (const std::exception&) {
+    return error_answer(500);
+  }
+}
+
+}  // namespace sockit::http
