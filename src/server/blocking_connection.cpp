@@ -38,6 +38,8 @@ namespace sockit::server::detail {
 namespace {
 
 constexpr std::size_t read_chunk = 64 * 1024;
+// A callback that leaves this much queued hears on_drain once it has all gone.
+constexpr std::size_t kDrainMark = 16 * 1024;
 constexpr std::uint64_t accepted_channel = 1;
 // How long past its own deadline an outbound connect may take before the loop gives up on
 // it (a name server that does not answer keeps the worker, not the session, waiting).
@@ -425,6 +427,10 @@ class Connection final : public ChannelHost {
   // channel is over (peer gone).
   bool write_some(Channel& ch) {
     BufferedOutput& out = ch.out;
+    // Writes wait here until the callback returns, so a session that stopped writing at a
+    // high-water mark may see its whole queue taken at once, without ever waiting for the
+    // peer: it hears on_drain all the same (see Session::on_drain).
+    if (out.queued() >= kDrainMark) ch.drained = true;
     while (out.queued() != 0) {
       IoResult r;
       try {
@@ -436,6 +442,7 @@ class Connection final : public ChannelHost {
       }
       if (!r.ok()) {
         out.compact();
+        ch.drained = false;  // due when what waits has gone
         if (!ch.write_until) {
           ch.write_until =
               draining_ ? *drain_deadline_.time_point() : Clock::now() + rt_.options.idle_timeout;

@@ -319,6 +319,9 @@ inline void LoopConnection::send_or_queue(std::string_view bytes) {
       if (r.bytes >= bytes.size()) return;
       bytes.remove_prefix(r.bytes);
     }
+    // The socket is full: what is left waits for it, and on io_uring the session hears
+    // on_drain once it has gone, as on epoll.
+    if (loop.uring) uring_ |= kBackedUp;
   }
   enqueue(bytes);
 }

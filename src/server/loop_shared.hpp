@@ -89,6 +89,10 @@ inline constexpr std::uint64_t kWakeToken = kListenerToken - 2;
 
 // io_uring: writes this large, with nothing queued, are sent at once rather than queued.
 inline constexpr std::size_t kDirectSendBytes = 16 * 1024;
+// io_uring queues a turn's writes even when the socket has room, so a session that stopped
+// writing at a high-water mark may see its queue go in one send without ever backing up. A
+// send this large counts as backed up: its session hears on_drain (see Session::on_drain).
+inline constexpr std::size_t kDrainMarkBytes = 16 * 1024;
 
 // Reads per connection at a stop, or of input discarded while lingering: enough to take in
 // what already arrived.

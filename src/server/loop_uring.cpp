@@ -117,7 +117,8 @@ void LoopConnection::on_sent(std::int32_t result) {
   touch();
   // Output waited behind this send, or not all of it went: it backed up, as a full socket
   // on epoll, and the session hears on_drain once it is all out.
-  const bool backed_up = (pending && !pending->empty()) || !sending->empty();
+  const bool backed_up =
+      (pending && !pending->empty()) || !sending->empty() || size >= kDrainMarkBytes;
   if (sending->empty()) loop.pool.give(std::move(sending));
   if (backed_up) uring_ |= kBackedUp;
   if (queued() == 0) {

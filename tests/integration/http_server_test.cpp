@@ -85,15 +85,20 @@ TEST(HttpServer, NoPathLeavesTheRoot) {
   ASSERT_TRUE(server.ok());
 
   HttpConnection conn(server.port);
-  for (std::string target :
-       {escape, "/%2e%2e/" + outside.path().filename().string() + "/secret.txt",
-        "/.%2e/" + outside.path().filename().string() + "/secret.txt",
-        "/..%2f" + outside.path().filename().string() + "%2fsecret.txt",
-        "/..%5c" + outside.path().filename().string() + "%5csecret.txt",
-        "/..\\" + outside.path().filename().string() + "\\secret.txt",
-        "/%c0%ae%c0%ae/" + outside.path().filename().string() + "/secret.txt", "/hello.txt%00.html",
-        std::string("/link.txt"), std::string("/.hidden"), std::string("/%2ehidden"),
-        std::string("/docs/../../etc/passwd")}) {
+  const std::string targets[] = {
+      escape,
+      "/%2e%2e/" + outside.path().filename().string() + "/secret.txt",
+      "/.%2e/" + outside.path().filename().string() + "/secret.txt",
+      "/..%2f" + outside.path().filename().string() + "%2fsecret.txt",
+      "/..%5c" + outside.path().filename().string() + "%5csecret.txt",
+      "/..\\" + outside.path().filename().string() + "\\secret.txt",
+      "/%c0%ae%c0%ae/" + outside.path().filename().string() + "/secret.txt",
+      "/hello.txt%00.html",
+      std::string("/link.txt"),
+      std::string("/.hidden"),
+      std::string("/%2ehidden"),
+      std::string("/docs/../../etc/passwd")};
+  for (const std::string& target : targets) {
     HttpConnection one(server.port);
     one.send("GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n");
     auto reply = one.read();

@@ -125,7 +125,10 @@ class Session {
     (void)id;
     (void)out;
   }
-  // Output that had to wait for the peer has all been sent (queued() fell to 0).
+  // Output that had to wait for the peer has all been sent (queued() fell to 0). The
+  // blocking architectures and io_uring hold writes before sending them; there, 16 KiB or
+  // more queued counts as waiting, so a session that stops writing while queued() is at a
+  // mark of 16 KiB or more always hears on_drain and resumes.
   virtual void on_drain(Output& out) { (void)out; }
   // An outbound connection could not be opened: refused, unreachable, unresolvable or out
   // of time. on_close follows.
