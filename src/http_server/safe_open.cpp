@@ -2,9 +2,12 @@
 #include "safe_open.hpp"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
 
 namespace sockit::http::detail {
 
@@ -49,6 +52,19 @@ int open_node(int dir, const std::string& name, bool follow, FileDescriptor& out
   return 0;
 }
 
+int open_beneath(int root, const std::string& relative, FileDescriptor& out,
+                 struct stat& st) noexcept {
+  open_how how{};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  const long fd = ::syscall(SYS_openat2, root, relative.c_str(), &how, sizeof how);
+  if (fd < 0) return errno == EXDEV ? ENOENT : errno;
+  FileDescriptor opened(static_cast<int>(fd));
+  if (::fstat(opened.get(), &st) != 0) return errno;
+  out = std::move(opened);
+  return 0;
+}
+
 FoundPath walk(int root, const std::vector<std::string>& segments, WalkRules rules) {
   FoundPath found;
   FileDescriptor current(::fcntl(root, F_DUPFD_CLOEXEC, 0));
@@ -60,14 +76,23 @@ FoundPath walk(int root, const std::vector<std::string>& segments, WalkRules rul
     found.status = status_for_errno(errno);
     return found;
   }
+  std::string relative;  // the segments so far, for resolving a symlink beneath the root
   for (const std::string& segment : segments) {
     if (!is_safe_segment(segment) || (!rules.show_dotfiles && segment[0] == '.') ||
         !S_ISDIR(found.st.st_mode)) {
       found.status = 404;
       return found;
     }
+    if (!relative.empty()) relative += '/';
+    relative += segment;
     FileDescriptor next;
-    if (const int err = open_node(current.get(), segment, rules.follow_symlinks, next, found.st)) {
+    int err = open_node(current.get(), segment, rules.follow_symlinks, next, found.st);
+    // A symlink: followed while it stays under the root.
+    if (err == ELOOP && !rules.follow_symlinks) {
+      err = open_beneath(root, relative, next, found.st);
+      if (err == ENOSYS) err = ELOOP;
+    }
+    if (err != 0) {
       found.status = status_for_errno(err);
       return found;
     }
@@ -79,11 +104,12 @@ FoundPath walk(int root, const std::vector<std::string>& segments, WalkRules rul
   return found;
 }
 
-int reopen_file(int dir, const std::string& name, bool follow, const struct stat& expected,
-                FileDescriptor& out, struct stat& st) noexcept {
-  int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
-  if (!follow) flags |= O_NOFOLLOW;
-  FileDescriptor fd(::openat(dir, name.c_str(), flags));
+int reopen_file(int node, const struct stat& expected, FileDescriptor& out,
+                struct stat& st) noexcept {
+  // Reopening an O_PATH descriptor goes through its /proc link: the same inode, with no
+  // second lookup of the name.
+  const std::string link = "/proc/self/fd/" + std::to_string(node);
+  FileDescriptor fd(::open(link.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!fd) return errno;
   if (::fstat(fd.get(), &st) != 0) return errno;
   if (!S_ISREG(st.st_mode) || st.st_dev != expected.st_dev || st.st_ino != expected.st_ino) {

@@ -112,12 +112,11 @@ struct Representation {
   std::string etag;
 };
 
-// The answer for the regular file `name` in `dir`, found by the walk as `found`.
+// The answer for the regular file `name` in `dir`, found by the walk as `node` and `found`.
 StaticAnswer serve_file(const StaticOptions& options, const RequestHead& head, int dir,
-                        const std::string& name, const struct stat& found) {
+                        const std::string& name, int node, const struct stat& found) {
   Representation rep;
-  if (const int err =
-          detail::reopen_file(dir, name, options.follow_symlinks, found, rep.file, rep.st)) {
+  if (const int err = detail::reopen_file(node, found, rep.file, rep.st)) {
     return error_answer(detail::status_for_errno(err));
   }
   const struct stat st = rep.st;
@@ -138,7 +137,7 @@ StaticAnswer serve_file(const StaticOptions& options, const RequestHead& head, i
     struct stat gz_st {};
     if (detail::open_node(dir, gz_name, options.follow_symlinks, gz_node, gz_found) == 0 &&
         S_ISREG(gz_found.st_mode) &&
-        detail::reopen_file(dir, gz_name, options.follow_symlinks, gz_found, gz_file, gz_st) == 0) {
+        detail::reopen_file(gz_node.get(), gz_found, gz_file, gz_st) == 0) {
       rep.file = std::move(gz_file);
       rep.st = gz_st;
       rep.gzipped = true;
@@ -231,7 +230,7 @@ StaticAnswer StaticFiles::answer(const RequestHead& head, const TargetPath& path
       const int err = detail::open_node(found.node.get(), index, options_.follow_symlinks,
                                         index_node, index_st);
       if (err == 0 && S_ISREG(index_st.st_mode)) {
-        return serve_file(options_, head, found.node.get(), index, index_st);
+        return serve_file(options_, head, found.node.get(), index, index_node.get(), index_st);
       }
       if (err != 0 && err != ENOENT && err != ELOOP)
         return error_answer(detail::status_for_errno(err));
@@ -252,7 +251,8 @@ StaticAnswer StaticFiles::answer(const RequestHead& head, const TargetPath& path
     }
     // Fifos, devices and sockets are never opened for reading.
     if (!S_ISREG(found.st.st_mode) || path.trailing_slash) return error_answer(404);
-    return serve_file(options_, head, found.parent.get(), path.segments.back(), found.st);
+    return serve_file(options_, head, found.parent.get(), path.segments.back(), found.node.get(),
+                      found.st);
   } catch (const std::bad_alloc&) {
     return error_answer(503);
   } catch (const std::exception&) {

@@ -39,11 +39,18 @@ class Site {
     write_file(dir_.path() / "hello.txt", "hello, world\n");
     write_file(dir_.path() / "big.bin", binary_payload());
     write_file(dir_.path() / "docs" / "readme.txt", "read me\n");
-    write_file(dir_.path() / "style.css", "body { color: #333; }\n");
+    write_file(dir_.path() / "style.css", style_css());
   }
   static std::string index_html() {
     return "<!DOCTYPE html><html><head><link rel=\"stylesheet\" href=\"style.css\"></head>"
            "<body><h1>sockit</h1></body></html>\n";
+  }
+  // Long enough that gzip makes it smaller, which is when the server compresses it.
+  static std::string style_css() {
+    std::string css = "body { color: #333; }\n";
+    for (int i = 0; i < 40; ++i)
+      css += ".item-" + std::to_string(i) + " { margin: 0 auto; padding: 4px; }\n";
+    return css;
   }
   std::string root() const { return dir_.path().string(); }
   const TempDir& dir() const { return dir_; }

@@ -70,7 +70,8 @@ TEST(HttpServer, LimitsAnswerWithTheirStatusAndClose) {
   // Everyone else is still served.
   HttpConnection after(port);
   EXPECT_EQ(after.request("GET", "/hello.txt").body, "hello, world\n");
-  EXPECT_NE(server.process->stderr_text().find("414"), std::string::npos) << "refusals are logged";
+  EXPECT_TRUE(server.process->wait_stderr("414 request line longer than", 10s))
+      << "refusals are logged: " << server.process->stderr_text();
 }
 
 TEST(HttpServer, NoPathLeavesTheRoot) {
@@ -103,7 +104,7 @@ TEST(HttpServer, NoPathLeavesTheRoot) {
     one.send("GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n");
     auto reply = one.read();
     EXPECT_TRUE(reply.status == 400 || reply.status == 404) << target << " -> " << reply.head;
-    EXPECT_EQ(reply.body.find("secret"), std::string::npos) << target;
+    EXPECT_EQ(reply.body.find("secret\n"), std::string::npos) << target;
     EXPECT_EQ(reply.body.find("hidden\n"), std::string::npos) << target;
   }
   // A symlink that stays inside the root is an ordinary file; ".." inside it resolves.
@@ -134,9 +135,15 @@ TEST(HttpServer, SlowHeadsAndIdleConnectionsEnd) {
     const std::string head = "GET /hello.txt HTTP/1.1\r\nHost: x\r\nX-Slow: ";
     std::size_t sent = 0;
     while (!slow.client().eof() && Clock::now() - start < 6s) {
-      slow.send(std::string(1, head[sent % head.size()]));
+      try {
+        slow.send(std::string(1, head[sent % head.size()]));
+      } catch (const Error&) {
+        break;  // the server closed after answering
+      }
       ++sent;
-      slow.client().read_until("\r\n\r\n", 200ms);
+      if (slow.client().read_until("\r\n\r\n", 200ms).find("\r\n\r\n") != std::string::npos) {
+        break;
+      }
     }
     const auto took = Clock::now() - start;
     auto reply = slow.read();

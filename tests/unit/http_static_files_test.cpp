@@ -453,8 +453,16 @@ TEST_F(StaticFilesTest, DotfilesAre404UnlessShown) {
   EXPECT_EQ(body_of(get("/.hidden/inside.txt", {}, o)), "in a dot directory");
 }
 
-TEST_F(StaticFilesTest, SymlinksAre404UnlessFollowed) {
-  EXPECT_EQ(get("/link_inside").status, 404);
+// A symlink that stays under the root is an ordinary name; one that leads out, however it
+// is written, is not there unless symlinks are followed.
+TEST_F(StaticFilesTest, SymlinksLeavingTheRootAre404UnlessFollowed) {
+  const StaticAnswer inside = get("/link_inside");
+  EXPECT_EQ(inside.status, 200);
+  EXPECT_EQ(body_of(inside), text);
+  ASSERT_EQ(::symlink("../../../../../../../../etc/hostname", root.file("climb").c_str()), 0);
+  ASSERT_EQ(::symlink("sub/../../x", root.file("climb2").c_str()), 0);
+  EXPECT_EQ(get("/climb").status, 404);
+  EXPECT_EQ(get("/climb2").status, 404);
   EXPECT_EQ(get("/link_outside").status, 404);
   EXPECT_EQ(get("/dir_outside/secret.txt").status, 404);
   EXPECT_EQ(get("/dir_outside/").status, 404);
