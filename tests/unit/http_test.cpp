@@ -4,9 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
+
+#include "sockit/tcp.hpp"
 
 namespace {
 
@@ -134,6 +138,98 @@ TEST(HttpRequest, DefaultHeadersAndOverrides) {
   EXPECT_THROW(build_get_request(parse_url("http://h/"), options), Error);
   options.headers = {{"Bad Name", "1"}};
   EXPECT_THROW(build_get_request(parse_url("http://h/"), options), Error);
+}
+
+// ---- The client against a scripted server ----
+
+// Answers each connection with the next canned response, then closes it, and keeps every
+// request head it read (so a test can check what the client sent).
+class ScriptedServer {
+ public:
+  ScriptedServer() : server_("127.0.0.1", 0) {}
+  ScriptedServer(const ScriptedServer&) = delete;
+  ScriptedServer& operator=(const ScriptedServer&) = delete;
+  ~ScriptedServer() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void start(std::vector<std::string> responses) {
+    responses_ = std::move(responses);
+    thread_ = std::thread([this] { serve(); });
+  }
+  std::uint16_t port() const { return server_.port(); }
+  std::string origin() const { return "127.0.0.1:" + std::to_string(port()); }
+  // Only after the client is done with every response.
+  const std::vector<std::string>& requests() const { return requests_; }
+
+ private:
+  void serve() {
+    using namespace std::chrono_literals;
+    for (const auto& response : responses_) {
+      try {
+        auto accepted = server_.accept(sockit::Deadline(5s));
+        sockit::Stream io(accepted.socket);
+        std::string request;
+        while (auto line = io.read_line(8192, sockit::Deadline(5s))) {
+          request += *line + "\n";
+          if (line->empty() || *line == "\r") break;
+        }
+        const auto at = request.find("Content-Length: ");
+        if (at != std::string::npos) {
+          const auto n = std::stoul(request.substr(at + 16));
+          if (n > 0) request += io.read_exact(n, sockit::Deadline(5s));
+        }
+        requests_.push_back(request);
+        io.write_all(response, sockit::Deadline(5s));
+      } catch (const sockit::Error&) {
+        return;
+      }
+    }
+  }
+
+  sockit::TcpServer server_;
+  std::vector<std::string> responses_;
+  std::vector<std::string> requests_;
+  std::thread thread_;
+};
+
+// A stand-in for TLS: https:// URLs speak plain bytes, so a test can see what the client
+// does with an https origin without certificates.
+sockit::http::TransportFactory pretend_tls() {
+  return [](sockit::Socket& socket, const Url&, sockit::Deadline) {
+    return std::make_unique<sockit::SocketTransport>(socket);
+  };
+}
+
+std::string redirect_to(int status, const std::string& location) {
+  return "HTTP/1.1 " + std::to_string(status) + " Moved\r\nLocation: " + location +
+         "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+}
+
+const std::string ok_response =
+    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+
+TEST(HttpClient, RefusesARedirectFromHttpsToHttp) {
+  ScriptedServer server;
+  const std::string origin = server.origin();
+  server.start({redirect_to(302, "http://" + origin + "/plain"), ok_response});
+  sockit::http::GetOptions options;
+  options.follow_redirects = true;
+  options.secure_transport = pretend_tls();
+  options.deadline = sockit::Deadline(std::chrono::seconds(5));
+  try {
+    (void)sockit::http::get("https://" + origin + "/secure", options);
+    ADD_FAILURE() << "followed a redirect from https to http";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("insecure redirect"), std::string::npos) << e.what();
+  }
+  // The server still waits for the connection the client did not make.
+  sockit::http::GetOptions plain;
+  plain.deadline = sockit::Deadline(std::chrono::seconds(1));
+  try {
+    (void)sockit::http::get("http://" + origin + "/", plain);
+  } catch (const Error&) {
+  }
 }
 
 // ---- Response parser ----
