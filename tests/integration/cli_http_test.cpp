@@ -188,6 +188,140 @@ TEST_F(HttpPeerTest, GetIsTheSameCodePath) {
   EXPECT_TRUE(contains(run.out, R"(["Connection", "close"])")) << run.out;
 }
 
+// ---- nginx (Debian's nginx-light) ----
+
+// A port nobody listens on right now (nginx binds it next).
+std::uint16_t free_port() {
+  sockit::Socket probe(AF_INET, SOCK_STREAM);
+  probe.bind(sockit::Address::parse("127.0.0.1", 0));
+  return probe.local_address().port();
+}
+
+std::string nginx_binary() {
+  for (const char* p : {"/usr/sbin/nginx", "/usr/local/sbin/nginx"}) {
+    if (::access(p, X_OK) == 0) return p;
+  }
+  return "";
+}
+
+// nginx on two loopback ports: plain HTTP answering with its connection number and request
+// count on that connection ($connection, $connection_requests), and TLS redirecting every
+// request to the plain one.
+class Nginx {
+ public:
+  Nginx(const sockit::test::TlsTempDir& dir, const sockit::test::CertPair& pair) {
+    for (int attempt = 0; attempt < 5 && http_port_ == 0; ++attempt) {
+      const std::uint16_t http = free_port();
+      const std::uint16_t https = free_port();
+      write_config(dir, pair, http, https);
+      process_.emplace(std::vector<std::string>{nginx_binary(), "-e", dir.file("error.log"), "-p",
+                                                dir.path().string(), "-c", dir.file("nginx.conf"),
+                                                "-g", "daemon off;"});
+      sockit::Deadline deadline(10s);
+      while (!deadline.expired() && process_->running()) {
+        try {
+          sockit::Socket a(AF_INET, SOCK_STREAM);
+          a.connect(sockit::Address::parse("127.0.0.1", http), 1s);
+          sockit::Socket b(AF_INET, SOCK_STREAM);
+          b.connect(sockit::Address::parse("127.0.0.1", https), 1s);
+          // Another process may have taken a port first: nginx then logs a failed bind().
+          ::usleep(100'000);
+          std::ifstream log(dir.file("error.log"));
+          const std::string text(std::istreambuf_iterator<char>(log), {});
+          if (text.find("bind()") == std::string::npos && process_->running()) {
+            http_port_ = http;
+            https_port_ = https;
+          }
+          break;
+        } catch (const sockit::Error&) {
+          ::usleep(50'000);
+        }
+      }
+      if (http_port_ == 0) {
+        process_->finish(5s);
+        error_ = process_->stderr_text();
+        process_.reset();
+      }
+    }
+  }
+  Nginx(const Nginx&) = delete;
+  Nginx& operator=(const Nginx&) = delete;
+  ~Nginx() {
+    if (process_) {
+      process_->signal(SIGQUIT);
+      process_->finish(10s);
+    }
+  }
+  std::uint16_t http_port() const { return http_port_; }
+  std::uint16_t https_port() const { return https_port_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  static void write_config(const sockit::test::TlsTempDir& dir, const sockit::test::CertPair& pair,
+                           std::uint16_t http, std::uint16_t https) {
+    const std::string d = dir.path().string();
+    std::ofstream conf(dir.file("nginx.conf"));
+    conf << "worker_processes 1;\npid " << d << "/nginx.pid;\nerror_log " << d
+         << "/error.log;\nevents { worker_connections 64; }\nhttp {\n  access_log off;\n";
+    for (const char* temp : {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"}) {
+      conf << "  " << temp << "_temp_path " << d << "/" << temp << ";\n";
+    }
+    conf << "  server {\n    listen 127.0.0.1:" << http << ";\n"
+         << "    location /conn { return 200 \"$connection $connection_requests\\n\"; }\n"
+         << "    location /post { return 200 \"$request_method $content_length\\n\"; }\n  }\n"
+         << "  server {\n    listen 127.0.0.1:" << https << " ssl;\n"
+         << "    server_name localhost;\n    ssl_certificate " << pair.cert
+         << ";\n    ssl_certificate_key " << pair.key << ";\n"
+         << "    location / { return 302 http://127.0.0.1:" << http << "/conn; }\n  }\n}\n";
+  }
+
+  std::optional<Process> process_;
+  std::uint16_t http_port_ = 0;
+  std::uint16_t https_port_ = 0;
+  std::string error_;
+};
+
+class NginxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (nginx_binary().empty()) GTEST_SKIP() << "nginx is not installed (nginx-light)";
+    pair_ = sockit::test::sockit_cert(dir_, "localhost");
+    nginx_.emplace(dir_, pair_);
+    ASSERT_NE(nginx_->http_port(), 0) << nginx_->error();
+  }
+  std::string plain(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(nginx_->http_port()) + path;
+  }
+
+  sockit::test::TlsTempDir dir_;
+  sockit::test::CertPair pair_;
+  std::optional<Nginx> nginx_;
+};
+
+TEST_F(NginxTest, SeveralRequestsShareOneConnection) {
+  const auto ok = sockit_http({"-v", "-d", "abc", plain("/post"), plain("/conn"), plain("/conn")});
+  EXPECT_TRUE(ok.status.success()) << ok.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(ok.out, m, std::regex("POST 3\n([0-9]+) 2\n([0-9]+) 3\n")))
+      << ok.out;
+  EXPECT_EQ(m[1], m[2]);
+  EXPECT_EQ(count(ok.err, "* reusing connection to 127.0.0.1:"), 2U) << ok.err;
+}
+
+TEST_F(NginxTest, AnHttpsToHttpRedirectIsRefusedUnlessAllowed) {
+  const std::string secure = "https://localhost:" + std::to_string(nginx_->https_port()) + "/";
+  auto run = sockit_http({"-L", "--ca", pair_.cert, secure});
+  EXPECT_EQ(run.status.code, 1);
+  EXPECT_EQ(run.out, "");
+  EXPECT_TRUE(contains(run.err, "sockit: get " + secure + ": insecure redirect to " +
+                                    plain("/conn") + " refused (from https to http)"))
+      << run.err;
+  EXPECT_TRUE(contains(run.err, "--allow-insecure-redirect")) << run.err;
+  run = sockit_http({"-L", "--allow-insecure-redirect", "--ca", pair_.cert, secure});
+  EXPECT_TRUE(run.status.success()) << run.err;
+  EXPECT_TRUE(std::regex_match(run.out, std::regex("[0-9]+ 1\n"))) << run.out;
+}
+
 // ---- no server needed ----
 
 TEST(HttpArguments, UsageErrors) {
