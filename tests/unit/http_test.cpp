@@ -408,6 +408,31 @@ TEST(HttpClient, RedirectsChangeTheMethodAndBodyByStatus) {
   }
 }
 
+TEST(HttpClient, ARedirectToAnotherOriginLeavesSecretsBehind) {
+  ScriptedServer server;
+  const std::string elsewhere = "localhost:" + std::to_string(server.port());
+  server.start({{redirect_to(302, "http://" + elsewhere + "/next")}, {ok_response}});
+  sockit::http::Client client;
+  Collected got;
+  auto options = collecting(got);
+  options.follow_redirects = true;
+  options.headers = {{"Authorization", "Bearer s3cret"},
+                     {"cookie", "a=b"},
+                     {"Proxy-Authorization", "Basic eDp5"},
+                     {"Host", "chosen.example"},
+                     {"X-Kept", "yes"}};
+  EXPECT_EQ(client.request("http://" + server.origin() + "/", options).status(), 200);
+  server.join();
+  ASSERT_EQ(server.requests().size(), 2U);
+  EXPECT_TRUE(server.requests()[0].find("Bearer s3cret") != std::string::npos);
+  const std::string& second = server.requests()[1];
+  EXPECT_TRUE(second.find("Host: " + elsewhere + "\n") != std::string::npos) << second;
+  EXPECT_TRUE(second.find("X-Kept: yes") != std::string::npos) << second;
+  for (const char* gone : {"s3cret", "a=b", "Proxy-Authorization", "chosen.example"}) {
+    EXPECT_EQ(second.find(gone), std::string::npos) << gone << " in " << second;
+  }
+}
+
 TEST(HttpClient, AStreamedBodyIsSentAgainOnlyWhenItRewinds) {
   for (const bool rewinds : {false, true}) {
     SCOPED_TRACE(rewinds ? "rewinds" : "cannot rewind");
