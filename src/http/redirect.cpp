@@ -35,9 +35,10 @@ bool redirect_request(int status, const Url& from, const Url& to, RequestOptions
     if (!request.body->rewind || !request.body->rewind()) return false;
   }
   // A secret the caller gave for one origin is not the business of another (curl keeps
-  // them only with --location-trusted).
-  if (!same_origin(from, to))
-    drop_headers(request, {"authorization", "cookie", "proxy-authorization"});
+  // them only with --location-trusted); a Host the caller chose named the old origin.
+  if (!same_origin(from, to)) {
+    drop_headers(request, {"authorization", "cookie", "proxy-authorization", "host"});
+  }
   return true;
 }
 
