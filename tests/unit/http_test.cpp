@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <span>
 #include <string>
@@ -198,6 +200,12 @@ class ScriptedServer {
   void join() {
     if (thread_.joinable()) thread_.join();
   }
+  // Waits until `n` connections are closed on the server's side.
+  bool wait_closed(int n) const {
+    for (int i = 0; i < 500 && closed_.load() < n; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return closed_.load() >= n;
+  }
 
  private:
   void serve() {
@@ -224,12 +232,14 @@ class ScriptedServer {
       } catch (const sockit::Error&) {
         return;
       }
+      ++closed_;  // the accepted socket is closed at the end of the iteration above
     }
   }
 
   sockit::TcpServer server_;
   std::vector<std::vector<std::string>> connections_;
   std::vector<std::string> requests_;
+  std::atomic<int> closed_{0};
   std::thread thread_;
 };
 
@@ -324,6 +334,44 @@ TEST(HttpClient, ReusesAKeptAliveConnection) {
   EXPECT_EQ(got.reused, (std::vector<bool>{false, true}));
   ASSERT_EQ(server.requests().size(), 2U);
   EXPECT_EQ(server.requests()[1].rfind("#0 GET /2 HTTP/1.1\n", 0), 0U) << server.requests()[1];
+}
+
+TEST(HttpClient, NoticesAConnectionClosedWhileIdleBeforeUsingIt) {
+  ScriptedServer server;
+  server.start({{kept_alive("one")}, {kept_alive("two")}});
+  sockit::http::Client client;
+  Collected got;
+  (void)client.request("http://" + server.origin() + "/", collecting(got));
+  ASSERT_TRUE(server.wait_closed(1));
+  (void)client.request("http://" + server.origin() + "/", collecting(got));
+  server.join();
+  EXPECT_EQ(got.body, "onetwo");
+  EXPECT_EQ(got.reused, (std::vector<bool>{false, false})) << "not even tried";
+  EXPECT_EQ(server.requests().size(), 2U);
+}
+
+TEST(HttpClient, IdleConnectionsExpireAndThePoolIsBounded) {
+  ScriptedServer server;
+  server.start({{kept_alive("one")}, {kept_alive("two")}});
+  sockit::http::ClientOptions options;
+  options.idle_timeout = std::chrono::milliseconds(0);
+  sockit::http::Client client(options);
+  Collected got;
+  (void)client.request("http://" + server.origin() + "/", collecting(got));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  (void)client.request("http://" + server.origin() + "/", collecting(got));
+  EXPECT_EQ(got.reused, (std::vector<bool>{false, false}));
+  server.join();
+
+  ScriptedServer a, b;
+  a.start({{kept_alive("a")}});
+  b.start({{kept_alive("b")}});
+  options.idle_timeout = std::chrono::seconds(30);
+  options.max_idle_connections = 1;
+  sockit::http::Client bounded(options);
+  (void)bounded.request("http://" + a.origin() + "/", collecting(got));
+  (void)bounded.request("http://" + b.origin() + "/", collecting(got));
+  EXPECT_EQ(bounded.idle_connections(), 1U);
 }
 
 TEST(HttpClient, KeepsNoConnectionTheServerMeansToClose) {
