@@ -12,7 +12,7 @@ void register_http(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<HttpArgs>();
   CLI::App* cmd = app.add_subcommand(
       "http", "HTTP requests with any method and body; several URLs share connections");
-  cmd->add_option("words", args->words,
+  cmd->add_option("url", args->words,
                   "[METHOD] URL [URL...]: an all-caps first word is the method (GET, POST...)")
       ->required();
   cmd->add_option("--request,-X", args->method, "The method (GET, HEAD, POST, PUT, DELETE...)");
