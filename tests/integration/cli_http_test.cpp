@@ -320,6 +320,12 @@ TEST_F(NginxTest, AnHttpsToHttpRedirectIsRefusedUnlessAllowed) {
   run = sockit_http({"-L", "--allow-insecure-redirect", "--ca", pair_.cert, secure});
   EXPECT_TRUE(run.status.success()) << run.err;
   EXPECT_TRUE(std::regex_match(run.out, std::regex("[0-9]+ 1\n"))) << run.out;
+  // Kept-alive TLS connections are reused too (the 302s exit 1 without -L).
+  run = sockit_http({"-v", "--ca", pair_.cert, secure + "a", secure + "b"});
+  EXPECT_EQ(run.status.code, 1) << run.err;
+  EXPECT_TRUE(contains(
+      run.err, "* reusing connection to localhost:" + std::to_string(nginx_->https_port()) + "\n"))
+      << run.err;
 }
 
 // ---- no server needed ----
