@@ -288,6 +288,28 @@ TEST_F(PeerTest, IncludeWithLocationShowsEveryHead) {
   EXPECT_FALSE(contains(run.out, "moved to")) << "a followed redirect's body is not printed";
 }
 
+TEST_F(PeerTest, RedirectToAnotherOriginDropsCredentials) {
+  // localhost is another host than 127.0.0.1 (same server): a secret set for one must not
+  // travel to the other; a harmless header does.
+  const std::string port = peer_->origin.substr(peer_->origin.rfind(':') + 1);
+  const std::string elsewhere = "http://localhost:" + port + "/headers";
+  auto run = sockit_get({"-L", "-H", "Authorization: Bearer s3cret", "-H", "Cookie: session=abc",
+                         "-H", "Proxy-Authorization: Basic eDp5", "-H", "X-Kept: yes",
+                         url("/status/302?to=" + elsewhere)});
+  EXPECT_TRUE(run.status.success()) << run.err;
+  EXPECT_TRUE(contains(run.out, "Host: localhost:" + port + "\n")) << run.out;
+  EXPECT_TRUE(contains(run.out, "X-Kept: yes\n")) << run.out;
+  EXPECT_FALSE(contains(run.out, "s3cret")) << run.out;
+  EXPECT_FALSE(contains(run.out, "session=abc")) << run.out;
+  EXPECT_FALSE(contains(run.out, "Proxy-Authorization")) << run.out;
+  // The same origin keeps them.
+  run = sockit_get({"-L", "-H", "Authorization: Bearer s3cret", "-H", "Cookie: session=abc",
+                    url("/status/302?to=/headers")});
+  EXPECT_TRUE(run.status.success()) << run.err;
+  EXPECT_TRUE(contains(run.out, "Authorization: Bearer s3cret\n")) << run.out;
+  EXPECT_TRUE(contains(run.out, "Cookie: session=abc\n")) << run.out;
+}
+
 TEST_F(PeerTest, RedirectLoopIsBounded) {
   auto run = sockit_get({"-L", url("/loop")});
   EXPECT_EQ(run.status.code, 1);

@@ -2,16 +2,21 @@
 """An HTTP server (Python's http.server) that answers the awkward cases `sockit get` must
 handle: chunked bodies, redirects (relative, absolute, a loop, a chain), a Content-Length
 that lies, extra bytes after the body, garbage instead of a status line, a 404, a body that
-ends with the connection, and a server that stalls.
+ends with the connection, and a server that stalls. For `sockit http`, any method: an echo
+of the request as JSON, a redirect with any status to any place, connection numbers (to
+prove keep-alive reuse), a response that closes the connection and one in HTTP/1.0.
 
 Usage: http_peer.py [--host 127.0.0.1] [--port 0]
 Prints "listening on HOST:PORT" on stderr once it accepts connections.
 """
 import argparse
 import http.server
+import json
 import socket
 import sys
+import threading
 import time
+import urllib.parse
 
 BIG_CHUNKED_SIZE = 1024 * 1024 + 17
 
@@ -26,12 +31,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # keep test output quiet
         pass
 
-    def send_body(self, status, body, content_type="text/plain"):
+    def setup(self):
+        super().setup()
+        with self.server.lock:
+            self.server.connections += 1
+            self.connection_number = self.server.connections
+
+    def send_body(self, status, body, content_type="text/plain", close=False):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        if close:
+            self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def redirect(self, status, location):
         body = b"moved to " + location.encode() + b"\n"
@@ -39,21 +53,53 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Location", location)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def raw(self, data):
         self.wfile.write(data)
         self.wfile.flush()
         self.close_connection = True
 
+    def read_request_body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
     def do_GET(self):
+        self.request_body = self.read_request_body()
         path = self.path
         host = self.server.server_address[0]
         if ":" in host:
             host = "[" + host + "]"
         origin = "http://%s:%d" % (host, self.server.server_address[1])
 
-        if path == "/target":
+        if path == "/echo" or path.startswith("/echo?"):
+            echo = {
+                "method": self.command,
+                "path": path,
+                "headers": [[k, v] for k, v in self.headers.items()],
+                "body": self.request_body.decode("latin-1"),
+                "connection": self.connection_number,
+            }
+            self.send_body(200, (json.dumps(echo) + "\n").encode(), "application/json")
+        elif path == "/conn":
+            self.send_body(200, b"%d\n" % self.connection_number)
+        elif path == "/close":
+            self.send_body(200, b"closing %d\n" % self.connection_number, close=True)
+            self.close_connection = True
+        elif path == "/http10":
+            # An HTTP/1.0 answer on a connection left open: the client must not reuse it.
+            body = b"old %d\n" % self.connection_number
+            self.wfile.write(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            self.wfile.flush()
+        elif path.startswith("/status/"):
+            # /status/307?to=/echo: that status, Location from the query (decoded).
+            code, _, query = path[len("/status/"):].partition("?")
+            to = urllib.parse.parse_qs(query).get("to", ["/echo"])[0]
+            self.redirect(int(code), to)
+        elif path == "/evil-reason":
+            self.raw(b"HTTP/1.1 404 Not\x1b[31mFound\r\nContent-Length: 0\r\n\r\n")
+        elif path == "/target":
             self.send_body(200, b"you made it\n")
         elif path == "/headers":
             self.send_body(200, str(self.headers).encode())
@@ -121,8 +167,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_body(404, b"no such thing\n")
 
 
+    do_HEAD = do_GET
+    do_POST = do_GET
+    do_PUT = do_GET
+    do_PATCH = do_GET
+    do_DELETE = do_GET
+    do_OPTIONS = do_GET
+
+
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    connections = 0
+    lock = threading.Lock()
 
 
 class Server6(Server):

@@ -4,9 +4,17 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
+
+#include "sockit/tcp.hpp"
 
 namespace {
 
@@ -118,6 +126,37 @@ TEST(HttpUrl, ResolvesRedirectReferences) {
   EXPECT_THROW(resolve_reference(base, "ftp://x/"), Error);
 }
 
+TEST(HttpRequest, MethodsBodiesAndRefusedHeaders) {
+  using sockit::http::build_request;
+  const Url url = parse_url("http://h:81/p");
+  EXPECT_EQ(build_request("POST", url, {}, "ua", 5),
+            "POST /p HTTP/1.1\r\nHost: h:81\r\nUser-Agent: ua\r\nAccept: */*\r\n"
+            "Content-Length: 5\r\n\r\n");
+  EXPECT_EQ(build_request("DELETE", url, {{"Connection", "close"}}, "ua", std::nullopt),
+            "DELETE /p HTTP/1.1\r\nHost: h:81\r\nUser-Agent: ua\r\nAccept: */*\r\n"
+            "Connection: close\r\n\r\n");
+  EXPECT_EQ(build_request("OPTIONS", url, {{"X-A", "1"}}, "ua", 0, "keep-alive"),
+            "OPTIONS /p HTTP/1.1\r\nHost: h:81\r\nUser-Agent: ua\r\nAccept: */*\r\n"
+            "Connection: keep-alive\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n");
+  for (const char* method : {"", "GE T", "GET\r\nX: 1", "G:"}) {
+    EXPECT_THROW(build_request(method, url, {}, "ua", std::nullopt), Error) << method;
+  }
+  for (const auto& header :
+       std::vector<std::pair<std::string, std::string>>{{"Content-Length", "1"},
+                                                        {"transfer-encoding", "chunked"},
+                                                        {"X-Bad", "a\r\nInjected: 1"},
+                                                        {"X-Bad", "a\nb"},
+                                                        {"X-Nul", std::string("a\0b", 3)},
+                                                        {"Bad:Name", "1"},
+                                                        {"", "1"}}) {
+    EXPECT_THROW(build_request("POST", url, {header}, "ua", 1), Error) << header.first;
+  }
+  EXPECT_TRUE(sockit::http::is_idempotent("PUT"));
+  EXPECT_TRUE(sockit::http::is_idempotent("HEAD"));
+  EXPECT_FALSE(sockit::http::is_idempotent("POST"));
+  EXPECT_FALSE(sockit::http::is_idempotent("PATCH"));
+}
+
 TEST(HttpRequest, DefaultHeadersAndOverrides) {
   sockit::http::GetOptions options;
   options.user_agent = "sockit/9.9";
@@ -134,6 +173,347 @@ TEST(HttpRequest, DefaultHeadersAndOverrides) {
   EXPECT_THROW(build_get_request(parse_url("http://h/"), options), Error);
   options.headers = {{"Bad Name", "1"}};
   EXPECT_THROW(build_get_request(parse_url("http://h/"), options), Error);
+}
+
+// ---- The client against a scripted server ----
+
+// Serves connections one after another, each with its own list of canned responses: one
+// per request read, an empty one meaning "read the request, then close without answering".
+// Keeps every request it read, prefixed with its connection's number ("#0 GET / ...").
+class ScriptedServer {
+ public:
+  ScriptedServer() : server_("127.0.0.1", 0) {}
+  ScriptedServer(const ScriptedServer&) = delete;
+  ScriptedServer& operator=(const ScriptedServer&) = delete;
+  ~ScriptedServer() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void start(std::vector<std::vector<std::string>> connections) {
+    connections_ = std::move(connections);
+    thread_ = std::thread([this] { serve(); });
+  }
+  std::uint16_t port() const { return server_.port(); }
+  std::string origin() const { return "127.0.0.1:" + std::to_string(port()); }
+  // Only after join(): every request read.
+  const std::vector<std::string>& requests() const { return requests_; }
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  // Waits until `n` connections are closed on the server's side.
+  bool wait_closed(int n) const {
+    for (int i = 0; i < 500 && closed_.load() < n; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return closed_.load() >= n;
+  }
+
+ private:
+  void serve() {
+    using namespace std::chrono_literals;
+    for (std::size_t c = 0; c < connections_.size(); ++c) {
+      try {
+        auto accepted = server_.accept(sockit::Deadline(5s));
+        sockit::Stream io(accepted.socket);
+        for (const auto& response : connections_[c]) {
+          std::string request = "#" + std::to_string(c) + " ";
+          while (auto line = io.read_line(8192, sockit::Deadline(5s))) {
+            if (line->empty() || *line == "\r") break;
+            request += *line + "\n";
+          }
+          const auto at = request.find("Content-Length: ");
+          if (at != std::string::npos) {
+            const auto n = std::stoul(request.substr(at + 16));
+            if (n > 0) request += "\n" + io.read_exact(n, sockit::Deadline(5s));
+          }
+          requests_.push_back(request);
+          if (response.empty()) break;
+          io.write_all(response, sockit::Deadline(5s));
+        }
+      } catch (const sockit::Error&) {
+        return;
+      }
+      ++closed_;  // the accepted socket is closed at the end of the iteration above
+    }
+  }
+
+  sockit::TcpServer server_;
+  std::vector<std::vector<std::string>> connections_;
+  std::vector<std::string> requests_;
+  std::atomic<int> closed_{0};
+  std::thread thread_;
+};
+
+// A stand-in for TLS: https:// URLs speak plain bytes, so a test can see what the client
+// does with an https origin without certificates.
+sockit::http::TransportFactory pretend_tls() {
+  return [](sockit::Socket& socket, const Url&, sockit::Deadline) {
+    return std::make_unique<sockit::SocketTransport>(socket);
+  };
+}
+
+std::string redirect_to(int status, const std::string& location) {
+  return "HTTP/1.1 " + std::to_string(status) + " Moved\r\nLocation: " + location +
+         "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+}
+
+const std::string ok_response =
+    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+
+TEST(HttpClient, RefusesARedirectFromHttpsToHttp) {
+  ScriptedServer server;
+  const std::string origin = server.origin();
+  server.start({{redirect_to(302, "http://" + origin + "/plain")}, {ok_response}});
+  sockit::http::GetOptions options;
+  options.follow_redirects = true;
+  options.secure_transport = pretend_tls();
+  options.deadline = sockit::Deadline(std::chrono::seconds(5));
+  try {
+    (void)sockit::http::get("https://" + origin + "/secure", options);
+    ADD_FAILURE() << "followed a redirect from https to http";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("insecure redirect"), std::string::npos) << e.what();
+  }
+  // The server still waits for the connection the client did not make.
+  sockit::http::GetOptions plain;
+  plain.deadline = sockit::Deadline(std::chrono::seconds(1));
+  try {
+    (void)sockit::http::get("http://" + origin + "/", plain);
+  } catch (const Error&) {
+  }
+}
+
+TEST(HttpClient, FollowsAnInsecureRedirectWhenAllowed) {
+  ScriptedServer server;
+  const std::string origin = server.origin();
+  server.start({{redirect_to(302, "http://" + origin + "/plain")}, {ok_response}});
+  sockit::http::GetOptions options;
+  options.follow_redirects = true;
+  options.allow_insecure_redirect = true;
+  options.secure_transport = pretend_tls();
+  options.deadline = sockit::Deadline(std::chrono::seconds(5));
+  const auto response = sockit::http::get("https://" + origin + "/secure", options);
+  EXPECT_EQ(response.status(), 200);
+  EXPECT_EQ(response.url.to_string(), "http://" + origin + "/plain");
+}
+
+std::string kept_alive(const std::string& body) {
+  return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+sockit::http::RequestBody bytes_body(std::string bytes) {
+  sockit::http::RequestBody body;
+  body.bytes = std::move(bytes);
+  return body;
+}
+
+struct Collected {
+  std::string body;
+  std::vector<bool> reused;
+};
+
+sockit::http::RequestOptions collecting(Collected& into, std::string method = "GET") {
+  sockit::http::RequestOptions options;
+  options.method = std::move(method);
+  options.deadline = sockit::Deadline(std::chrono::seconds(5));
+  options.on_body = [&into](std::string_view bytes) { into.body.append(bytes); };
+  options.on_connection = [&into](const Url&, bool reused) { into.reused.push_back(reused); };
+  return options;
+}
+
+TEST(HttpClient, ReusesAKeptAliveConnection) {
+  ScriptedServer server;
+  server.start({{kept_alive("one"), kept_alive("two")}});
+  sockit::http::Client client;
+  Collected got;
+  const auto options = collecting(got);
+  EXPECT_EQ(client.request("http://" + server.origin() + "/1", options).status(), 200);
+  EXPECT_EQ(client.idle_connections(), 1U);
+  EXPECT_EQ(client.request("http://" + server.origin() + "/2", options).status(), 200);
+  server.join();
+  EXPECT_EQ(got.body, "onetwo");
+  EXPECT_EQ(got.reused, (std::vector<bool>{false, true}));
+  ASSERT_EQ(server.requests().size(), 2U);
+  EXPECT_EQ(server.requests()[1].rfind("#0 GET /2 HTTP/1.1\n", 0), 0U) << server.requests()[1];
+}
+
+TEST(HttpClient, NoticesAConnectionClosedWhileIdleBeforeUsingIt) {
+  ScriptedServer server;
+  server.start({{kept_alive("one")}, {kept_alive("two")}});
+  sockit::http::Client client;
+  Collected got;
+  (void)client.request("http://" + server.origin() + "/", collecting(got));
+  ASSERT_TRUE(server.wait_closed(1));
+  (void)client.request("http://" + server.origin() + "/", collecting(got));
+  server.join();
+  EXPECT_EQ(got.body, "onetwo");
+  EXPECT_EQ(got.reused, (std::vector<bool>{false, false})) << "not even tried";
+  EXPECT_EQ(server.requests().size(), 2U);
+}
+
+TEST(HttpClient, IdleConnectionsExpireAndThePoolIsBounded) {
+  ScriptedServer server;
+  server.start({{kept_alive("one")}, {kept_alive("two")}});
+  sockit::http::ClientOptions options;
+  options.idle_timeout = std::chrono::milliseconds(0);
+  sockit::http::Client client(options);
+  Collected got;
+  (void)client.request("http://" + server.origin() + "/", collecting(got));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  (void)client.request("http://" + server.origin() + "/", collecting(got));
+  EXPECT_EQ(got.reused, (std::vector<bool>{false, false}));
+  server.join();
+
+  ScriptedServer a, b;
+  a.start({{kept_alive("a")}});
+  b.start({{kept_alive("b")}});
+  options.idle_timeout = std::chrono::seconds(30);
+  options.max_idle_connections = 1;
+  sockit::http::Client bounded(options);
+  (void)bounded.request("http://" + a.origin() + "/", collecting(got));
+  (void)bounded.request("http://" + b.origin() + "/", collecting(got));
+  EXPECT_EQ(bounded.idle_connections(), 1U);
+}
+
+TEST(HttpClient, KeepsNoConnectionTheServerMeansToClose) {
+  ScriptedServer server;
+  server.start({{"HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 1\r\n\r\na"},
+                {"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nb"},
+                {"HTTP/1.1 200 OK\r\n\r\nc"}});  // a body until EOF
+  sockit::http::Client client;
+  Collected got;
+  for (int i = 0; i < 3; ++i) {
+    (void)client.request("http://" + server.origin() + "/", collecting(got));
+    EXPECT_EQ(client.idle_connections(), 0U) << i;
+  }
+  EXPECT_EQ(got.body, "abc");
+}
+
+TEST(HttpClient, RetriesAnIdempotentRequestOnceWhenAKeptConnectionDied) {
+  ScriptedServer server;
+  server.start({{kept_alive("one"), ""}, {kept_alive("again")}});
+  sockit::http::Client client;
+  Collected got;
+  (void)client.request("http://" + server.origin() + "/", collecting(got));
+  const auto response = client.request("http://" + server.origin() + "/", collecting(got));
+  server.join();
+  EXPECT_EQ(response.status(), 200);
+  EXPECT_EQ(got.body, "oneagain");
+  EXPECT_EQ(got.reused, (std::vector<bool>{false, true, false}));
+  ASSERT_EQ(server.requests().size(), 3U);
+  EXPECT_EQ(server.requests()[2].rfind("#1 GET", 0), 0U);
+}
+
+TEST(HttpClient, DoesNotRetryAPostOnADeadConnection) {
+  ScriptedServer server;
+  server.start({{kept_alive("one"), ""}});
+  sockit::http::Client client;
+  Collected got;
+  auto post = collecting(got, "POST");
+  post.body = bytes_body("x");
+  (void)client.request("http://" + server.origin() + "/", post);
+  try {
+    (void)client.request("http://" + server.origin() + "/form", post);
+    ADD_FAILURE() << "a POST was sent twice";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("post http://" + server.origin() + "/form: ", 0), 0U)
+        << e.what();
+  }
+}
+
+TEST(HttpClient, RedirectsChangeTheMethodAndBodyByStatus) {
+  struct Case {
+    int status;
+    std::string method, next;
+    bool body_kept;
+  };
+  for (const Case& c : {Case{301, "POST", "GET", false}, Case{302, "POST", "GET", false},
+                        Case{302, "PUT", "PUT", true}, Case{303, "PUT", "GET", false},
+                        Case{303, "HEAD", "HEAD", false}, Case{307, "POST", "POST", true},
+                        Case{308, "PATCH", "PATCH", true}}) {
+    SCOPED_TRACE(std::to_string(c.status) + " " + c.method);
+    ScriptedServer server;
+    server.start({{redirect_to(c.status, "/next")}, {ok_response}});
+    sockit::http::Client client;
+    Collected got;
+    auto options = collecting(got, c.method);
+    options.follow_redirects = true;
+    options.headers = {{"Content-Type", "text/plain"}};
+    if (c.method != "HEAD") options.body = bytes_body("data");
+    const auto response = client.request("http://" + server.origin() + "/", options);
+    server.join();
+    EXPECT_EQ(response.status(), 200);
+    ASSERT_EQ(server.requests().size(), 2U);
+    const std::string& second = server.requests()[1];
+    EXPECT_EQ(second.rfind("#1 " + c.next + " /next HTTP/1.1\n", 0), 0U) << second;
+    const bool has_body = second.find("Content-Length: 4\n") != std::string::npos;
+    EXPECT_EQ(has_body, c.body_kept) << second;
+    EXPECT_EQ(second.find("Content-Type: text/plain") != std::string::npos,
+              c.body_kept || c.method == "HEAD")
+        << second;
+    if (c.body_kept) {
+      EXPECT_EQ(second.substr(second.size() - 5), "\ndata") << second;
+    }
+  }
+}
+
+TEST(HttpClient, ARedirectToAnotherOriginLeavesSecretsBehind) {
+  ScriptedServer server;
+  const std::string elsewhere = "localhost:" + std::to_string(server.port());
+  server.start({{redirect_to(302, "http://" + elsewhere + "/next")}, {ok_response}});
+  sockit::http::Client client;
+  Collected got;
+  auto options = collecting(got);
+  options.follow_redirects = true;
+  options.headers = {{"Authorization", "Bearer s3cret"},
+                     {"cookie", "a=b"},
+                     {"Proxy-Authorization", "Basic eDp5"},
+                     {"Host", "chosen.example"},
+                     {"X-Kept", "yes"}};
+  EXPECT_EQ(client.request("http://" + server.origin() + "/", options).status(), 200);
+  server.join();
+  ASSERT_EQ(server.requests().size(), 2U);
+  EXPECT_TRUE(server.requests()[0].find("Bearer s3cret") != std::string::npos);
+  const std::string& second = server.requests()[1];
+  EXPECT_TRUE(second.find("Host: " + elsewhere + "\n") != std::string::npos) << second;
+  EXPECT_TRUE(second.find("X-Kept: yes") != std::string::npos) << second;
+  for (const char* gone : {"s3cret", "a=b", "Proxy-Authorization", "chosen.example"}) {
+    EXPECT_EQ(second.find(gone), std::string::npos) << gone << " in " << second;
+  }
+}
+
+TEST(HttpClient, AStreamedBodyIsSentAgainOnlyWhenItRewinds) {
+  for (const bool rewinds : {false, true}) {
+    SCOPED_TRACE(rewinds ? "rewinds" : "cannot rewind");
+    ScriptedServer server;
+    if (rewinds) {
+      server.start({{redirect_to(307, "/next")}, {ok_response}});
+    } else {
+      server.start({{redirect_to(307, "/next")}});
+    }
+    const std::string text = "streamed body";
+    std::size_t at = 0;
+    sockit::http::RequestBody body;
+    body.length = text.size();
+    body.source = [&](std::span<char> out) {
+      const std::size_t n = std::min({out.size(), text.size() - at, std::size_t{5}});
+      std::copy_n(text.data() + at, n, out.data());
+      at += n;
+      return n;
+    };
+    if (rewinds) body.rewind = [&at] { return (at = 0) == 0; };
+    sockit::http::Client client;
+    Collected got;
+    auto options = collecting(got, "PUT");
+    options.follow_redirects = true;
+    options.body = body;
+    const auto response = client.request("http://" + server.origin() + "/", options);
+    server.join();
+    EXPECT_EQ(response.status(), rewinds ? 200 : 307);
+    ASSERT_EQ(server.requests().size(), rewinds ? 2U : 1U);
+    for (const auto& request : server.requests()) {
+      EXPECT_EQ(request.substr(request.size() - text.size()), text) << request;
+    }
+  }
 }
 
 // ---- Response parser ----
