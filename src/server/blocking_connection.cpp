@@ -61,9 +61,9 @@ std::vector<pollfd>& thread_poll_set() {
 
 struct Channel {
   Channel(ChannelHost& host, std::uint64_t channel_id, Socket& accepted)
-      : id(channel_id), socket(&accepted), out(host, channel_id) {}
+      : id(channel_id), socket(&accepted), out(host, channel_id, &accepted) {}
   Channel(ChannelHost& host, std::uint64_t channel_id, Socket&& outbound)
-      : id(channel_id), owned(std::move(outbound)), socket(&owned), out(host, channel_id) {}
+      : id(channel_id), owned(std::move(outbound)), socket(&owned), out(host, channel_id, &owned) {}
 
   bool over() const noexcept { return ended || (out.closing() && out.queued() == 0); }
   Clock::time_point deadline() const noexcept { return write_until ? *write_until : idle_until; }
@@ -353,6 +353,11 @@ class Connection final : public ChannelHost {
   void on_ready(Channel& ch, const pollfd& fd) {
     if (fd.revents == 0 || ch.ended) return;
     if ((fd.events & POLLOUT) != 0) {
+      if (ch.out.file_waiting()) {
+        // The session sends the next part of its file from on_drain.
+        ch.out.end_file_wait();
+        ch.idle_until = Clock::now() + rt_.options.idle_timeout;
+      }
       write_some(ch);
       flush_all();
     } else if ((fd.events & POLLIN) != 0) {
@@ -431,7 +436,7 @@ class Connection final : public ChannelHost {
     // high-water mark may see its whole queue taken at once, without ever waiting for the
     // peer: it hears on_drain all the same (see Session::on_drain).
     if (out.queued() >= kDrainMark) ch.drained = true;
-    while (out.queued() != 0) {
+    while (!out.unsent().empty()) {
       IoResult r;
       try {
         r = ch.socket->write_nonblock(out.unsent());
@@ -452,6 +457,16 @@ class Connection final : public ChannelHost {
       out.sent(r.bytes);
       // Traffic either way is activity: a channel that only receives is not idle.
       ch.idle_until = Clock::now() + rt_.options.idle_timeout;
+    }
+    if (out.file_waiting()) {
+      // Part of a file waits for the socket, as queued bytes would: held to the same
+      // deadline, and on_drain once poll says the socket takes more.
+      ch.drained = false;
+      if (!ch.write_until) {
+        ch.write_until =
+            draining_ ? *drain_deadline_.time_point() : Clock::now() + rt_.options.idle_timeout;
+      }
+      return true;
     }
     std::string& pending = out.pending();
     if (pending.capacity() > 4 * read_chunk) pending.shrink_to_fit();
@@ -505,6 +520,9 @@ class Connection final : public ChannelHost {
         ch.out.discard();
         return false;
       }
+      // Writable: a session closing with part of a file unsent sends no more of it (as
+      // with any write after close), so the wait ends here.
+      ch.out.end_file_wait();
     }
   }
 

@@ -8,10 +8,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "sockit/server/session.hpp"
+#include "sockit/socket.hpp"
 
 namespace sockit::server::detail {
 
@@ -30,8 +32,9 @@ class ChannelHost {
 
 class BufferedOutput final : public Output {
  public:
-  BufferedOutput(ChannelHost& host, std::uint64_t channel) noexcept
-      : host_(host), channel_(channel) {}
+  // `socket`: where send_file sends from (the channel's own socket).
+  BufferedOutput(ChannelHost& host, std::uint64_t channel, Socket* socket) noexcept
+      : host_(host), channel_(channel), socket_(socket) {}
 
   void write(std::string_view bytes) override {
     if (!closing_ && !write_shut_) pending_.append(bytes);
@@ -46,8 +49,14 @@ class BufferedOutput final : public Output {
   void write_shut_sent() noexcept { write_shut_sent_ = true; }
   std::shared_ptr<Peer> peer() override;
 
-  std::size_t queued() const noexcept override { return pending_.size() - sent_; }
+  std::size_t queued() const noexcept override { return pending_.size() - sent_ + file_waiting_; }
   void set_reading(bool on) override { reading_ = on; }
+  std::optional<std::size_t> send_file(int fd, std::uint64_t offset, std::size_t length) override;
+  // The rest of a file waits for the socket to take more (see send_file): the channel is
+  // polled for POLLOUT and held to its write deadline, as with queued bytes.
+  bool file_waiting() const noexcept { return file_waiting_; }
+  // The socket can take more (or the connection is ending): the wait is over.
+  void end_file_wait() noexcept { file_waiting_ = false; }
   TimerId start_timer(std::chrono::milliseconds after) override;
   bool cancel_timer(TimerId id) noexcept override;
   bool run_off_loop(OffLoopWork work) override;
@@ -81,7 +90,10 @@ class BufferedOutput final : public Output {
   ChannelHost& host_;
   const std::uint64_t channel_;
   std::string pending_;
+  Socket* socket_;
   std::size_t sent_ = 0;  // the head of pending_ the kernel has already taken
+  bool file_waiting_ = false;
+  bool nonblocking_ = false;  // the socket was switched to non-blocking mode for sendfile
   bool closing_ = false;
   bool reading_ = true;
   bool write_shut_ = false;       // close_write: writes end here

@@ -3,7 +3,10 @@
 // (see loop_connection.hpp).
 #include "loop_connection.hpp"
 
+#include <sys/sendfile.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <string>
 #include <utility>
 
@@ -70,6 +73,42 @@ void LoopConnection::set_reading(bool on) {
   if (hold != before && loop.corked != this) settle_later();
 }
 
+// Only on epoll, with nothing ahead of the file: the staged bytes (a response's head) go
+// first, and when they do not all go the session writes the file itself behind them.
+std::optional<std::size_t> LoopConnection::send_file(int fd, std::uint64_t offset,
+                                                     std::size_t length) {
+  if (loop.uring || (state != State::open && state != State::closing) ||
+      write_shut_ != WriteShut::no) {
+    return std::nullopt;
+  }
+  if (loop.corked == this) {
+    send_staged();
+  } else {
+    settle_later();
+  }
+  if (state == State::broken) return 0;
+  if (queued() > 0) return std::nullopt;
+  if (length == 0) return 0;
+  auto at = static_cast<off_t>(offset);
+  const ssize_t n = ::sendfile(socket.fd(), fd, &at, length);
+  if (n < 0) {
+    const int err = errno;
+    if (err == EINVAL || err == ENOSYS || err == EOVERFLOW) return std::nullopt;
+    if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
+      fail(errno_code(err));
+      return 0;
+    }
+    file_waiting = true;
+    return 0;
+  }
+  // Nothing taken and no error: the file ended early; the session finds out by reading it.
+  if (n == 0) return std::nullopt;
+  touch();
+  const auto took = static_cast<std::size_t>(n);
+  if (took < length) file_waiting = true;
+  return took;
+}
+
 // The deadline is taken from the clock, not the loop's time of its last wake-up, which a
 // long batch of events may have left behind: a timer never fires early.
 TimerId LoopConnection::start_timer(std::chrono::milliseconds after) {
@@ -131,6 +170,9 @@ void LoopConnection::flush() {
     return;
   }
   const bool had_queue = queued() > 0;
+  // The socket can take more: the session sends the next part of its file from on_drain,
+  // behind whatever was queued after it.
+  file_waiting = false;
   while (queued() > 0) {
     IoResult r;
     std::error_code failure;
@@ -317,6 +359,7 @@ void LoopConnection::destroy() noexcept {
   state = State::free;
   eof = false;
   hold = 0;
+  file_waiting = false;
   write_shut_ = WriteShut::no;
   listed_ = false;
   if (outbound_) --loop.outbound;

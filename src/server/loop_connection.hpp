@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -72,6 +73,7 @@ class alignas(64) LoopConnection final : public Output {
   void close_write() override;
   std::shared_ptr<Peer> peer() override;
   void set_reading(bool on) override;
+  std::optional<std::size_t> send_file(int fd, std::uint64_t offset, std::size_t length) override;
   TimerId start_timer(std::chrono::milliseconds after) override;
   bool cancel_timer(TimerId id) noexcept override;
   bool run_off_loop(OffLoopWork work) override;
@@ -80,7 +82,7 @@ class alignas(64) LoopConnection final : public Output {
   bool live() const noexcept { return state != State::free; }
   bool is(std::uint32_t current) const noexcept { return live() && generation == current; }
   std::size_t queued() const noexcept override {
-    return (pending ? pending->size() : 0) + (sending ? sending->size() : 0);
+    return (pending ? pending->size() : 0) + (sending ? sending->size() : 0) + file_waiting;
   }
   const Address& remote() const noexcept { return remote_; }
 
@@ -141,6 +143,9 @@ class alignas(64) LoopConnection final : public Output {
   std::uint8_t hold = 0;
   static constexpr std::uint8_t kHoldBackPressure = 1;
   static constexpr std::uint8_t kHoldSession = 2;
+  // send_file left part of a file for when the socket can take more: counted by queued()
+  // as one byte, so that the wait is watched, drained and timed like queued output.
+  bool file_waiting = false;
   std::unique_ptr<Session> session;
   std::unique_ptr<IoBuffer> pending;  // only while output is backed up
   // io_uring: the output the kernel is sending now (pending fills meanwhile).

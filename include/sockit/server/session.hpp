@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -69,6 +70,20 @@ class Output {
   // false: on_data is not called until reading is turned back on; input waits in the kernel,
   // so a peer that sends faster than it is read from is slowed by TCP itself.
   virtual void set_reading(bool on) = 0;
+
+  // Sends up to `length` bytes of the open file `fd` from `offset` with sendfile(2), after
+  // everything written so far, without copying them through user space. Returns the bytes
+  // the kernel took now: fewer than asked (even 0) when the socket is full, and then
+  // on_drain follows once it can take more (meanwhile queued() counts the wait as one
+  // byte); until then the session writes nothing else, which would go ahead of the file's
+  // rest. nullopt where it does not apply (TLS, io_uring, output still queued, a file
+  // sendfile cannot read): the session then writes the bytes itself.
+  virtual std::optional<std::size_t> send_file(int fd, std::uint64_t offset, std::size_t length) {
+    (void)fd;
+    (void)offset;
+    (void)length;
+    return std::nullopt;
+  }
 
   // A one-shot timer: after `after`, the session's on_timer(id, out) runs on the
   // connection's own thread or loop. Ids are not reused within a connection.
