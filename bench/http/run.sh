@@ -12,8 +12,10 @@
 #                          [--servers LIST] [--build-dir DIR] [--no-build] [OUT.md]
 # LIST is comma-separated, from: nginx h2o reactor hybrid uring uring-hybrid thread pool
 # prefork (default: all of them). The markdown section goes to stdout and is appended to
-# OUT.md when given. Builds the release preset's sockit_cli unless --no-build or
-# --build-dir. The server runs on CPU 0, wrk (one thread) on CPU 1.
+# OUT.md when given (bench/run_all.sh rewrites bench/RESULTS.md and copies in the sections
+# of bench/profiling.md, so a section to keep goes there too). Other sockit architectures
+# (fork, serial) can be named in LIST. Builds the release preset's sockit_cli unless
+# --no-build or --build-dir. The server runs on CPU 0, wrk (one thread) on CPU 1.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,7 +38,7 @@ while [[ $# -gt 0 ]]; do
     --servers) servers=$2; shift 2 ;;
     --build-dir) build_dir=$2; build=0; shift 2 ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     *) out=$1; shift ;;
   esac
