@@ -149,7 +149,11 @@ start_server() {
       setsid taskset -c 0 "$sockit" serve http --root "$work/www" --port 0 --quiet \
         --arch "$name" "${extra[@]}" >"$log" 2>&1 &
       server_pid=$!
-      for _ in $(seq 100); do grep -q "listening on" "$log" && break; sleep 0.05; done
+      for _ in $(seq 100); do
+        grep -q "listening on" "$log" && break
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.05
+      done
       port=$(grep -o 'listening on [0-9.]*:[0-9]*' "$log" | grep -o '[0-9]*$' || true)
       ;;
   esac
@@ -158,10 +162,13 @@ start_server() {
   for _ in $(seq 100); do
     code=$(curl -s -o /dev/null -w '%{http_code}:%{size_download}' \
       "http://127.0.0.1:$port/1k.bin" || true)
-    [[ $code == 200:1024 ]] && return 0
+    [[ $code == 200:1024 ]] && break
     sleep 0.05
   done
-  return 1
+  [[ $code == 200:1024 ]] || return 1
+  # Both files whole, so that the figures are for serving them.
+  code=$(curl -s -o /dev/null -w '%{http_code}:%{size_download}' "http://127.0.0.1:$port/1m.bin" || true)
+  [[ $code == "200:$((1024 * 1024))" ]]
 }
 
 # One wrk run against the server started; appends a line to $results.
@@ -248,7 +255,7 @@ w(f"- tools: {version(['/usr/sbin/nginx', '-v'])}; {version(['h2o', '--version']
 w(f"- method: `bench/http/run.sh --rounds {rounds} --duration {duration}`: wrk, one thread, "
   f"{conns} connections, {duration} s a run, on CPU 1; the server on CPU 0. Each server is "
   f"started afresh each round, warmed up {warmup} s, then runs the four scenarios. "
-  f"{rounds} interleaved rounds (every server once a round, the order rotating). "
+  f"{rounds} interleaved round(s) (every server once a round, the order rotating). "
   "CPU us/req: utime+stime of the server's process tree (threads and child processes, "
   "/proc/PID/stat) over the run, divided by the requests wrk counted. Medians of the rounds; "
   "`vs nginx` columns: req/s as a ratio of nginx's median, and the median of the per-round "
