@@ -80,7 +80,7 @@ bool AccessLog::in_child() const noexcept {
 void AccessLog::record(const Address& peer, const RequestHead* head, int status,
                        std::uint64_t body_bytes) {
   std::string line = peer.ip();
-  if (line.empty()) line = "-";
+  if (line.empty()) line.push_back('-');
   line += " - - ";
   line += timestamp();
   line += ' ';
