@@ -71,8 +71,8 @@ TEST(HttpBrowser, ChromiumLoadsAPageWithEveryResource) {
                       {"--root", site.path().string(), "--quiet", "--access-log", log});
   ASSERT_TRUE(server.ok());
 
-  auto page = run({browser, "--headless", "--no-sandbox", "--disable-gpu",
-                   "--no-first-run", "--disable-extensions", "--disable-dev-shm-usage",
+  auto page = run({browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                   "--disable-extensions", "--disable-dev-shm-usage",
                    "--user-data-dir=" + work.file("profile"), "--virtual-time-budget=5000",
                    "--dump-dom", "http://127.0.0.1:" + std::to_string(server.port) + "/"});
   ASSERT_EQ(page.status.code, 0) << describe(page);
@@ -85,10 +85,10 @@ TEST(HttpBrowser, ChromiumLoadsAPageWithEveryResource) {
     if (text.find("big%20name.png") != std::string::npos) break;
     std::this_thread::sleep_for(100ms);
   }
-  for (const char* request : {"\"GET / HTTP/1.1\" 200", "\"GET /css/site.css HTTP/1.1\" 200",
-                              "\"GET /img/dot.png HTTP/1.1\" 200",
-                              "\"GET /img/logo.svg HTTP/1.1\" 200",
-                              "\"GET /img/big%20name.png HTTP/1.1\" 200"}) {
+  for (const char* request :
+       {"\"GET / HTTP/1.1\" 200", "\"GET /css/site.css HTTP/1.1\" 200",
+        "\"GET /img/dot.png HTTP/1.1\" 200", "\"GET /img/logo.svg HTTP/1.1\" 200",
+        "\"GET /img/big%20name.png HTTP/1.1\" 200"}) {
     EXPECT_NE(text.find(request), std::string::npos) << request << " missing from:\n" << text;
   }
   // The browser may ask for /favicon.ico (404 is its expected answer); nothing else fails.
