@@ -443,9 +443,8 @@ if os.path.exists(tls_path):
 w("## HTTP static files")
 w("")
 w("nginx, h2o and `sockit serve http` on each architecture under wrk (1 KiB and 1 MiB files,")
-w("keep-alive and `Connection: close`) are measured by `bench/http/run.sh [OUT.md]`, which")
-w("prints a dated section and appends it to OUT.md; such sections kept in profiling.md are")
-w("copied below.")
+w("keep-alive and `Connection: close`) are measured by `bench/http/run.sh bench/HTTP-RESULTS.md`")
+w("in [HTTP-RESULTS.md](HTTP-RESULTS.md) (its own date and conditions).")
 w("")
 if os.path.exists(notes_path):
     w(open(notes_path).read().rstrip())

@@ -12,9 +12,8 @@
 #                          [--servers LIST] [--build-dir DIR] [--no-build] [OUT.md]
 # LIST is comma-separated, from: nginx h2o reactor hybrid uring uring-hybrid thread pool
 # prefork (default: all of them). The markdown section goes to stdout and is appended to
-# OUT.md when given (bench/run_all.sh rewrites bench/RESULTS.md and copies in the sections
-# of bench/profiling.md, so a section to keep goes there too). Other sockit architectures
-# (fork, serial) can be named in LIST. Builds the release preset's sockit_cli unless
+# OUT.md when given (bench/HTTP-RESULTS.md keeps the runs; RESULTS.md points to it). Other
+# sockit architectures (fork, serial) can be named in LIST. Builds the release preset's sockit_cli unless
 # --no-build or --build-dir. The server runs on CPU 0, wrk (one thread) on CPU 1.
 set -euo pipefail
 

@@ -8,14 +8,6 @@
 
 namespace sockit::http::detail {
 
-std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
 std::string_view next_list_item(std::string_view& rest) noexcept {
   while (!rest.empty()) {
     const auto comma = rest.find(',');

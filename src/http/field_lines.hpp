@@ -11,8 +11,6 @@
 
 namespace sockit::http::detail {
 
-std::string_view trim_ows(std::string_view s) noexcept;
-
 // The next non-empty element of a comma-separated list, trimmed; "" when none is left.
 std::string_view next_list_item(std::string_view& rest) noexcept;
 

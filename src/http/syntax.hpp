@@ -1,5 +1,6 @@
-// Character classes and quoting shared by the HTTP sources (URL parser, response parser,
-// request builder): small enough to inline, internal to libsockit.
+// Character classes and quoting shared by the HTTP sources (URL parser, the parsers, the
+// request builder, the server's header parsing): small enough to inline, internal to
+// sockit's libraries.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +17,15 @@ inline bool is_alpha(char c) noexcept {
 }
 inline bool is_digit(char c) noexcept {
   return c >= '0' && c <= '9';
+}
+
+// Without the optional whitespace (spaces, tabs) around a field value or list element.
+inline std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
 }
 
 // RFC 9110 tchar: what a header name may contain.

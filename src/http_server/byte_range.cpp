@@ -7,16 +7,10 @@
 
 #include "sockit/http/headers.hpp"
 
+#include "../http/syntax.hpp"
+
 namespace sockit::http::detail {
 namespace {
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
 
 // Digits only (at least one); saturates at the largest value.
 std::optional<std::uint64_t> number(std::string_view s) noexcept {
@@ -35,16 +29,16 @@ std::optional<std::uint64_t> number(std::string_view s) noexcept {
 
 ByteRange parse_byte_range(std::string_view value, std::uint64_t size) noexcept {
   ByteRange none;
-  value = trim(value);
+  value = trim_ows(value);
   const std::size_t eq = value.find('=');
-  if (eq == std::string_view::npos || !iequals(trim(value.substr(0, eq)), "bytes")) return none;
-  const std::string_view set = trim(value.substr(eq + 1));
+  if (eq == std::string_view::npos || !iequals(trim_ows(value.substr(0, eq)), "bytes")) return none;
+  const std::string_view set = trim_ows(value.substr(eq + 1));
   // Several ranges would need multipart/byteranges; the whole body is an allowed answer.
   if (set.find(',') != std::string_view::npos) return none;
   const std::size_t dash = set.find('-');
   if (dash == std::string_view::npos) return none;
-  const std::string_view first_text = trim(set.substr(0, dash));
-  const std::string_view last_text = trim(set.substr(dash + 1));
+  const std::string_view first_text = trim_ows(set.substr(0, dash));
+  const std::string_view last_text = trim_ows(set.substr(dash + 1));
   ByteRange range;
   range.kind = RangeKind::single;
   if (first_text.empty()) {  // "-n": the last n bytes

@@ -7,28 +7,22 @@
 #include <cerrno>
 #include <cstddef>
 
+#include "../http/syntax.hpp"
+
 namespace sockit::http::detail {
 namespace {
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
 
 // A qvalue ("0", "0.000", "1", "0.5") is above zero when any of its digits is not zero.
 // Anything that does not look like one counts as the default, 1.
 bool q_above_zero(std::string_view params) noexcept {
   while (!params.empty()) {
     const std::size_t semi = params.find(';');
-    std::string_view param = trim(params.substr(0, semi));
+    std::string_view param = trim_ows(params.substr(0, semi));
     params = semi == std::string_view::npos ? std::string_view{} : params.substr(semi + 1);
     if (param.size() < 2 || (param[0] != 'q' && param[0] != 'Q')) continue;
-    param = trim(param.substr(1));
+    param = trim_ows(param.substr(1));
     if (param.empty() || param[0] != '=') continue;
-    param = trim(param.substr(1));
+    param = trim_ows(param.substr(1));
     if (param.empty() || (param[0] != '0' && param[0] != '1')) return true;
     for (char c : param) {
       if (c >= '1' && c <= '9') return true;
@@ -49,7 +43,7 @@ bool accepts_gzip(const Headers& headers) {
       const std::string_view item = field.substr(0, comma);
       field = comma == std::string_view::npos ? std::string_view{} : field.substr(comma + 1);
       const std::size_t semi = item.find(';');
-      const std::string_view coding = trim(item.substr(0, semi));
+      const std::string_view coding = trim_ows(item.substr(0, semi));
       const std::string_view params =
           semi == std::string_view::npos ? std::string_view{} : item.substr(semi + 1);
       if (iequals(coding, "gzip") || iequals(coding, "x-gzip")) {

@@ -14,7 +14,7 @@
 #include <queue>
 #include <vector>
 
-#include "href_path.hpp"
+#include "sockit/http/request_target.hpp"
 #include "sockit/http/static_files.hpp"
 
 namespace sockit::http::detail {
@@ -96,7 +96,7 @@ std::optional<std::string> directory_listing(int dir, std::string_view request_p
   if (request_path != "/") page += "<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n";
   for (const Entry& entry : entries) {
     const std::string suffix = entry.directory ? "/" : "";
-    page += "<tr><td><a href=\"" + html_escape(encode_href_path(entry.name)) + suffix + "\">" +
+    page += "<tr><td><a href=\"" + html_escape(encode_path(entry.name)) + suffix + "\">" +
             html_escape(entry.name) + suffix + "</a></td><td>";
     page += entry.directory ? "-" : std::to_string(entry.size);
     page += "</td><td>" + format_http_date(std::chrono::system_clock::from_time_t(entry.mtime)) +

@@ -12,28 +12,28 @@
 
 namespace sockit::http {
 
-Response Response::text(int status, std::string body) {
+namespace {
+
+Response typed(int status, std::string body, const char* type) {
   Response r;
   r.status = status;
   r.body = std::move(body);
-  r.header("Content-Type", "text/plain; charset=utf-8");
+  r.header("Content-Type", type);
   return r;
+}
+
+}  // namespace
+
+Response Response::text(int status, std::string body) {
+  return typed(status, std::move(body), "text/plain; charset=utf-8");
 }
 
 Response Response::json(int status, std::string body) {
-  Response r;
-  r.status = status;
-  r.body = std::move(body);
-  r.header("Content-Type", "application/json");
-  return r;
+  return typed(status, std::move(body), "application/json");
 }
 
 Response Response::html(int status, std::string body) {
-  Response r;
-  r.status = status;
-  r.body = std::move(body);
-  r.header("Content-Type", "text/html; charset=utf-8");
-  return r;
+  return typed(status, std::move(body), "text/html; charset=utf-8");
 }
 
 Response Response::error(int status, std::string_view detail) {

@@ -16,7 +16,7 @@
 #include "byte_range.hpp"
 #include "content_coding.hpp"
 #include "directory_listing.hpp"
-#include "href_path.hpp"
+#include "sockit/http/request_target.hpp"
 #include "safe_open.hpp"
 #include "sockit/error.hpp"
 #include "validators.hpp"
@@ -219,7 +219,7 @@ StaticAnswer StaticFiles::answer(const RequestHead& head, const TargetPath& path
     if (S_ISDIR(found.st.st_mode)) {
       if (!path.trailing_slash && !path.segments.empty()) {
         StaticAnswer a = error_answer(301);
-        std::string location = detail::encode_href_path(walked_path(path)) + "/";
+        std::string location = encode_path(walked_path(path)) + "/";
         if (!path.query.empty() && is_clean_query(path.query)) location += "?" + path.query;
         a.headers.emplace_back("Location", std::move(location));
         return a;
