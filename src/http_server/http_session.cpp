@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <optional>
@@ -403,10 +404,10 @@ void HttpSession::on_timer(server::TimerId id, Output& out) {
   const auto now = Clock::now();
   const auto& options = service_.options();
   if (head_timing_ && now >= head_started_ + options.header_timeout) {
-    fail(408,
-         "the request head did not arrive within " +
-             std::to_string(options.header_timeout.count() / 1000.0).substr(0, 4) + " s",
-         out);
+    char limit[32];
+    std::snprintf(limit, sizeof limit, "%.3g s",
+                  std::chrono::duration<double>(options.header_timeout).count());
+    fail(408, std::string("the request head did not arrive within ") + limit, out);
     return;
   }
   if (!busy_ && !head_timing_ && !parser_.head_complete() &&
