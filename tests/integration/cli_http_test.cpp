@@ -106,7 +106,9 @@ TEST_F(HttpPeerTest, DataAndJsonPostByDefault) {
   sockit::test::TempDir dir;
   const auto file = dir.path() / "body.json";
   std::ofstream(file) << R"({"from": "file"})";
-  auto run = sockit_http({url("/echo"), "--json", "@" + file.string()});
+  std::string at_file = "@";
+  at_file += file.string();
+  auto run = sockit_http({url("/echo"), "--json", at_file});
   EXPECT_TRUE(run.status.success()) << run.err;
   EXPECT_TRUE(contains(run.out, R"("method": "POST")")) << run.out;
   EXPECT_TRUE(contains(run.out, R"("body": "{\"from\": \"file\"}")")) << run.out;

@@ -11,6 +11,13 @@
 namespace sockit::test {
 namespace {
 
+// curl's "@FILE" argument.
+std::string at(const std::string& path) {
+  std::string arg = "@";
+  arg += path;
+  return arg;
+}
+
 class HttpApi : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -43,11 +50,13 @@ TEST_F(HttpApi, JsonInAndOut) {
 
 TEST_F(HttpApi, UploadsWithContinueAndChunkedBodies) {
   TempDir dir;
-  std::string json = R"({"blob":")" + std::string(200000, 'x') + "\"}";
+  std::string json = R"({"blob":")";
+  json.append(200000, 'x');
+  json += "\"}";
   write_file(dir.path() / "body.json", json);
   auto upload = run({"curl", "-sS", "-v", "-H", "Content-Type: application/json", "-H",
                      "Expect: 100-continue", "-H", "Transfer-Encoding: chunked", "--data-binary",
-                     "@" + dir.file("body.json"), base_ + "/api/echo"});
+                     at(dir.file("body.json")), base_ + "/api/echo"});
   ASSERT_EQ(upload.status.code, 0) << describe(upload);
   EXPECT_NE(upload.err.find("HTTP/1.1 100 Continue"), std::string::npos) << upload.err;
   EXPECT_NE(upload.out.find("\"bytes\":" + std::to_string(json.size())), std::string::npos)
@@ -57,7 +66,7 @@ TEST_F(HttpApi, UploadsWithContinueAndChunkedBodies) {
   write_file(dir.path() / "huge.json", std::string(2 * 1024 * 1024, ' '));
   auto huge =
       run({"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Expect: 100-continue",
-           "--data-binary", "@" + dir.file("huge.json"), base_ + "/api/echo"});
+           "--data-binary", at(dir.file("huge.json")), base_ + "/api/echo"});
   EXPECT_EQ(huge.out, "413") << describe(huge);
 }
 

@@ -215,7 +215,9 @@ class ScriptedServer {
         auto accepted = server_.accept(sockit::Deadline(5s));
         sockit::Stream io(accepted.socket);
         for (const auto& response : connections_[c]) {
-          std::string request = "#" + std::to_string(c) + " ";
+          std::string request = "#";
+          request += std::to_string(c);
+          request += ' ';
           while (auto line = io.read_line(8192, sockit::Deadline(5s))) {
             if (line->empty() || *line == "\r") break;
             request += *line + "\n";
@@ -223,7 +225,10 @@ class ScriptedServer {
           const auto at = request.find("Content-Length: ");
           if (at != std::string::npos) {
             const auto n = std::stoul(request.substr(at + 16));
-            if (n > 0) request += "\n" + io.read_exact(n, sockit::Deadline(5s));
+            if (n > 0) {
+              request += '\n';
+              request += io.read_exact(n, sockit::Deadline(5s));
+            }
           }
           requests_.push_back(request);
           if (response.empty()) break;
