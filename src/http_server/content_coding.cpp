@@ -91,13 +91,18 @@ std::optional<std::string> gzip_file(int fd, std::uint64_t size) {
     if (n <= 0) return std::nullopt;
     have += static_cast<std::size_t>(n);
   }
+  return gzip_bytes(input);
+}
+
+std::optional<std::string> gzip_bytes(std::string_view input) {
   z_stream z{};
   // 15 + 16: the largest window, with a gzip header and trailer instead of zlib's.
   if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
     return std::nullopt;
   }
   std::string output(deflateBound(&z, static_cast<uLong>(input.size())), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(input.data());
+  // zlib's next_in is not const, but deflate only reads it.
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
   z.avail_in = static_cast<uInt>(input.size());
   z.next_out = reinterpret_cast<Bytef*>(output.data());
   z.avail_out = static_cast<uInt>(output.size());

@@ -22,4 +22,7 @@ bool is_compressible(std::string_view content_type) noexcept;
 // pread; nothing when the file cannot be read whole or zlib fails.
 std::optional<std::string> gzip_file(int fd, std::uint64_t size);
 
+// The gzip of `input`; nothing when zlib fails.
+std::optional<std::string> gzip_bytes(std::string_view input);
+
 }  // namespace sockit::http::detail

@@ -65,42 +65,85 @@ int open_beneath(int root, const std::string& relative, FileDescriptor& out,
   return 0;
 }
 
-FoundPath walk(int root, const std::vector<std::string>& segments, WalkRules rules) {
+namespace {
+
+// The walk a segment at a time: for kernels without openat2, where a symlink cannot be
+// resolved beneath the root in one call and is refused unless the rules follow every one.
+FoundPath walk_segments(int root, const std::vector<std::string>& segments, WalkRules rules) {
   FoundPath found;
   FileDescriptor current(::fcntl(root, F_DUPFD_CLOEXEC, 0));
-  if (!current) {
+  if (!current || ::fstat(current.get(), &found.st) != 0) {
     found.status = status_for_errno(errno);
     return found;
   }
-  if (::fstat(current.get(), &found.st) != 0) {
-    found.status = status_for_errno(errno);
-    return found;
-  }
-  std::string relative;  // the segments so far, for resolving a symlink beneath the root
   for (const std::string& segment : segments) {
-    if (!is_safe_segment(segment) || (!rules.show_dotfiles && segment[0] == '.') ||
-        !S_ISDIR(found.st.st_mode)) {
+    if (!S_ISDIR(found.st.st_mode)) {
       found.status = 404;
       return found;
     }
-    if (!relative.empty()) relative += '/';
-    relative += segment;
     FileDescriptor next;
-    int err = open_node(current.get(), segment, rules.follow_symlinks, next, found.st);
-    // A symlink: followed while it stays under the root.
-    if (err == ELOOP && !rules.follow_symlinks) {
-      err = open_beneath(root, relative, next, found.st);
-      if (err == ENOSYS) err = ELOOP;
-    }
-    if (err != 0) {
+    if (const int err = open_node(current.get(), segment, rules.follow_symlinks, next, found.st)) {
       found.status = status_for_errno(err);
       return found;
     }
-    found.parent = std::move(current);
     current = std::move(next);
   }
   found.node = std::move(current);
   found.status = 200;
+  return found;
+}
+
+}  // namespace
+
+int open_path(int root, const std::string& relative, bool follow, FileDescriptor& out,
+              struct stat& st) noexcept {
+  if (!follow) return open_beneath(root, relative, out, st);
+  // Every segment is a plain name (no "..", no leading '/'), so only a symlink can lead
+  // out of the root, and the rules allow that.
+  FileDescriptor fd(::openat(root, relative.c_str(), O_PATH | O_CLOEXEC));
+  if (!fd) return errno;
+  if (::fstat(fd.get(), &st) != 0) return errno;
+  out = std::move(fd);
+  return 0;
+}
+
+std::optional<std::string> checked_relative(const std::vector<std::string>& segments,
+                                            WalkRules rules) {
+  std::string relative;
+  for (const std::string& segment : segments) {
+    if (!is_safe_segment(segment) || (!rules.show_dotfiles && segment[0] == '.')) {
+      return std::nullopt;
+    }
+    if (!relative.empty()) relative += '/';
+    relative += segment;
+  }
+  return relative;
+}
+
+FoundPath walk(int root, const std::vector<std::string>& segments, WalkRules rules) {
+  FoundPath found;
+  std::optional<std::string> relative = checked_relative(segments, rules);
+  if (!relative) return found;
+  found.relative = std::move(*relative);
+  if (segments.empty()) {
+    FileDescriptor self(::fcntl(root, F_DUPFD_CLOEXEC, 0));
+    if (!self || ::fstat(self.get(), &found.st) != 0) {
+      found.status = status_for_errno(errno);
+      return found;
+    }
+    found.node = std::move(self);
+    found.status = 200;
+    return found;
+  }
+  // One lookup for the whole path: the kernel walks it, following symlinks only while they
+  // stay beneath the root (or everywhere, when the rules say so).
+  const int err = open_path(root, found.relative, rules.follow_symlinks, found.node, found.st);
+  if (err == ENOSYS) {
+    FoundPath slow = walk_segments(root, segments, rules);
+    slow.relative = std::move(found.relative);
+    return slow;
+  }
+  found.status = err == 0 ? 200 : status_for_errno(err);
   return found;
 }
 

@@ -7,6 +7,7 @@
 
 #include <sys/stat.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,11 +22,12 @@ struct WalkRules {
 };
 
 // What a walk found: `status` 200 with `node` (an O_PATH descriptor of the last segment, or
-// of the root when there are none), `parent` (O_PATH, the directory holding it; closed for
-// the root) and its stat; otherwise the status the request deserves (403, 404, 503, 500).
+// of the root when there are none) and its stat; otherwise the status the request deserves
+// (403, 404, 503, 500). `relative` is the path walked ("a/b/c", empty for the root), for
+// looking up a sibling (a .gz) or a child (index.html) by the same rules.
 struct FoundPath {
   int status = 404;
-  FileDescriptor parent;
+  std::string relative;
   FileDescriptor node;
   struct stat st {};
 };
@@ -49,7 +51,20 @@ int open_node(int dir, const std::string& name, bool follow, FileDescriptor& out
 int open_beneath(int root, const std::string& relative, FileDescriptor& out,
                  struct stat& st) noexcept;
 
-// Walks `segments` from the root descriptor; every segment but the last must be a directory.
+// Opens `relative` (a path of safe segments) under `root` as O_PATH by the rules: beneath
+// the root (open_beneath) unless `follow`, where every symlink is followed. Returns 0 or
+// the errno (ENOSYS without openat2 and not `follow`).
+int open_path(int root, const std::string& relative, bool follow, FileDescriptor& out,
+              struct stat& st) noexcept;
+
+// The segments joined as a path relative to the root ("a/b/c"), or nothing when one is
+// unsafe or a dotfile the rules hide.
+std::optional<std::string> checked_relative(const std::vector<std::string>& segments,
+                                            WalkRules rules);
+
+// Resolves `segments` under the root by the rules: a segment that is unsafe, or a dotfile
+// the rules hide, is 404; every segment but the last must be a directory. The kernel walks
+// the whole path in one openat2(2); without it, one openat(2) a segment.
 FoundPath walk(int root, const std::vector<std::string>& segments, WalkRules rules);
 
 // Opens the regular file behind the O_PATH descriptor `node` for reading (O_NONBLOCK, so a

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -20,6 +21,10 @@
 
 namespace sockit::http {
 
+namespace detail {
+class OpenFileCache;
+}
+
 struct StaticOptions {
   std::string root;               // the directory served; must exist
   bool list_directories = false;  // a directory without index.html: an HTML listing (else 404)
@@ -28,6 +33,13 @@ struct StaticOptions {
   bool compress = true;           // gzip for clients that accept it: a .gz sibling, or zlib
   // Files larger than this are never compressed on the fly (a .gz sibling still serves).
   std::uint64_t max_compress_bytes = 4 * 1024 * 1024;
+  // Small files (up to 64 KiB) kept open with their bytes for the next request of the same
+  // path: how many (0: none). An entry stands while fstat(2) shows the file unchanged (an
+  // edit, chmod, unlink, a rename of it or over it is seen at once), and at most
+  // `open_file_ttl` (what fstat cannot see, such as a directory renamed on the way, is seen
+  // within it).
+  std::size_t open_files = 128;
+  std::chrono::milliseconds open_file_ttl{1000};
 };
 
 // One answer. The session adds Date, Server, Content-Length and Connection; everything
@@ -63,6 +75,7 @@ class StaticFiles {
   // The root opened once: every path is resolved from it. Shared, so copies of a
   // StaticFiles (one per worker thread) serve through the same descriptor.
   std::shared_ptr<const FileDescriptor> root_;
+  std::shared_ptr<detail::OpenFileCache> cache_;  // shared by copies too; null when off
 };
 
 // The Content-Type for a file name, from its extension: the built-in table, then
