@@ -16,6 +16,7 @@
 
 #include "sockit/tcp.hpp"
 #include "support/process.hpp"
+#include "support/require_tool.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -35,9 +36,9 @@ bool have_python_http_server() {
   return probe.finish(generous).success();
 }
 
-#define REQUIRE_PYTHON()                                                                         \
-  do {                                                                                           \
-    if (!have_python_http_server()) GTEST_SKIP() << "python3 with http.server is not available"; \
+#define REQUIRE_PYTHON()                                                             \
+  do {                                                                               \
+    if (!have_python_http_server()) SOCKIT_MISSING_TOOL("python3 with http.server"); \
   } while (0)
 
 using sockit::test::TempDir;
@@ -163,7 +164,7 @@ TEST_F(StockServerTest, BigFileToOutputFileIsByteExact) {
 }
 
 TEST_F(StockServerTest, ProgressBarOnATerminalReachesTheFullSizeThenIsErased) {
-  if (!have_tool("script")) GTEST_SKIP() << "script (util-linux) not installed";
+  SOCKIT_REQUIRE_TOOL("script");
   const auto target = dir_.path() / "download.bin";
   // script(1) runs the command on a pseudo-terminal and copies what it shows to stdout.
   const std::string command =

@@ -21,6 +21,7 @@
 
 #include "serve_fixture.hpp"
 #include "sockit/options.hpp"
+#include "support/require_tool.hpp"
 
 namespace sockit::test {
 
@@ -90,13 +91,12 @@ class ServeFaults : public ::testing::TestWithParam<std::string> {
   }
 };
 
-#define SOCKIT_START_OR_SKIP(var, ...)                             \
-  auto var = start(__VA_ARGS__);                                   \
-  if (!var->skip_reason.empty()) GTEST_SKIP() << var->skip_reason; \
+#define SOCKIT_START(var, ...)   \
+  auto var = start(__VA_ARGS__); \
   ASSERT_TRUE(var->ok())
 
 TEST_P(ServeFaults, ClientResettingMidResponseDoesNotHurtTheServer) {
-  SOCKIT_START_OR_SKIP(server, "echo");
+  SOCKIT_START(server, "echo");
   for (int round = 0; round < 3; ++round) {
     Client client(server->port);
     // Megabytes of lines the server must echo; the client reads none and resets.
@@ -124,7 +124,6 @@ TEST_P(ServeFaults, ClientResettingMidResponseDoesNotHurtTheServer) {
 // the reason, and the server goes on serving.
 TEST_P(ServeFaults, ResetIsLoggedByTheClientsAddress) {
   ServeProcess server("echo", arch(), {"--workers", "4"});
-  if (!server.skip_reason.empty()) GTEST_SKIP() << server.skip_reason;
   ASSERT_TRUE(server.ok());
   Client client(server.port);
   client.send("hello\n");
@@ -139,7 +138,7 @@ TEST_P(ServeFaults, ResetIsLoggedByTheClientsAddress) {
 }
 
 TEST_P(ServeFaults, HalfClosedClientStillGetsEveryAnswer) {
-  SOCKIT_START_OR_SKIP(server, "echo");
+  SOCKIT_START(server, "echo");
   Client client(server->port);
   client.send("first\nsecond\nno newline");
   client.shutdown_write();
@@ -153,7 +152,7 @@ TEST_P(ServeFaults, TwoHundredIdleConnectionsAndOneMore) {
   if (holds_one_connection_per_process(arch())) {
     GTEST_SKIP() << arch() << " serves one connection per process at a time";
   }
-  SOCKIT_START_OR_SKIP(server, "echo", {"--queue", "16"});
+  SOCKIT_START(server, "echo", {"--queue", "16"});
   std::vector<std::unique_ptr<Client>> idle;
   for (int i = 0; i < 200; ++i)
     idle.push_back(std::make_unique<Client>(server->port));
@@ -174,7 +173,7 @@ TEST_P(ServeFaults, TwoHundredIdleConnectionsAndOneMore) {
 }
 
 TEST_P(ServeFaults, OversizedLineGetsAnErrorAndTheConnectionCloses) {
-  SOCKIT_START_OR_SKIP(server, "echo", {"--max-line", "100"});
+  SOCKIT_START(server, "echo", {"--max-line", "100"});
   Client client(server->port);
   client.send("short\n");
   EXPECT_EQ(client.read_until("short\n"), "short\n");
@@ -188,7 +187,7 @@ TEST_P(ServeFaults, OversizedLineGetsAnErrorAndTheConnectionCloses) {
 }
 
 TEST_P(ServeFaults, BinaryGarbageIsEchoedByteForByte) {
-  SOCKIT_START_OR_SKIP(server, "echo");
+  SOCKIT_START(server, "echo");
   std::mt19937 random(42);
   std::string garbage;
   for (int i = 0; i < 4000; ++i) {
@@ -207,7 +206,7 @@ TEST_P(ServeFaults, BinaryGarbageIsEchoedByteForByte) {
 }
 
 TEST_P(ServeFaults, RunningOutOfDescriptorsPausesAcceptingThenRecovers) {
-  if (!have_tool("prlimit")) GTEST_SKIP() << "prlimit (util-linux) not installed";
+  SOCKIT_REQUIRE_TOOL("prlimit");
   if (std::string_view(SOCKIT_SANITIZE).find("undefined") != std::string_view::npos) {
     // UBSan checks a polymorphic object's type through an internal pipe whenever its small
     // cache misses; a process with no descriptor left cannot open one, and the check then
@@ -216,7 +215,7 @@ TEST_P(ServeFaults, RunningOutOfDescriptorsPausesAcceptingThenRecovers) {
   }
   // 40 descriptors: a few for the server itself, the rest for connections; 60 clients
   // is more than fits.
-  SOCKIT_START_OR_SKIP(server, "echo", {"--queue", "64"}, {"prlimit", "--nofile=40:40", "--"});
+  SOCKIT_START(server, "echo", {"--queue", "64"}, {"prlimit", "--nofile=40:40", "--"});
   expect_alive(*server);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   constexpr int count = 60;
@@ -264,7 +263,7 @@ TEST_P(ServeFaults, RunningOutOfDescriptorsPausesAcceptingThenRecovers) {
 TEST_P(ServeFaults, SigtermUnderLoadAnswersWhatWasAcceptedAndExitsZero) {
   // A drain deadline far longer than the test waits: idle connections must be closed at
   // once, not waited for.
-  SOCKIT_START_OR_SKIP(server, "echo", {"--drain", "60", "--queue", "32"});
+  SOCKIT_START(server, "echo", {"--drain", "60", "--queue", "32"});
   // Pool and prefork hold one connection per worker (4 here), serial just one.
   int count = arch() == "serial" ? 1 : (arch() == "prefork" || arch() == "pool" ? 4 : 20);
   std::vector<std::unique_ptr<Client>> clients;
@@ -298,7 +297,7 @@ TEST_P(ServeFaults, MaxConnsTurnsTheNextClientAway) {
   if (holds_one_connection_per_process(arch())) {
     GTEST_SKIP() << arch() << " serves one connection per process at a time";
   }
-  SOCKIT_START_OR_SKIP(server, "echo", {"--max-conns", "3"});
+  SOCKIT_START(server, "echo", {"--max-conns", "3"});
   std::vector<std::unique_ptr<Client>> held;
   for (int i = 0; i < 3; ++i) {
     held.push_back(std::make_unique<Client>(server->port));
@@ -325,7 +324,7 @@ TEST_P(ServeFaults, MaxConnsPerIpCountsOneAddress) {
   if (holds_one_connection_per_process(arch())) {
     GTEST_SKIP() << arch() << " serves one connection per process at a time";
   }
-  SOCKIT_START_OR_SKIP(server, "echo", {"--max-conns-per-ip", "2"});
+  SOCKIT_START(server, "echo", {"--max-conns-per-ip", "2"});
   Client a(server->port), b(server->port);
   for (Client* c : {&a, &b}) {
     c->send("hi\n");
@@ -337,7 +336,7 @@ TEST_P(ServeFaults, MaxConnsPerIpCountsOneAddress) {
 }
 
 TEST_P(ServeFaults, IdleTimeoutClosesASilentClient) {
-  SOCKIT_START_OR_SKIP(server, "echo", {"--idle-timeout", "1"});
+  SOCKIT_START(server, "echo", {"--idle-timeout", "1"});
   Client silent(server->port);
   silent.read_to_eof(std::chrono::seconds(30));
   EXPECT_TRUE(silent.eof()) << "a silent client was not closed";
@@ -349,7 +348,7 @@ TEST_P(ServeFaults, IdleTimeoutClosesASilentClient) {
 }
 
 TEST_P(ServeFaults, RateLimitAnswersAndKeepsTheConnection) {
-  SOCKIT_START_OR_SKIP(server, "echo", {"--rate", "2"});
+  SOCKIT_START(server, "echo", {"--rate", "2"});
   Client client(server->port);
   std::string burst;
   for (int i = 0; i < 10; ++i)

@@ -20,13 +20,13 @@
 
 #include "serve_fixture.hpp"
 #include "support/process.hpp"
+#include "support/require_tool.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sockit::test {
 namespace {
 
-#define REQUIRE_RUBY() \
-  if (!have_tool("ruby")) GTEST_SKIP() << "ruby is not installed"
+#define REQUIRE_RUBY() SOCKIT_REQUIRE_TOOL("ruby")
 
 std::string peer(std::string_view script) {
   return source(std::string("tests/peers/") + std::string(script));
@@ -61,7 +61,6 @@ class ChatOnArchitecture : public ::testing::TestWithParam<std::string> {};
 TEST_P(ChatOnArchitecture, ThreeRubyClientsJoinTalkAndLeave) {
   REQUIRE_RUBY();
   ServeProcess server("chat", GetParam(), {"--workers", "4"});
-  if (!server.skip_reason.empty()) GTEST_SKIP() << server.skip_reason;
   ASSERT_TRUE(server.ok());
 
   ChatPeer alice(server.port, "alice");
@@ -118,7 +117,6 @@ TEST_P(ChatOnArchitecture, ThreeRubyClientsJoinTalkAndLeave) {
 TEST_P(ChatOnArchitecture, DuplicateNicknameRefusedThenAnotherAccepted) {
   REQUIRE_RUBY();
   ServeProcess server("chat", GetParam(), {"--workers", "4"});
-  if (!server.skip_reason.empty()) GTEST_SKIP() << server.skip_reason;
   ASSERT_TRUE(server.ok());
   ChatPeer first(server.port, "dana");
   ASSERT_TRUE(first.sees("Welcome to the chat, dana"));
@@ -374,7 +372,6 @@ class CommandServer : public ::testing::TestWithParam<std::string> {
 TEST_P(CommandServer, AuthPermissionsAndErrorsAsSpecified) {
   REQUIRE_RUBY();
   ServeProcess server("command", GetParam(), {"--users", users_});
-  if (!server.skip_reason.empty()) GTEST_SKIP() << server.skip_reason;
   ASSERT_TRUE(server.ok());
 
   auto alice = session(server.port, {"STATUS", "AUTH alice wrong", "AUTH alice s3cret pw", "STATUS",

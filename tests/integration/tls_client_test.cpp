@@ -18,6 +18,7 @@
 #include "sockit/error.hpp"
 #include "sockit/socket.hpp"
 #include "sockit/tls.hpp"
+#include "support/require_tool.hpp"
 #include "tls_fixture.hpp"
 
 namespace sockit::test {
@@ -148,7 +149,7 @@ class Nginx {
 class TlsClients : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!have_tool("openssl")) GTEST_SKIP() << "openssl is not installed";
+    SOCKIT_REQUIRE_TOOL("openssl");
     good_ = sockit_cert(dir_, "localhost");
   }
   TlsTempDir dir_;
@@ -223,7 +224,7 @@ TEST_F(TlsClients, VerificationFailuresEachSayWhy) {
 }
 
 TEST_F(TlsClients, GetAndConnectAgainstNginx) {
-  if (Nginx::binary_path().empty()) GTEST_SKIP() << "nginx is not installed (nginx-light)";
+  if (Nginx::binary_path().empty()) SOCKIT_MISSING_TOOL("nginx (nginx-light)");
   Nginx nginx(dir_, good_);
   ASSERT_NE(nginx.port(), 0) << nginx.error();
   std::string port = std::to_string(nginx.port());
