@@ -423,9 +423,7 @@ TEST(GetArguments, RefusedConnection) {
       << run.err;
 }
 
-TEST(GetArguments, HttpsFailsClearlyWithoutATlsTransport) {
-  // Until TLS is wired in: "https is not available in this build"; afterwards a refused
-  // connection. Either way a failure that names the URL.
+TEST(GetArguments, HttpsRefusedConnectionNamesTheUrlAndAddress) {
   std::uint16_t port = 0;
   {
     sockit::TcpServer server("127.0.0.1", 0);
@@ -434,7 +432,9 @@ TEST(GetArguments, HttpsFailsClearlyWithoutATlsTransport) {
   const std::string url = "https://127.0.0.1:" + std::to_string(port) + "/";
   const auto run = sockit_get({url});
   EXPECT_EQ(run.status.code, 1);
-  EXPECT_EQ(run.err.rfind("sockit: get " + url + ": ", 0), 0U) << run.err;
+  EXPECT_TRUE(contains(run.err, "sockit: get " + url + ": connect 127.0.0.1:" +
+                                    std::to_string(port) + ": Connection refused"))
+      << run.err;
 }
 
 }  // namespace
