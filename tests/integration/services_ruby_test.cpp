@@ -225,12 +225,12 @@ TEST(UdpEcho, OversizedDatagramsDroppedAndServerCarriesOn) {
   REQUIRE_RUBY();
   UdpServe server({"echo", "--udp", "--max-line", "16"});
   ASSERT_NE(server.port, 0) << server.process->stderr_text();
-  Process client({"ruby", "-rsocket", "-e",
-                  "s = UDPSocket.new; p = Integer(ARGV[0]); s.send('x' * 17, 0, '127.0.0.1', p);"
-                  "puts(IO.select([s], nil, nil, 1) ? 'answered' : 'dropped');"
-                  "s.send('x' * 16, 0, '127.0.0.1', p);"
-                  "abort 'no reply' unless IO.select([s], nil, nil, 20); puts s.recvfrom(100)[0]",
-                  std::to_string(server.port)});
+  const std::string script =
+      "s = UDPSocket.new; p = Integer(ARGV[0]); s.send('x' * 17, 0, '127.0.0.1', p);"
+      "puts(IO.select([s], nil, nil, 1) ? 'answered' : 'dropped');"
+      "s.send('x' * 16, 0, '127.0.0.1', p);"
+      "abort 'no reply' unless IO.select([s], nil, nil, 20); puts s.recvfrom(100)[0]";
+  Process client({"ruby", "-rsocket", "-e", script, std::to_string(server.port)});
   ASSERT_TRUE(client.finish().success()) << client.stderr_text();
   EXPECT_EQ(client.stdout_text(), "dropped\nReceived: " + std::string(16, 'x') + "\n");
   server.process->signal(SIGTERM);
@@ -243,11 +243,11 @@ TEST(UdpEcho, RateLimitPerAddressDropsTheExcess) {
   ASSERT_NE(server.port, 0) << server.process->stderr_text();
   // Ten datagrams at once against one per second (burst 1): the first is answered, most of
   // the rest dropped silently (an answer would make the server a reflector).
-  Process client({"ruby", "-rsocket", "-e",
-                  "s = UDPSocket.new; p = Integer(ARGV[0]);"
-                  "10.times { |i| s.send(\"m#{i}\", 0, '127.0.0.1', p) };"
-                  "n = 0; n += 1 while IO.select([s], nil, nil, 2) && s.recvfrom(100); puts n",
-                  std::to_string(server.port)});
+  const std::string script =
+      "s = UDPSocket.new; p = Integer(ARGV[0]);"
+      "10.times { |i| s.send(\"m#{i}\", 0, '127.0.0.1', p) };"
+      "n = 0; n += 1 while IO.select([s], nil, nil, 2) && s.recvfrom(100); puts n";
+  Process client({"ruby", "-rsocket", "-e", script, std::to_string(server.port)});
   ASSERT_TRUE(client.finish(std::chrono::seconds(60)).success()) << client.stderr_text();
   int answered = std::stoi(client.stdout_text());
   EXPECT_GE(answered, 1);
