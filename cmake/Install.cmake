@@ -1,4 +1,5 @@
-# cmake --install: headers, the library, a CMake package (sockit::sockit) and sockit.pc.
+# cmake --install: headers, the libraries, a CMake package (sockit::sockit, sockit::tls,
+# sockit::auth, sockit::http_server) and sockit.pc, sockit-tls.pc and sockit-auth.pc.
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY include/sockit DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
@@ -25,4 +26,10 @@ elseif(SOCKIT_HAVE_URING)
   set(SOCKIT_PC_LIBS " -luring")
 endif()
 configure_file(cmake/sockit.pc.in ${CMAKE_CURRENT_BINARY_DIR}/sockit.pc @ONLY)
-install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sockit.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+# The OpenSSL-based libraries get their own .pc files, as they are their own CMake
+# components (sockit::tls, sockit::auth): sockit.pc users never link OpenSSL.
+configure_file(cmake/sockit-tls.pc.in ${CMAKE_CURRENT_BINARY_DIR}/sockit-tls.pc @ONLY)
+configure_file(cmake/sockit-auth.pc.in ${CMAKE_CURRENT_BINARY_DIR}/sockit-auth.pc @ONLY)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sockit.pc ${CMAKE_CURRENT_BINARY_DIR}/sockit-tls.pc
+              ${CMAKE_CURRENT_BINARY_DIR}/sockit-auth.pc
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

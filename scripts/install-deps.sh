@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package sockit's build, tests, examples and tools need.
-# Idempotent: installs only what is missing, and does nothing when all is present.
+# Idempotent: installs only what is missing, and otherwise only makes sure no system nginx
+# service runs (the tests start their own).
 set -euo pipefail
 
 packages=(
@@ -26,6 +27,21 @@ packages=(
   netbase
 )
 
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+
+# The tests start their own nginx on port 0; Debian's nginx package starts a system nginx
+# on port 80 too. Where systemd runs, that service is stopped and disabled (again on every
+# run, in case an upgrade or an earlier install started it); a no-op when it is not there.
+stop_system_nginx() {
+  if [[ -d /run/systemd/system ]] && systemctl cat nginx.service >/dev/null 2>&1; then
+    if systemctl is-enabled --quiet nginx.service || systemctl is-active --quiet nginx.service; then
+      echo "install-deps: stopping and disabling the system nginx service" >&2
+      $sudo systemctl disable --now --quiet nginx.service
+    fi
+  fi
+}
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -34,12 +50,22 @@ for p in "${packages[@]}"; do
 done
 
 if ((${#missing[@]} == 0)); then
+  stop_system_nginx
   exit 0
 fi
 
 echo "install-deps: installing ${missing[*]}" >&2
-sudo=""
-if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
+# While packages install, a policy-rc.d that answers 101 ("action not allowed") keeps their
+# maintainer scripts from starting services (nginx, haproxy). One that is already there
+# belongs to the machine and is left alone.
+policy=/usr/sbin/policy-rc.d
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\n# Written by sockit scripts/install-deps.sh while it installs.\nexit 101\n' |
+    $sudo tee "$policy" >/dev/null
+  $sudo chmod 755 "$policy"
+  trap '$sudo rm -f "$policy"' EXIT
+fi
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+stop_system_nginx

@@ -13,6 +13,7 @@
 
 #include "cli_helpers.hpp"
 #include "support/process.hpp"
+#include "support/require_tool.hpp"
 
 namespace sockit::test {
 namespace {
@@ -58,6 +59,8 @@ TEST(BenchCompare, TwoArchitecturesPrintATableAndWriteAnSvgChart) {
                       "assert d.documentElement.tagName == 'svg'",
                       svg_path});
     EXPECT_TRUE(check.status.success()) << describe(check);
+  } else if (in_ci()) {
+    ADD_FAILURE() << "python3 is missing: CI expects scripts/install-deps.sh to install it";
   }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);

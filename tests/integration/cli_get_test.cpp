@@ -16,6 +16,7 @@
 
 #include "sockit/tcp.hpp"
 #include "support/process.hpp"
+#include "support/require_tool.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -35,9 +36,9 @@ bool have_python_http_server() {
   return probe.finish(generous).success();
 }
 
-#define REQUIRE_PYTHON()                                                                         \
-  do {                                                                                           \
-    if (!have_python_http_server()) GTEST_SKIP() << "python3 with http.server is not available"; \
+#define REQUIRE_PYTHON()                                                             \
+  do {                                                                               \
+    if (!have_python_http_server()) SOCKIT_MISSING_TOOL("python3 with http.server"); \
   } while (0)
 
 using sockit::test::TempDir;
@@ -163,7 +164,7 @@ TEST_F(StockServerTest, BigFileToOutputFileIsByteExact) {
 }
 
 TEST_F(StockServerTest, ProgressBarOnATerminalReachesTheFullSizeThenIsErased) {
-  if (!have_tool("script")) GTEST_SKIP() << "script (util-linux) not installed";
+  SOCKIT_REQUIRE_TOOL("script");
   const auto target = dir_.path() / "download.bin";
   // script(1) runs the command on a pseudo-terminal and copies what it shows to stdout.
   const std::string command =
@@ -422,9 +423,7 @@ TEST(GetArguments, RefusedConnection) {
       << run.err;
 }
 
-TEST(GetArguments, HttpsFailsClearlyWithoutATlsTransport) {
-  // Until TLS is wired in: "https is not available in this build"; afterwards a refused
-  // connection. Either way a failure that names the URL.
+TEST(GetArguments, HttpsRefusedConnectionNamesTheUrlAndAddress) {
   std::uint16_t port = 0;
   {
     sockit::TcpServer server("127.0.0.1", 0);
@@ -433,7 +432,9 @@ TEST(GetArguments, HttpsFailsClearlyWithoutATlsTransport) {
   const std::string url = "https://127.0.0.1:" + std::to_string(port) + "/";
   const auto run = sockit_get({url});
   EXPECT_EQ(run.status.code, 1);
-  EXPECT_EQ(run.err.rfind("sockit: get " + url + ": ", 0), 0U) << run.err;
+  EXPECT_TRUE(contains(run.err, "sockit: get " + url + ": connect 127.0.0.1:" +
+                                    std::to_string(port) + ": Connection refused"))
+      << run.err;
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "sockit/error.hpp"
 #include "sockit/socket.hpp"
 #include "support/process.hpp"
+#include "support/require_tool.hpp"
 #include "support/temp_dir.hpp"
 #include "tls_fixture.hpp"
 
@@ -76,8 +77,7 @@ class HttpPeerTest : public ::testing::Test {
     peer_ = nullptr;
   }
   void SetUp() override {
-    if (::access("/usr/bin/python3", X_OK) != 0)
-      GTEST_SKIP() << "/usr/bin/python3 is not installed";
+    if (::access("/usr/bin/python3", X_OK) != 0) SOCKIT_MISSING_TOOL("/usr/bin/python3");
     ASSERT_FALSE(origin_.empty()) << peer_->stderr_text();
   }
   static std::string url(const std::string& path) { return "http://" + origin_ + path; }
@@ -286,7 +286,7 @@ class Nginx {
 class NginxTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (nginx_binary().empty()) GTEST_SKIP() << "nginx is not installed (nginx-light)";
+    if (nginx_binary().empty()) SOCKIT_MISSING_TOOL("nginx (nginx-light)");
     pair_ = sockit::test::sockit_cert(dir_, "localhost");
     nginx_.emplace(dir_, pair_);
     ASSERT_NE(nginx_->http_port(), 0) << nginx_->error();

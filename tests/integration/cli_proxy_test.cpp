@@ -15,6 +15,7 @@
 #include "sockit/poll.hpp"
 #include "sockit/tcp.hpp"
 #include "support/process.hpp"
+#include "support/require_tool.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sockit::test {
@@ -77,7 +78,7 @@ long rss_kib(pid_t pid) {
 }
 
 TEST(Proxy, CurlFetchesFromPythonHttpServerThroughIt) {
-  if (!have_tool("curl")) GTEST_SKIP() << "curl is not installed";
+  SOCKIT_REQUIRE_TOOL("curl");
   TempDir dir;
   std::ofstream(dir.file("hello.txt")) << "hello through the proxy\n";
   std::string content(300'000, 'x');  // larger than every buffer on the way
@@ -106,7 +107,7 @@ TEST(Proxy, CurlFetchesFromPythonHttpServerThroughIt) {
 // The client's EOF must reach the upstream while the way back stays open: the upstream
 // answers only after it has seen EOF, and nc prints the answer after sending its own EOF.
 TEST(Proxy, HalfCloseIsCarriedBothWays) {
-  if (!have_tool("nc")) GTEST_SKIP() << "nc is not installed";
+  SOCKIT_REQUIRE_TOOL("nc");
   Started upstream = start_python(
       "import socket\n"
       "l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen()\n"

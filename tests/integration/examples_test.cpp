@@ -17,6 +17,7 @@
 #include "sockit/address.hpp"
 #include "sockit/tcp.hpp"
 #include "support/process.hpp"
+#include "support/require_tool.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sockit::test {
@@ -77,8 +78,7 @@ std::optional<TcpExample> start_tcp(std::string_view name, std::vector<std::stri
   auto& var = *var##_started
 // NOLINTEND(bugprone-macro-parentheses)
 
-#define REQUIRE_TOOL(tool) \
-  if (!have_tool(tool)) GTEST_SKIP() << (tool) << " is not installed"
+#define REQUIRE_TOOL(tool) SOCKIT_REQUIRE_TOOL(tool)
 
 using sockit::test::TempDir;
 

@@ -12,6 +12,7 @@
 
 #include "integration/cli_helpers.hpp"
 #include "integration/http_fixture.hpp"
+#include "support/require_tool.hpp"
 
 namespace sockit::test {
 namespace {
@@ -52,10 +53,7 @@ std::string chromium() {
 
 TEST(HttpBrowser, ChromiumLoadsAPageWithEveryResource) {
   const std::string browser = chromium();
-  if (browser.empty()) {
-    if (std::getenv("CI") != nullptr) FAIL() << "chromium is missing (scripts/install-deps.sh)";
-    GTEST_SKIP() << "chromium is not installed";
-  }
+  if (browser.empty()) SOCKIT_MISSING_TOOL("chromium");
   TempDir site("sockit-browser", 0755);
   write_file(site.path() / "index.html", kPage);
   write_file(site.path() / "css" / "site.css", "body { color: #333; font-family: sans-serif; }\n");

@@ -14,6 +14,7 @@
 
 #include "integration/cli_helpers.hpp"
 #include "integration/http_fixture.hpp"
+#include "support/require_tool.hpp"
 
 namespace sockit::test {
 namespace {
@@ -251,11 +252,7 @@ TEST(HttpServer, PythonHttpClientAndAccessLog) {
 }
 
 TEST(HttpServer, WrkHundredConnectionsWithoutErrors) {
-  if (::access("/usr/bin/wrk", X_OK) != 0) {
-    if (std::getenv("CI") != nullptr)
-      FAIL() << "wrk is missing (scripts/install-deps.sh installs it)";
-    GTEST_SKIP() << "wrk is not installed";
-  }
+  if (::access("/usr/bin/wrk", X_OK) != 0) SOCKIT_MISSING_TOOL("/usr/bin/wrk");
   Site site;
   ServeProcess server("http", "reactor", {"--root", site.root(), "--quiet"});
   ASSERT_TRUE(server.ok());

@@ -3,6 +3,8 @@
 // connection limits, running out of descriptors, half-close and the drain on stop.
 // sockit-test-labels: threaded
 #include <gtest/gtest.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -149,6 +151,28 @@ std::optional<std::string> read_to_eof(Socket& socket, std::chrono::milliseconds
   return std::nullopt;
 }
 
+// Waits (bounded) until `done` holds; true when it did.
+template <class Condition>
+bool eventually(Condition done, std::chrono::milliseconds timeout = 20s) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+// Waits until the peer's kernel has acknowledged every byte `socket` sent: they are in
+// the server's receive buffer (or read already).
+bool acknowledged(const Socket& socket, std::chrono::milliseconds timeout = 20s) {
+  return eventually(
+      [&] {
+        int unacknowledged = -1;
+        return ::ioctl(socket.fd(), SIOCOUTQ, &unacknowledged) == 0 && unacknowledged == 0;
+      },
+      timeout);
+}
+
 std::string echo_round_trip(const Address& address, const std::string& line) {
   Socket client = connect_to(address);
   send_all(client, line);
@@ -215,19 +239,17 @@ TEST_P(Reactor, ClientThatNeverReadsIsBoundedAndOthersAreServed) {
       chunk += line;
     return chunk;  // 64 KiB of 1 KiB lines
   }();
-  // Without back-pressure the server would take (and echo into memory) all of this.
+  // Without back-pressure the server would take (and echo into memory) all of this. Sent
+  // until the server says it paused reading (what it reports is checked below).
   const std::size_t attempt = 256 * 1024 * 1024;
   std::size_t sent = 0;
-  auto last_progress = std::chrono::steady_clock::now();
-  const auto give_up = last_progress + 60s;
+  const auto give_up = std::chrono::steady_clock::now() + 60s;
   // The stream stays a sequence of whole 1 KiB lines across partial writes.
-  while (sent < attempt && std::chrono::steady_clock::now() < give_up) {
+  while (sent < attempt && server.stats().read_pauses == 0 &&
+         std::chrono::steady_clock::now() < give_up) {
     IoResult r = hog.write_nonblock(std::string_view(lines).substr(sent % lines.size()));
     if (r.ok()) {
       sent += r.bytes;
-      last_progress = std::chrono::steady_clock::now();
-    } else if (std::chrono::steady_clock::now() - last_progress > 1500ms) {
-      break;  // stalled: the server stopped reading
     } else {
       wait_writable(hog, 100ms);
     }
@@ -235,7 +257,7 @@ TEST_P(Reactor, ClientThatNeverReadsIsBoundedAndOthersAreServed) {
   EXPECT_LT(sent, attempt) << "the server kept reading from a client that never reads";
 
   const LoopStats stats = server.stats();
-  EXPECT_GE(stats.read_pauses, 1U);
+  EXPECT_GE(stats.read_pauses, 1U) << "no back-pressure within 60 s";
   EXPECT_LE(stats.peak_queued_bytes, settings.high_water + 2 * settings.read_buffer);
   const std::size_t rss_after = resident_bytes();
   EXPECT_LT(rss_after, rss_before + 64 * 1024 * 1024)
@@ -315,7 +337,9 @@ TEST_P(Reactor, StopAnswersWhatArrivedThenCloses) {
   }
   for (int i = 0; i < 10; ++i)
     send_all(clients[i], "request " + std::to_string(i) + "\n");
-  std::this_thread::sleep_for(50ms);
+  // The requests have arrived (the server's kernel acknowledged them) before the stop.
+  for (const auto& client : clients)
+    ASSERT_TRUE(acknowledged(client));
   server.request_stop();
   for (int i = 0; i < 10; ++i) {
     EXPECT_EQ(read_to_eof(clients[i]),
@@ -338,15 +362,13 @@ TEST_P(Reactor, StopGivesUpOnClientsThatNeverReadAtTheDeadline) {
   chunk += '\n';
   chunk.resize(64 * 1024);
   // Fill every buffer on the way until the server pauses reading this client.
-  auto last_progress = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - last_progress < 1000ms) {
-    std::string line(1000, 'z');
-    line += '\n';
-    if (hog.write_nonblock(line).ok())
-      last_progress = std::chrono::steady_clock::now();
-    else
-      wait_writable(hog, 50ms);
+  const auto give_up = std::chrono::steady_clock::now() + 60s;
+  std::string line(1000, 'z');
+  line += '\n';
+  while (server.stats().read_pauses == 0 && std::chrono::steady_clock::now() < give_up) {
+    if (!hog.write_nonblock(line).ok()) wait_writable(hog, 50ms);
   }
+  ASSERT_GE(server.stats().read_pauses, 1U) << "the server never paused reading the hog";
   const auto start = std::chrono::steady_clock::now();
   server.request_stop();
   EXPECT_TRUE(server.wait_finished(20s));
@@ -366,13 +388,18 @@ TEST_P(Reactor, OutOfDescriptorsPausesAcceptingThenRecovers) {
   Socket client(AF_INET, SOCK_STREAM);
   sockit::test::FullDescriptorTable table;
   ASSERT_EQ(table.fill_error(), EMFILE);
+  const auto filled = std::chrono::steady_clock::now();
   client.connect(server.address(), 10s);  // the kernel completes the handshake
   send_all(client, "after\n");
-  std::this_thread::sleep_for(1000ms);
+  // The listener rests, then tries again (a second pause) while the table is still full.
+  const bool retried = eventually([&] { return server.stats().accept_pauses >= 2; });
   const std::size_t pauses = server.stats().accept_pauses;
+  const auto waited = std::chrono::steady_clock::now() - filled;
   table.release();
-  EXPECT_GE(pauses, 1U);
-  EXPECT_LE(pauses, 30U) << "retrying accept far more often than every 100 ms";
+  EXPECT_TRUE(retried) << "accept paused " << pauses << " time(s) in 20 s";
+  // Rests of about 100 ms: far more pauses than the time allows is a busy retry.
+  EXPECT_LE(pauses, 3 + static_cast<std::size_t>(waited / 50ms))
+      << "retrying accept far more often than every 100 ms";
   EXPECT_EQ(read_bytes(client, 6), "after\n");
 }
 
@@ -395,6 +422,8 @@ class BroadcastService final : public Service {
     std::lock_guard lock(mutex_);
     return threads_.size();
   }
+  // Sessions whose connection has closed.
+  std::size_t closed() const { return closed_.load(); }
 
  private:
   class BroadcastSession final : public Session {
@@ -402,6 +431,7 @@ class BroadcastService final : public Service {
     explicit BroadcastSession(BroadcastService& room) : room_(room) {}
     void on_open(Output& out) override { room_.join(out.peer()); }
     void on_data(std::string_view bytes, Output&) override { room_.broadcast(bytes); }
+    void on_close() override { ++room_.closed_; }
 
    private:
     BroadcastService& room_;
@@ -422,6 +452,7 @@ class BroadcastService final : public Service {
   std::mutex mutex_;
   std::vector<std::shared_ptr<Peer>> peers_;
   std::set<std::thread::id> threads_;
+  std::atomic<std::size_t> closed_{0};
 };
 
 TEST_P(Hybrid, PeerSendsReachConnectionsOnOtherReactors) {
@@ -447,7 +478,7 @@ TEST_P(Hybrid, PeerSendsReachConnectionsOnOtherReactors) {
 
   // One client leaves; sending to its Peer is now a no-op and the rest still hear.
   clients.front().close();
-  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(eventually([&] { return room->closed() == 1; })) << "the server never saw it go";
   send_all(clients.back(), "still on\n");
   for (std::size_t i = 1; i < clients.size(); ++i) {
     EXPECT_EQ(read_bytes(clients[i], 9), "still on\n");

@@ -20,13 +20,13 @@
 
 #include "serve_fixture.hpp"
 #include "support/process.hpp"
+#include "support/require_tool.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sockit::test {
 namespace {
 
-#define REQUIRE_RUBY() \
-  if (!have_tool("ruby")) GTEST_SKIP() << "ruby is not installed"
+#define REQUIRE_RUBY() SOCKIT_REQUIRE_TOOL("ruby")
 
 std::string peer(std::string_view script) {
   return source(std::string("tests/peers/") + std::string(script));
@@ -61,7 +61,6 @@ class ChatOnArchitecture : public ::testing::TestWithParam<std::string> {};
 TEST_P(ChatOnArchitecture, ThreeRubyClientsJoinTalkAndLeave) {
   REQUIRE_RUBY();
   ServeProcess server("chat", GetParam(), {"--workers", "4"});
-  if (!server.skip_reason.empty()) GTEST_SKIP() << server.skip_reason;
   ASSERT_TRUE(server.ok());
 
   ChatPeer alice(server.port, "alice");
@@ -118,7 +117,6 @@ TEST_P(ChatOnArchitecture, ThreeRubyClientsJoinTalkAndLeave) {
 TEST_P(ChatOnArchitecture, DuplicateNicknameRefusedThenAnotherAccepted) {
   REQUIRE_RUBY();
   ServeProcess server("chat", GetParam(), {"--workers", "4"});
-  if (!server.skip_reason.empty()) GTEST_SKIP() << server.skip_reason;
   ASSERT_TRUE(server.ok());
   ChatPeer first(server.port, "dana");
   ASSERT_TRUE(first.sees("Welcome to the chat, dana"));
@@ -227,12 +225,12 @@ TEST(UdpEcho, OversizedDatagramsDroppedAndServerCarriesOn) {
   REQUIRE_RUBY();
   UdpServe server({"echo", "--udp", "--max-line", "16"});
   ASSERT_NE(server.port, 0) << server.process->stderr_text();
-  Process client({"ruby", "-rsocket", "-e",
-                  "s = UDPSocket.new; p = Integer(ARGV[0]); s.send('x' * 17, 0, '127.0.0.1', p);"
-                  "puts(IO.select([s], nil, nil, 1) ? 'answered' : 'dropped');"
-                  "s.send('x' * 16, 0, '127.0.0.1', p);"
-                  "abort 'no reply' unless IO.select([s], nil, nil, 20); puts s.recvfrom(100)[0]",
-                  std::to_string(server.port)});
+  const std::string script =
+      "s = UDPSocket.new; p = Integer(ARGV[0]); s.send('x' * 17, 0, '127.0.0.1', p);"
+      "puts(IO.select([s], nil, nil, 1) ? 'answered' : 'dropped');"
+      "s.send('x' * 16, 0, '127.0.0.1', p);"
+      "abort 'no reply' unless IO.select([s], nil, nil, 20); puts s.recvfrom(100)[0]";
+  Process client({"ruby", "-rsocket", "-e", script, std::to_string(server.port)});
   ASSERT_TRUE(client.finish().success()) << client.stderr_text();
   EXPECT_EQ(client.stdout_text(), "dropped\nReceived: " + std::string(16, 'x') + "\n");
   server.process->signal(SIGTERM);
@@ -245,11 +243,11 @@ TEST(UdpEcho, RateLimitPerAddressDropsTheExcess) {
   ASSERT_NE(server.port, 0) << server.process->stderr_text();
   // Ten datagrams at once against one per second (burst 1): the first is answered, most of
   // the rest dropped silently (an answer would make the server a reflector).
-  Process client({"ruby", "-rsocket", "-e",
-                  "s = UDPSocket.new; p = Integer(ARGV[0]);"
-                  "10.times { |i| s.send(\"m#{i}\", 0, '127.0.0.1', p) };"
-                  "n = 0; n += 1 while IO.select([s], nil, nil, 2) && s.recvfrom(100); puts n",
-                  std::to_string(server.port)});
+  const std::string script =
+      "s = UDPSocket.new; p = Integer(ARGV[0]);"
+      "10.times { |i| s.send(\"m#{i}\", 0, '127.0.0.1', p) };"
+      "n = 0; n += 1 while IO.select([s], nil, nil, 2) && s.recvfrom(100); puts n";
+  Process client({"ruby", "-rsocket", "-e", script, std::to_string(server.port)});
   ASSERT_TRUE(client.finish(std::chrono::seconds(60)).success()) << client.stderr_text();
   int answered = std::stoi(client.stdout_text());
   EXPECT_GE(answered, 1);
@@ -374,7 +372,6 @@ class CommandServer : public ::testing::TestWithParam<std::string> {
 TEST_P(CommandServer, AuthPermissionsAndErrorsAsSpecified) {
   REQUIRE_RUBY();
   ServeProcess server("command", GetParam(), {"--users", users_});
-  if (!server.skip_reason.empty()) GTEST_SKIP() << server.skip_reason;
   ASSERT_TRUE(server.ok());
 
   auto alice = session(server.port, {"STATUS", "AUTH alice wrong", "AUTH alice s3cret pw", "STATUS",

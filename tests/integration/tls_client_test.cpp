@@ -13,11 +13,13 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sockit/error.hpp"
 #include "sockit/socket.hpp"
 #include "sockit/tls.hpp"
+#include "support/require_tool.hpp"
 #include "tls_fixture.hpp"
 
 namespace sockit::test {
@@ -80,23 +82,24 @@ class Nginx {
       process_.emplace(std::vector<std::string>{bin, "-e", dir.file("error.log"), "-p",
                                                 dir.path().string(), "-c", dir.file("nginx.conf"),
                                                 "-g", "daemon off;"});
+      // nginx writes its pid file once its configuration is in place, listening socket
+      // included; when another process holds the port it retries bind() for a while and
+      // exits. So the port is nginx's once the pid file names it (a connect alone could
+      // reach another test's listener). The file is checked every 20 ms meanwhile.
+      const std::string pid = std::to_string(process_->pid()) + "\n";
       Deadline deadline(20s);
-      while (!deadline.expired()) {
-        if (!process_->running()) break;
-        try {
-          Socket probe(AF_INET, SOCK_STREAM);
-          probe.connect(Address::parse("127.0.0.1", port), 1s);
-          // A connect can also reach another test's listener that took the port first;
-          // nginx then logs a failed bind() while it retries. Only a clean log counts.
-          ::usleep(100'000);
-          if (read_file(dir.file("error.log")).find("bind()") == std::string::npos &&
-              process_->running()) {
-            port_ = port;
-          }
+      while (!deadline.expired() && process_->running()) {
+        if (read_file(dir.file("nginx.pid")) == pid) {
+          port_ = port;
           break;
-        } catch (const sockit::Error&) {
-          ::usleep(50'000);
         }
+        if (!process_->pump(20ms)) std::this_thread::sleep_for(20ms);  // output closed
+      }
+      if (port_ != 0) {
+        Socket probe(AF_INET, SOCK_STREAM);
+        std::error_code ec;
+        probe.connect(Address::parse("127.0.0.1", port), 10s, ec);
+        if (ec) port_ = 0;
       }
       if (port_ == 0) {
         process_->finish(5s);
@@ -148,7 +151,7 @@ class Nginx {
 class TlsClients : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!have_tool("openssl")) GTEST_SKIP() << "openssl is not installed";
+    SOCKIT_REQUIRE_TOOL("openssl");
     good_ = sockit_cert(dir_, "localhost");
   }
   TlsTempDir dir_;
@@ -223,7 +226,7 @@ TEST_F(TlsClients, VerificationFailuresEachSayWhy) {
 }
 
 TEST_F(TlsClients, GetAndConnectAgainstNginx) {
-  if (Nginx::binary_path().empty()) GTEST_SKIP() << "nginx is not installed (nginx-light)";
+  if (Nginx::binary_path().empty()) SOCKIT_MISSING_TOOL("nginx (nginx-light)");
   Nginx nginx(dir_, good_);
   ASSERT_NE(nginx.port(), 0) << nginx.error();
   std::string port = std::to_string(nginx.port());

@@ -16,12 +16,12 @@
 #include <vector>
 
 #include "support/process.hpp"
+#include "support/require_tool.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sockit::test {
 
-#define TLS_REQUIRE_TOOL(tool) \
-  if (!have_tool(tool)) GTEST_SKIP() << tool << " is not installed"
+#define TLS_REQUIRE_TOOL(tool) SOCKIT_REQUIRE_TOOL(tool)
 
 // World-traversable, so an nginx worker running as another user can read the files.
 class TlsTempDir : public sockit::test::TempDir {

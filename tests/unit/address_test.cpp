@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "sockit/error.hpp"
+#include "support/unresolvable.hpp"
 
 namespace {
 
@@ -435,15 +436,12 @@ TEST(ResolveTest, ServiceNameResolved) {
 }
 
 TEST(ResolveTest, UnknownHostMessage) {
-  const auto e = error_of([] { sockit::resolve("nosuch.invalid", "80"); });
+  const std::string host = sockit::test::unresolvable_host;
+  const auto e = error_of([&] { sockit::resolve(host, "80"); });
   EXPECT_EQ(e.operation(), "resolve");
-  EXPECT_EQ(e.target(), "nosuch.invalid");
-  EXPECT_EQ(std::string(e.what()), "resolve nosuch.invalid: " + e.code().message());
-  if (e.code() == std::error_code(EAI_AGAIN, sockit::resolve_category())) {
-    GTEST_SKIP() << "no name server reachable: " << e.what();
-  }
+  EXPECT_EQ(e.target(), host);
   EXPECT_EQ(e.code(), std::error_code(EAI_NONAME, sockit::resolve_category()));
-  EXPECT_STREQ(e.what(), "resolve nosuch.invalid: Name or service not known");
+  EXPECT_EQ(std::string(e.what()), "resolve " + host + ": Name or service not known");
 }
 
 TEST(ResolveTest, NonThrowingForm) {

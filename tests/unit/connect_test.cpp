@@ -10,6 +10,7 @@
 
 #include "sockit/error.hpp"
 #include "sockit/socket.hpp"
+#include "support/unresolvable.hpp"
 
 namespace sockit {
 namespace {
@@ -51,22 +52,19 @@ TEST(RobustConnect, RefusedFailsAtOnce) {
 }
 
 TEST(RobustConnect, UnknownHostGivesTheResolverMessage) {
+  const std::string host = test::unresolvable_host;
   Recorder recorder;
   try {
-    (void)robust_connect("nosuch.invalid", 80, recorder.policy());
-    FAIL() << "nosuch.invalid resolved";
+    (void)robust_connect(host, 80, recorder.policy());
+    FAIL() << host << " resolved";
   } catch (const Error& error) {
     EXPECT_EQ(&error.code().category(), &resolve_category());
-    const std::string what = error.what();
-    EXPECT_EQ(what.rfind("resolve nosuch.invalid: ", 0), 0U) << what;
-    if (error.code().value() == EAI_NONAME) {
-      EXPECT_EQ(what, "resolve nosuch.invalid: Name or service not known");
-      // A name that does not exist will not exist on the next try either.
-      EXPECT_EQ(recorder.attempts.size(), 1U);
-    }
+    EXPECT_EQ(error.code().value(), EAI_NONAME);
+    EXPECT_EQ(std::string(error.what()), "resolve " + host + ": Name or service not known");
   }
-  ASSERT_FALSE(recorder.attempts.empty());
-  EXPECT_EQ(recorder.attempts.back().message.rfind("resolve nosuch.invalid: ", 0), 0U);
+  // A name that does not exist will not exist on the next try either.
+  ASSERT_EQ(recorder.attempts.size(), 1U);
+  EXPECT_EQ(recorder.attempts.back().message, "resolve " + host + ": Name or service not known");
 }
 
 TEST(RobustConnect, TimeoutsAreRetriedWithGrowingDelays) {

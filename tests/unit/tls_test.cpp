@@ -2,6 +2,7 @@
 // sans-I/O by an in-memory OpenSSL client (partial records, close_notify, garbage,
 // renegotiation, Peer sends), and TlsClient against a real in-process Server.
 // sockit-test-labels: threaded
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -817,17 +818,21 @@ TEST(TlsTransport, DestructorSendsCloseNotify) {
     TransportPair pair;
     const int old_fd = pair.client_socket.fd();
     pair.client_socket.close();
-    // The lowest free descriptor is reused: the new pair's first end gets the old number.
+    // An unrelated socket gets the old number (the lowest free descriptor usually is the
+    // old one; when it is not, the socket is moved there).
     int fds[2];
     ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
     Socket reused = Socket::adopt(fds[0]);
     Socket other_end = Socket::adopt(fds[1]);
+    if (reused.fd() != old_fd) {
+      ASSERT_EQ(::dup3(reused.fd(), old_fd, O_CLOEXEC), old_fd);
+      reused = Socket::adopt(old_fd);
+    }
+    ASSERT_EQ(reused.fd(), old_fd);
     pair.client.reset();
     char buffer[256];
-    if (reused.fd() == old_fd) {
-      EXPECT_TRUE(other_end.read_nonblock(buffer).would_block())
-          << "close_notify went to an unrelated socket that reused the descriptor";
-    }
+    EXPECT_TRUE(other_end.read_nonblock(buffer).would_block())
+        << "close_notify went to an unrelated socket that reused the descriptor";
     // The server sees a TCP-style close without close_notify.
     EXPECT_THROW(
         {
