@@ -39,7 +39,7 @@ struct ServeArgs {
   std::size_t max_conns_per_ip = 0;
   double idle_timeout = 300;
   std::size_t max_line = 0;  // 0: the service's default
-  double rate = 0;
+  double rate = -1;          // -1: not given (TCP: no limit; UDP: default_udp_rate)
   double drain = 5;
   bool quiet = false;
   bool verbose = false;
@@ -130,7 +130,7 @@ int run_udp_serve(const ServeArgs& args) {
   options.host = args.host;
   options.port = args.port >= 0 ? static_cast<std::uint16_t>(args.port) : service->default_port();
   if (args.max_line != 0) options.max_datagram = args.max_line;
-  options.rate_per_second = args.rate;
+  if (args.rate >= 0) options.rate_per_second = args.rate;
   options.log_level = log_level(args);
   try {
     UdpServer udp(service, options);
@@ -180,7 +180,7 @@ int run_serve(const ServeArgs& args) {
   options.idle_timeout = seconds(args.idle_timeout);
   options.drain_timeout = seconds(args.drain);
   options.limits.max_line = args.max_line;
-  options.limits.rate_per_second = args.rate;
+  options.limits.rate_per_second = std::max(args.rate, 0.0);
 
   try {
     service = wrap_tls(std::move(service), args.tls, options.log_level);
@@ -238,9 +238,11 @@ void register_serve(CLI::App& app, int& exit_code) {
                       std::to_string(sockit::server::default_max_line) +
                       "; echo holds no line, so it has no limit unless this is given)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--rate", args->rate, "Requests (lines) per second per connection (0: off)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  cmd->add_option("--rate", args->rate,
+                  fmt::format("Requests per second: lines per connection over TCP (default 0: "
+                              "off), datagrams per client address over UDP (default {})",
+                              sockit::server::default_udp_rate))
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--drain", args->drain,
                   "On SIGINT/SIGTERM, seconds to finish in-flight requests before exiting")
       ->check(CLI::NonNegativeNumber)
