@@ -177,8 +177,8 @@ int run_serve(const ServeArgs& args) {
   options.queue_size = args.queue;
   options.max_connections = args.max_conns;
   options.max_connections_per_ip = args.max_conns_per_ip;
-  options.idle_timeout = seconds(args.idle_timeout);
-  options.drain_timeout = seconds(args.drain);
+  options.idle_timeout = seconds(args.idle_timeout, "--idle-timeout");
+  options.drain_timeout = seconds(args.drain, "--drain");
   options.limits.max_line = args.max_line;
   options.limits.rate_per_second = std::max(args.rate, 0.0);
 
@@ -186,6 +186,8 @@ int run_serve(const ServeArgs& args) {
     service = wrap_tls(std::move(service), args.tls, options.log_level);
     Server server(service, options);
     server.run();
+  } catch (const CliError&) {
+    throw;  // a usage error found on the way (--handshake-timeout) keeps its exit code
   } catch (const std::invalid_argument& e) {
     fmt::print(stderr, "sockit: serve: {}\n", e.what());
     return exit_usage;
