@@ -12,6 +12,7 @@
 #include <new>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -83,7 +84,7 @@ void send_all(Socket& socket, std::string_view bytes) {
 // Joins on scope exit so a failed assertion cannot leave a thread running.
 class Peer {
  public:
-  template <class F>
+  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, Peer>>>
   explicit Peer(F&& f) : thread_(std::forward<F>(f)) {}
   ~Peer() {
     if (thread_.joinable()) thread_.join();
@@ -227,7 +228,7 @@ TEST(StreamReadLine, DeadlineExpiresWhenPeerSendsNothing) {
   const auto start = Clock::now();
   try {
     (void)stream.read_line(100, 200ms);
-    FAIL() << "read returned without data";
+    ADD_FAILURE() << "read returned without data";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), std::errc::timed_out);
     EXPECT_EQ(std::string(e.what()),
