@@ -50,8 +50,8 @@ namespace {
 // syscall; a scratch buffer that grew past this for a big message is given back
 // afterwards, so an idle stream stays small.
 constexpr std::size_t max_kept_scratch = 1024 * 1024;
-// read_exact(n) grows its result in steps, so a huge n costs memory only as
-// bytes arrive.
+// read_exact(n) and read_frame grow their result in steps, so a huge n (or a huge declared
+// frame) costs memory only as bytes arrive.
 constexpr std::size_t read_exact_step = 1024 * 1024;
 
 std::string closed_after(std::size_t got, std::size_t total, std::string_view what = "bytes") {
@@ -169,14 +169,19 @@ void Stream::read_exact_part(std::span<char> out, std::size_t already, std::size
   }
 }
 
-std::string Stream::read_exact(std::size_t n, Deadline deadline) {
+std::string Stream::read_exact_growing(std::size_t n, std::string_view operation,
+                                       Deadline deadline) {
   std::string out;
   while (out.size() < n) {
     const std::size_t before = out.size();
     out.resize(before + std::min(n - before, read_exact_step));
-    read_exact_part(std::span<char>(out).subspan(before), before, n, "read_exact", deadline);
+    read_exact_part(std::span<char>(out).subspan(before), before, n, operation, deadline);
   }
   return out;
+}
+
+std::string Stream::read_exact(std::size_t n, Deadline deadline) {
+  return read_exact_growing(n, "read_exact", deadline);
 }
 
 void Stream::read_exact(std::span<char> out, Deadline deadline) {
@@ -233,9 +238,7 @@ std::optional<std::string> Stream::read_frame(const LengthPrefixCodec& codec, De
              std::to_string(codec.max_frame()) + ")");
   }
   read_buffer_.consume(width);
-  std::string payload(static_cast<std::size_t>(length), '\0');
-  read_exact_part(payload, 0, payload.size(), op, deadline);
-  return payload;
+  return read_exact_growing(static_cast<std::size_t>(length), op, deadline);
 }
 
 void Stream::write_bytes(std::string_view bytes, std::string_view operation, Deadline deadline) {

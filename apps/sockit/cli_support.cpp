@@ -130,12 +130,19 @@ std::chrono::milliseconds parse_duration(std::string_view text, TimeUnit default
   }
   if (value < 0) usage_error(fmt::format("{} '{}' is negative", what, text));
   double ms = value * scale;
-  if (ms > 1e12) usage_error(fmt::format("{} '{}' is too large", what, text));
+  if (ms > max_duration_seconds * 1000.0) {
+    usage_error(fmt::format("{} '{}' is too large", what, text));
+  }
   return std::chrono::milliseconds(static_cast<long long>(std::llround(ms)));
 }
 
-std::chrono::milliseconds seconds(double value) {
-  if (!std::isfinite(value) || value < 0) usage_error(fmt::format("bad duration {}", value));
+std::chrono::milliseconds seconds(double value, std::string_view what) {
+  if (!std::isfinite(value) || value < 0)
+    usage_error(fmt::format("{}: bad duration {}", what, value));
+  if (value > max_duration_seconds) {
+    usage_error(fmt::format("{} is too large: {} seconds (at most {:.0f}, about 31 years)", what,
+                            value, max_duration_seconds));
+  }
   return std::chrono::milliseconds(static_cast<long long>(std::llround(value * 1000.0)));
 }
 

@@ -49,8 +49,13 @@ std::vector<std::uint16_t> parse_port_list(std::string_view spec, std::string_vi
 enum class TimeUnit { seconds, milliseconds };
 std::chrono::milliseconds parse_duration(std::string_view text, TimeUnit default_unit,
                                          std::string_view what = "duration");
+// The longest duration an option takes: about 31 years, well inside what a deadline on the
+// steady clock (64-bit nanoseconds, about 292 years from boot) can hold.
+inline constexpr double max_duration_seconds = 1e9;
 // For CLI11 options that are plain numbers: seconds (double) -> milliseconds, rounded.
-std::chrono::milliseconds seconds(double value);
+// Throws CliError(exit_usage) naming `what` (the option) for a negative value or one past
+// max_duration_seconds, which no clock arithmetic could hold.
+std::chrono::milliseconds seconds(double value, std::string_view what = "duration");
 
 // "host:port", bracketing IPv6 literals: "[::1]:80".
 std::string host_port(std::string_view host, std::uint16_t port);

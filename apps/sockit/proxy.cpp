@@ -46,7 +46,7 @@ int run_proxy(const ProxyArgs& args) {
     ProxyOptions proxy;
     for (const auto& text : args.upstreams)
       proxy.upstreams.push_back(parse_upstream(text));
-    proxy.connect_timeout = seconds(args.connect_timeout);
+    proxy.connect_timeout = seconds(args.connect_timeout, "--connect-timeout");
     ServerOptions options;
     options.log_level =
         args.quiet ? LogLevel::quiet : (args.verbose ? LogLevel::verbose : LogLevel::info);
@@ -81,10 +81,12 @@ int run_proxy(const ProxyArgs& args) {
     options.workers = args.workers;
     options.max_connections = args.max_conns;
     options.max_connections_per_ip = args.max_conns_per_ip;
-    options.idle_timeout = seconds(args.idle_timeout);
-    options.drain_timeout = seconds(args.drain);
+    options.idle_timeout = seconds(args.idle_timeout, "--idle-timeout");
+    options.drain_timeout = seconds(args.drain, "--drain");
     Server server(service, options);
     server.run();
+  } catch (const CliError&) {
+    throw;  // a usage error found on the way (an option out of range) keeps its exit code
   } catch (const std::invalid_argument& e) {
     fmt::print(stderr, "sockit: proxy: {}\n", e.what());
     return exit_usage;

@@ -39,7 +39,7 @@ struct ServeArgs {
   std::size_t max_conns_per_ip = 0;
   double idle_timeout = 300;
   std::size_t max_line = 0;  // 0: the service's default
-  double rate = 0;
+  double rate = -1;          // -1: not given (TCP: no limit; UDP: default_udp_rate)
   double drain = 5;
   bool quiet = false;
   bool verbose = false;
@@ -130,7 +130,7 @@ int run_udp_serve(const ServeArgs& args) {
   options.host = args.host;
   options.port = args.port >= 0 ? static_cast<std::uint16_t>(args.port) : service->default_port();
   if (args.max_line != 0) options.max_datagram = args.max_line;
-  options.rate_per_second = args.rate;
+  if (args.rate >= 0) options.rate_per_second = args.rate;
   options.log_level = log_level(args);
   try {
     UdpServer udp(service, options);
@@ -177,15 +177,17 @@ int run_serve(const ServeArgs& args) {
   options.queue_size = args.queue;
   options.max_connections = args.max_conns;
   options.max_connections_per_ip = args.max_conns_per_ip;
-  options.idle_timeout = seconds(args.idle_timeout);
-  options.drain_timeout = seconds(args.drain);
+  options.idle_timeout = seconds(args.idle_timeout, "--idle-timeout");
+  options.drain_timeout = seconds(args.drain, "--drain");
   options.limits.max_line = args.max_line;
-  options.limits.rate_per_second = args.rate;
+  options.limits.rate_per_second = std::max(args.rate, 0.0);
 
   try {
     service = wrap_tls(std::move(service), args.tls, options.log_level);
     Server server(service, options);
     server.run();
+  } catch (const CliError&) {
+    throw;  // a usage error found on the way (--handshake-timeout) keeps its exit code
   } catch (const std::invalid_argument& e) {
     fmt::print(stderr, "sockit: serve: {}\n", e.what());
     return exit_usage;
@@ -238,9 +240,11 @@ void register_serve(CLI::App& app, int& exit_code) {
                       std::to_string(sockit::server::default_max_line) +
                       "; echo holds no line, so it has no limit unless this is given)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--rate", args->rate, "Requests (lines) per second per connection (0: off)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  cmd->add_option("--rate", args->rate,
+                  fmt::format("Requests per second: lines per connection over TCP (default 0: "
+                              "off), datagrams per client address over UDP (default {})",
+                              sockit::server::default_udp_rate))
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--drain", args->drain,
                   "On SIGINT/SIGTERM, seconds to finish in-flight requests before exiting")
       ->check(CLI::NonNegativeNumber)

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "cli_support.hpp"
 #include "sockit/tls/tls_context.hpp"
 #include "sockit/tls/tls_service.hpp"
 
@@ -35,11 +36,11 @@ std::shared_ptr<server::Service> wrap_tls(std::shared_ptr<server::Service> servi
   if (tls.cert_file.empty() || tls.key_file.empty()) {
     throw std::invalid_argument("--tls-cert and --tls-key go together");
   }
+  // Checked before any file is read: a usage error is told as one.
+  auto handshake = seconds(tls.handshake_timeout, "--handshake-timeout");
   auto context = TlsContext::server({tls.cert_file, tls.key_file, tls.client_ca_file});
   TlsService::Log log;
   if (level != server::LogLevel::quiet) log = server::log_info;
-  auto handshake = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::duration<double>(tls.handshake_timeout));
   return std::make_shared<TlsService>(std::move(service), std::move(context), std::move(log),
                                       handshake);
 }

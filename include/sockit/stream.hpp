@@ -106,7 +106,8 @@ class Stream {
 
   // One length-prefixed frame's payload (the codec gives width, byte order and maximum).
   // nullopt at a clean end of stream before any byte; a declared length over the maximum
-  // fails with errc::frame_too_large before any of the payload is read.
+  // fails with errc::frame_too_large before any of the payload is read. Memory is taken as
+  // the payload arrives, not for the declared length up front.
   std::optional<std::string> read_frame(const LengthPrefixCodec& codec, Deadline deadline = {});
 
   // Writes are not buffered (Ruby sockets are sync): each call returns once the kernel has
@@ -136,6 +137,8 @@ class Stream {
   // One transport read into `out` (waiting as needed); 0 at end of stream.
   std::size_t read_into(std::span<char> out, std::string_view operation, Deadline deadline);
   void read_exact_into(std::span<char> out, std::string_view operation, Deadline deadline);
+  // Exactly n bytes, the string grown as they arrive (never n bytes up front).
+  std::string read_exact_growing(std::size_t n, std::string_view operation, Deadline deadline);
   // Fills `out`, which is bytes [already, already + out.size()) of a `total`-byte read
   // (the numbers go into the "closed after X of N bytes" message).
   void read_exact_part(std::span<char> out, std::size_t already, std::size_t total,

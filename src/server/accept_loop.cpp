@@ -21,8 +21,8 @@ std::optional<Admitted> AcceptLoop::next(const std::function<void()>& tick,
     return std::nullopt;
   };
   for (;;) {
-    // The poll below watches the stop eventfd (shared with a forking parent), so here the
-    // in-process flag is enough: no extra poll per accepted connection.
+    // The poll below watches the stop eventfd, so here the in-process flag is enough: no
+    // extra poll per accepted connection.
     if (rt_.stop.requested()) return stopping();
     if (tick) tick();
 

@@ -242,8 +242,8 @@ class Connection final : public ChannelHost {
     // A client usually sends as soon as it connects, so by the time a fresh connection is
     // served its first bytes are there: read before the first poll, saving one poll.
     bool read_first = true;
-    // Every poll below watches the stop eventfd (shared with a forking parent), so between
-    // polls the in-process flag is enough: no extra poll per read just to look at it.
+    // Every poll below watches the stop eventfd, so between polls the in-process flag is
+    // enough: no extra poll per read just to look at it.
     bool stop_seen = false;
     for (;;) {
       if (primary_.over()) break;

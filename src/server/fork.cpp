@@ -1,7 +1,8 @@
 // fork: a child process per connection (the book's "Process per connection"). The parent
 // only accepts; children are reaped as the accept loop goes, so none is left a zombie. The
-// stop reaches children through the stop eventfd they share with the parent (and a
-// SIGTERM); the parent waits for them within the drain deadline, then kills the rest.
+// stop reaches children as a SIGTERM; the parent waits for them within the drain deadline,
+// then kills the rest. Each child has a stop signal of its own, so a signal sent to one
+// connection process ends that connection only.
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +20,28 @@
 #include "signals.hpp"
 
 namespace sockit::server::detail {
+namespace {
+
+// The child: serves the one connection with a stop signal of its own, so that a signal
+// sent to this process ends this connection only.
+[[noreturn]] void connection_process_main(Runtime& rt, Admitted& admitted, pid_t parent) {
+  try {
+    StopSignal stop;
+    enter_child_process(stop, rt.stop, parent);
+    rt.listener.close();
+    Runtime child{rt.service, rt.options, rt.listener, rt.local, rt.log, rt.gate, stop, rt.workers};
+    serve_connection(child, admitted.socket, admitted.peer);
+    admitted.socket.close();
+  } catch (const std::exception& e) {
+    rt.log.error("connection process: " + std::string(e.what()));
+    ::_exit(1);
+  }
+  // No exit handlers, no destructors of the parent's objects: this process only served
+  // one connection.
+  ::_exit(0);
+}
+
+}  // namespace
 
 void run_fork(Runtime& rt) {
   std::vector<pid_t> children;
@@ -36,20 +59,16 @@ void run_fork(Runtime& rt) {
   const pid_t parent = ::getpid();
   AcceptLoop acceptor(rt);
   while (auto admitted = acceptor.next(reap, std::chrono::milliseconds(100))) {
-    pid_t pid = ::fork();
+    pid_t pid = 0;
+    {
+      StopSignalsBlocked blocked;
+      pid = ::fork();
+      if (pid == 0) connection_process_main(rt, *admitted, parent);
+    }
     if (pid < 0) {
       turn_away(rt, admitted->socket, admitted->peer, rt.service.full_message(),
                 std::string("fork: ") + std::strerror(errno));
       continue;
-    }
-    if (pid == 0) {
-      enter_child_process(rt.stop, parent);
-      rt.listener.close();
-      serve_connection(rt, admitted->socket, admitted->peer);
-      admitted->socket.close();
-      // No exit handlers, no destructors of the parent's objects: this process only
-      // served one connection.
-      ::_exit(0);
     }
     admitted->socket.close();
     children.push_back(pid);

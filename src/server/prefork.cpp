@@ -1,7 +1,8 @@
 // prefork: N worker processes, each running a serial accept loop on the shared listener
 // (the book's "Preforking"). The master only supervises: a worker that dies is logged with
 // its PID and exit status and replaced; on SIGINT/SIGTERM the master stops every worker
-// (the shared stop eventfd plus SIGTERM), waits within the drain deadline, then kills.
+// (SIGTERM), waits within the drain deadline, then kills. Each worker has a stop signal of
+// its own, so a signal sent to one worker ends that worker, and the master replaces it.
 #include <poll.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -22,14 +23,21 @@ namespace sockit::server::detail {
 namespace {
 
 [[noreturn]] void worker_main(Runtime& rt, unsigned workers, pid_t parent) {
-  enter_child_process(rt.stop, parent);
-  // Limits are per process: each worker holds its share of the global maximum.
-  std::size_t share = rt.options.max_connections == 0
-                          ? 0
-                          : std::max<std::size_t>(1, rt.options.max_connections / workers);
-  ConnectionGate gate(share, rt.options.max_connections_per_ip);
-  Runtime worker{rt.service, rt.options, rt.listener, rt.local, rt.log, gate, rt.stop, rt.workers};
-  run_serial(worker);
+  try {
+    // The worker's own: a signal sent to this worker ends this worker only.
+    StopSignal stop;
+    enter_child_process(stop, rt.stop, parent);
+    // Limits are per process: each worker holds its share of the global maximum.
+    std::size_t share = rt.options.max_connections == 0
+                            ? 0
+                            : std::max<std::size_t>(1, rt.options.max_connections / workers);
+    ConnectionGate gate(share, rt.options.max_connections_per_ip);
+    Runtime worker{rt.service, rt.options, rt.listener, rt.local, rt.log, gate, stop, rt.workers};
+    run_serial(worker);
+  } catch (const std::exception& e) {
+    rt.log.error("worker: " + std::string(e.what()));
+    ::_exit(1);
+  }
   ::_exit(0);
 }
 
@@ -44,6 +52,7 @@ void run_prefork(Runtime& rt) {
 
   const pid_t parent = ::getpid();
   auto spawn = [&]() -> bool {
+    StopSignalsBlocked blocked;
     pid_t pid = ::fork();
     if (pid < 0) {
       rt.log.error(std::string("fork worker: ") + std::strerror(errno));

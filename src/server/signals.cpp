@@ -2,6 +2,7 @@
 #include "signals.hpp"
 
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -18,6 +19,14 @@ volatile sig_atomic_t g_child = 0;
 struct sigaction g_old_int;
 struct sigaction g_old_term;
 struct sigaction g_old_pipe;
+
+sigset_t stop_signals() noexcept {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
 
 extern "C" void on_stop_signal(int) {
   StopSignal* stop = g_stop.load();
@@ -55,12 +64,20 @@ SignalScope::~SignalScope() {
   g_stop.store(nullptr);
 }
 
-void enter_child_process(StopSignal& stop, pid_t parent) noexcept {
+StopSignalsBlocked::StopSignalsBlocked() noexcept {
+  sigset_t set = stop_signals();
+  ::pthread_sigmask(SIG_BLOCK, &set, &old_);
+}
+
+StopSignalsBlocked::~StopSignalsBlocked() {
+  ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+}
+
+void enter_child_process(StopSignal& own, const StopSignal& inherited, pid_t parent) noexcept {
   g_child = 1;
   // A master that dies (even by SIGKILL) must not leave workers serving on its port.
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-  if (::getppid() != parent) stop.request();
-  g_stop.store(&stop);
+  g_stop.store(&own);
   // Installed even when the embedding program handles signals itself: these processes
   // are ours, and the master stops them with SIGTERM.
   struct sigaction action {};
@@ -73,6 +90,11 @@ void enter_child_process(StopSignal& stop, pid_t parent) noexcept {
   ignore.sa_handler = SIG_IGN;
   sigemptyset(&ignore.sa_mask);
   ::sigaction(SIGPIPE, &ignore, nullptr);
+  // The parent blocked SIGINT/SIGTERM across fork(): one sent since then arrives now, to
+  // the handler above.
+  sigset_t set = stop_signals();
+  ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  if (::getppid() != parent || stop_requested(inherited)) own.request();
 }
 
 bool stop_requested(const StopSignal& stop) noexcept {

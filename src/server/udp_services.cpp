@@ -3,7 +3,10 @@
 #include "sockit/server/udp_services.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -69,8 +72,17 @@ class RateTable {
   std::unordered_map<std::string, Entry> buckets_;
 };
 
+// A word someone may have meant as a command: no blanks inside, at most 16 bytes. Errors,
+// times and echoes all hold a space or run longer.
+bool could_be_a_command(std::string_view command) {
+  constexpr std::size_t longest = 16;
+  return !command.empty() && command.size() <= longest &&
+         command.find_first_of(" \t\n\v\f\r") == std::string_view::npos;
+}
+
 // The time service's answer to `request` at `now`.
-std::string time_answer(std::string_view request, std::chrono::system_clock::time_point now) {
+std::optional<std::string> time_answer(std::string_view request,
+                                       std::chrono::system_clock::time_point now) {
   std::string_view command = strip(request);
   if (command == "TIME") return ruby_time_string(now);
   if (command == "TIMESTAMP") {
@@ -78,8 +90,11 @@ std::string time_answer(std::string_view request, std::chrono::system_clock::tim
     return std::to_string(seconds.count());
   }
   if (command == "ISO8601") return ruby_time_string(now, TimeStyle::iso8601);
+  if (!could_be_a_command(command)) return std::nullopt;
   return "Unknown command. Use TIME, TIMESTAMP, or ISO8601";
 }
+
+constexpr std::string_view echo_prefix = "Received: ";
 
 }  // namespace
 
@@ -88,9 +103,20 @@ std::optional<std::string> UdpTimeService::answer(std::string_view request, cons
 }
 
 std::optional<std::string> UdpEchoService::answer(std::string_view request, const Address&) {
-  std::string reply = "Received: ";
+  if (request.empty() || request.starts_with(echo_prefix)) return std::nullopt;
+  std::string reply(echo_prefix);
   reply += request;
   return reply;
+}
+
+bool answerable_source(const Address& from) noexcept {
+  constexpr std::uint16_t first_unprivileged = 1024;
+  constexpr std::array<std::uint16_t, 8> answering_services{1900, 3000, 3478, 3702,
+                                                            5353, 5683, 7777, 11211};
+  std::uint16_t port = from.port();
+  if (port < first_unprivileged) return false;
+  return std::find(answering_services.begin(), answering_services.end(), port) ==
+         answering_services.end();
 }
 
 struct UdpServer::Impl {
@@ -164,6 +190,11 @@ void UdpServer::Impl::serve() {
 }
 
 void UdpServer::Impl::handle(std::string_view request, const Address& from) {
+  if (!answerable_source(from)) {
+    log.debug("dropped a datagram from " + from.to_string() +
+              ": a source port never answered (0, privileged, or a UDP service's)");
+    return;
+  }
   if (!rates.admit(from, TokenBucket::Clock::now())) {
     log.debug("rate limit: dropped a datagram from " + from.to_string());
     return;

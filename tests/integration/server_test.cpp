@@ -93,6 +93,19 @@ TEST(ServeCommand, BadArgumentsExitTwo) {
   }
 }
 
+TEST(ServeCommand, DurationsTooLargeForTheClockExitTwoAndSaySo) {
+  for (const char* option : {"--idle-timeout", "--drain"}) {
+    for (const char* value : {"1e300", "1e15"}) {
+      Process p({binary("bin/sockit"), "serve", "echo", "--port", "0", option, value});
+      ExitStatus status = p.finish(std::chrono::seconds(10));
+      EXPECT_TRUE(status.exited) << option << " " << value << ": " << p.stderr_text();
+      EXPECT_EQ(status.code, 2) << option << " " << value << ": " << p.stderr_text();
+      EXPECT_NE(p.stderr_text().find(std::string(option) + " is too large"), std::string::npos)
+          << p.stderr_text();
+    }
+  }
+}
+
 TEST(ServeCommand, QuietStillPrintsTheListeningLine) {
   ServeProcess server("hello", "serial", {"--quiet"});
   ASSERT_TRUE(server.ok());

@@ -1,13 +1,17 @@
-// The UDP server under a flood, in process: it keeps answering another client while one
-// floods it, and stop() in the middle of the flood returns run() promptly.
+// The UDP server in process: under a flood it keeps answering another client and stop()
+// returns run() promptly; by default it bounds what one address gets back, answers no
+// service port and no empty datagram.
 // sockit-test-labels: threaded
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "sockit/error.hpp"
 #include "sockit/server/udp_services.hpp"
@@ -21,6 +25,7 @@ using sockit::server::LogLevel;
 using sockit::server::UdpEchoService;
 using sockit::server::UdpServer;
 using sockit::server::UdpServerOptions;
+using sockit::server::UdpTimeService;
 
 UdpServerOptions quiet_options() {
   UdpServerOptions o;
@@ -74,7 +79,11 @@ class Flooder {
 };
 
 TEST(UdpServerFlood, KeepsAnsweringOthersAndStopsPromptlyMidFlood) {
-  UdpServer server(std::make_shared<UdpEchoService>(), quiet_options());
+  UdpServerOptions options = quiet_options();
+  // The flood comes from the address the other client uses too (loopback): no limit per
+  // address here, or the other client would share the flooder's.
+  options.rate_per_second = 0;
+  UdpServer server(std::make_shared<UdpEchoService>(), options);
   const Address address = server.local_address();
   std::thread runner([&] { server.run(); });
 
@@ -104,6 +113,80 @@ TEST(UdpServerFlood, KeepsAnsweringOthersAndStopsPromptlyMidFlood) {
   runner.join();
   EXPECT_LT(std::chrono::steady_clock::now() - asked, 2s) << "run() kept going after stop()";
   flooder.stop();
+}
+
+// Runs a server on its own thread; stops and joins it at the end of the scope.
+class RunningServer {
+ public:
+  RunningServer(std::shared_ptr<sockit::server::UdpService> service, UdpServerOptions options)
+      : server_(std::move(service), std::move(options)), thread_([this] { server_.run(); }) {}
+  ~RunningServer() {
+    server_.stop();
+    thread_.join();
+  }
+  Address address() const { return server_.local_address(); }
+
+ private:
+  UdpServer server_;
+  std::thread thread_;
+};
+
+// Reads answers until none comes for `quiet`.
+long count_answers(UdpSocket& socket, std::chrono::milliseconds quiet) {
+  long answers = 0;
+  for (;;) {
+    try {
+      (void)socket.recv_from(256, Deadline(quiet));
+      ++answers;
+    } catch (const Error&) {
+      return answers;
+    }
+  }
+}
+
+TEST(UdpServerReflection, DefaultRateLimitBoundsTheAnswersToOneAddress) {
+  RunningServer server(std::make_shared<UdpEchoService>(), quiet_options());
+  UdpSocket client = UdpSocket::bound("127.0.0.1", 0);
+  constexpr long sent = 100;
+  for (long i = 0; i < sent; ++i)
+    client.send_to("ping", server.address());
+  long answers = count_answers(client, 1s);
+  EXPECT_GE(answers, 1);
+  EXPECT_LT(answers, sent / 2) << "a forged source would get this many datagrams back";
+}
+
+TEST(UdpServerReflection, DatagramFromAServicePortGetsNoAnswer) {
+  // Ports of UDP services that answer whatever reaches them (echo, chargen, DNS, NTP):
+  // binding one needs root (tests run as root in CI).
+  std::optional<UdpSocket> service_port;
+  for (std::uint16_t port : {7, 19, 53, 123}) {
+    try {
+      service_port.emplace(UdpSocket::bound("127.0.0.1", port));
+      break;
+    } catch (const Error&) {
+    }
+  }
+  if (!service_port) GTEST_SKIP() << "cannot bind a privileged port here (not root?)";
+  RunningServer server(std::make_shared<UdpEchoService>(), quiet_options());
+  service_port->send_to("from a service", server.address());
+  // The server handles datagrams in the order they come: once this one is answered, the
+  // first has been seen.
+  UdpSocket client = UdpSocket::bound("127.0.0.1", 0);
+  client.send_to("from a client", server.address());
+  EXPECT_EQ(client.recv_from(256, Deadline(20s)).data, "Received: from a client");
+  char buffer[256];
+  EXPECT_FALSE(service_port->recv_from_nonblock(buffer).has_value());
+}
+
+TEST(UdpServerReflection, EmptyDatagramGetsNoAnswer) {
+  RunningServer server(std::make_shared<UdpTimeService>(), quiet_options());
+  UdpSocket client = UdpSocket::bound("127.0.0.1", 0);
+  client.send_to("", server.address());
+  client.send_to("TIMESTAMP", server.address());
+  // The first answer is the second datagram's.
+  std::string first = client.recv_from(256, Deadline(20s)).data;
+  EXPECT_NE(first.find_first_of("0123456789"), std::string::npos) << first;
+  EXPECT_EQ(first.find_first_not_of("0123456789"), std::string::npos) << first;
 }
 
 }  // namespace

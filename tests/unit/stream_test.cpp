@@ -6,9 +6,13 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <new>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -16,6 +20,32 @@
 #include "sockit/error.hpp"
 #include "sockit/framing.hpp"
 #include "sockit/socket.hpp"
+
+namespace sockit {
+namespace {
+
+// The largest single allocation through operator new (replaced below) since last reset.
+std::atomic<std::size_t> largest_allocation{0};
+
+}  // namespace
+}  // namespace sockit
+
+// Counts what it allocates, to show what a declared frame length costs before its bytes.
+void* operator new(std::size_t size) {
+  std::size_t seen = sockit::largest_allocation.load(std::memory_order_relaxed);
+  while (size > seen &&
+         !sockit::largest_allocation.compare_exchange_weak(seen, size, std::memory_order_relaxed)) {
+  }
+  void* p = std::malloc(size == 0 ? 1 : size);  // NOLINT(cppcoreguidelines-no-malloc)
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+void operator delete(void* p) noexcept {
+  std::free(p);  // NOLINT(cppcoreguidelines-no-malloc)
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);  // NOLINT(cppcoreguidelines-no-malloc)
+}
 
 namespace sockit {
 namespace {
@@ -54,7 +84,7 @@ void send_all(Socket& socket, std::string_view bytes) {
 // Joins on scope exit so a failed assertion cannot leave a thread running.
 class Peer {
  public:
-  template <class F>
+  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, Peer>>>
   explicit Peer(F&& f) : thread_(std::forward<F>(f)) {}
   ~Peer() {
     if (thread_.joinable()) thread_.join();
@@ -198,7 +228,7 @@ TEST(StreamReadLine, DeadlineExpiresWhenPeerSendsNothing) {
   const auto start = Clock::now();
   try {
     (void)stream.read_line(100, 200ms);
-    FAIL() << "read returned without data";
+    ADD_FAILURE() << "read returned without data";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), std::errc::timed_out);
     EXPECT_EQ(std::string(e.what()),
@@ -482,6 +512,30 @@ TEST(StreamFrames, WriteFrameOverMaximumThrows) {
   LengthPrefixCodec codec(LengthPrefixOptions{.max_frame = 10});
   Stream out(a);
   EXPECT_THROW(out.write_frame(codec, std::string(11, 'x')), Error);
+}
+
+TEST(StreamFrames, DeclaredLengthCostsNothingUntilTheBytesCome) {
+  // A peer declares 256 MiB, within the maximum, sends 3 bytes and ends.
+  constexpr std::size_t declared = 256 * 1024 * 1024;
+  LengthPrefixCodec codec(LengthPrefixOptions{.max_frame = declared});
+  Pair pair = unix_pair();
+  std::string prefix(4, '\0');
+  codec.encode_length(declared, prefix);
+  prefix += "abc";
+  send_all(pair.a, prefix);
+  pair.a.close_write();
+  Stream in(pair.b);
+  largest_allocation = 0;
+  try {
+    (void)in.read_frame(codec, 10s);
+    FAIL() << "a frame that never came was returned";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), make_error_code(errc::connection_closed));
+    EXPECT_NE(std::string(e.what()).find("after 3 of 268435456 bytes"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_LT(largest_allocation.load(), std::size_t{16 * 1024 * 1024})
+      << "memory for the declared length was taken before the payload came";
 }
 
 // ---- transports ----
