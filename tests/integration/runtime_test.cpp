@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -90,6 +91,7 @@ class Relay final : public Session {
 //   PING -> pong                      TIMER ms text -> text, after ms
 //   CANCEL -> (not) cancelled         KILLER ms -> after ms cancels every other timer
 //   WORK ms -> done, after ms of off-loop work, or busy
+//   STARTED -> started n: how many of this connection's WORK jobs a worker has begun
 //   WORKTHROW -> the work throws: the connection ends
 //   PAUSE ms -> paused; reading stops for ms      FLOOD n -> n bytes, then drained
 //   CONNECT port timeout_ms -> connected / failed: reason     SEND text -> to the outbound
@@ -146,11 +148,14 @@ class Driver final : public Session {
       out.write(cancelled ? "cancelled\n" : "not cancelled\n");
     } else if (name == "WORK" && w.size() == 2) {
       auto ms = std::chrono::milliseconds(std::stoi(w[1]));
-      bool queued = out.run_off_loop([ms] {
+      bool queued = out.run_off_loop([ms, started = started_] {
+        started->fetch_add(1);
         std::this_thread::sleep_for(ms);
         return [](Output& o) { o.write("done\n"); };
       });
       if (!queued) out.write("busy\n");
+    } else if (name == "STARTED") {
+      out.write("started " + std::to_string(started_->load()) + "\n");
     } else if (name == "WORKTHROW") {
       bool queued = out.run_off_loop(
           []() -> server::Continuation { throw std::runtime_error("work failed on purpose"); });
@@ -185,6 +190,8 @@ class Driver final : public Session {
   TimerId last_ = 0;
   TimerId pause_timer_ = 0;
   bool flooding_ = false;
+  // Shared with the jobs, which run on a worker thread of the same process.
+  std::shared_ptr<std::atomic<int>> started_ = std::make_shared<std::atomic<int>>(0);
 };
 
 void Relay::on_open(Output& out) {
@@ -287,6 +294,15 @@ class Reader {
       if (!read_some(deadline)) break;
     }
     return buffer_;
+  }
+  // Reads one line and takes it out of what was read.
+  std::string take_line() {
+    lines(1);
+    const std::size_t end = buffer_.find('\n');
+    if (end == std::string::npos) return std::exchange(buffer_, {});
+    std::string line = buffer_.substr(0, end + 1);
+    buffer_.erase(0, end + 1);
+    return line;
   }
   // Reads until `count` lines in all have come.
   std::string lines(std::size_t count) {
@@ -395,8 +411,15 @@ TEST_P(Runtime, ExceptionFromOffLoopWorkEndsTheConnection) {
 TEST_P(Runtime, FullWorkerPoolSaysBusy) {
   auto server = start(1, 1);  // one job running, one waiting
   Reader client(server->port());
-  client.send("WORK 300\n");
-  std::this_thread::sleep_for(100ms);  // the one thread has taken the first job
+  client.send("WORK 1000\n");
+  // Once the one thread has taken the first job, the queue's one place is free again (the
+  // job runs long enough for the polls to see it running, however slow the machine).
+  for (int polls = 0;; ++polls) {
+    ASSERT_LT(polls, 1000) << "the first job never started";
+    client.send("STARTED\n");
+    if (client.take_line() == "started 1\n") break;
+    std::this_thread::sleep_for(5ms);
+  }
   client.send("WORK 10\nWORK 10\n");
   EXPECT_EQ(client.lines(3), "busy\ndone\ndone\n");
 }
