@@ -28,7 +28,9 @@ namespace {
                           ? 0
                           : std::max<std::size_t>(1, rt.options.max_connections / workers);
   ConnectionGate gate(share, rt.options.max_connections_per_ip);
-  Runtime worker{rt.service, rt.options, rt.listener, rt.local, rt.log, gate, rt.stop, rt.workers};
+  // The output budget is the parent's, copied by fork: each worker counts its own.
+  Runtime worker{rt.service, rt.options, rt.listener, rt.local, rt.log,
+                 gate,       rt.stop,    rt.workers,  rt.output};
   run_serial(worker);
   ::_exit(0);
 }
