@@ -146,7 +146,9 @@ class Connection final : public ChannelHost {
     }
     uncharge(primary_);
     if (logging()) {
-      const std::string& reason = primary_.reason;
+      // A failure during the drain (a write deadline, a poll error) names itself.
+      const std::string reason =
+          primary_.reason.empty() && draining_ ? "server stopping" : primary_.reason;
       rt_.log.info("closed " + peer_.to_string() + (reason.empty() ? "" : " (" + reason + ")"));
     }
   }
@@ -521,7 +523,13 @@ class Connection final : public ChannelHost {
       if (ch.out.queued() == 0) return true;
       pollfd p{ch.socket->fd(), POLLOUT, 0};
       int ready = ::poll(&p, 1, deadline.poll_timeout_ms());
-      if (ready < 0 && errno != EINTR) return false;
+      if (ready < 0) {
+        if (errno == EINTR) continue;
+        // The output cannot be waited for: it is lost, and the close says why.
+        end(ch, std::string("poll: ") + std::strerror(errno));
+        ch.out.discard();
+        return false;
+      }
       if (ready == 0 || deadline.expired()) {
         end(ch, draining_ ? "drain deadline passed while writing" : "write timed out");
         ch.out.discard();
@@ -653,7 +661,6 @@ class Connection final : public ChannelHost {
     draining_ = true;
     drain_deadline_ = Deadline(rt_.options.drain_timeout);
     if (primary_.write_until) primary_.write_until = *drain_deadline_.time_point();
-    if (primary_.reason.empty()) primary_.reason = "server stopping";
     close_outbound("server stopping");
     for (int rounds = 0; can_read(primary_) && rounds < 64; ++rounds) {
       ReadOutcome outcome = read_once(primary_);
