@@ -41,6 +41,8 @@ struct ServeArgs {
   std::size_t max_line = 0;  // 0: the service's default
   double rate = -1;          // -1: not given (TCP: no limit; UDP: default_udp_rate)
   double drain = 5;
+  std::size_t max_output = ServerOptions{}.max_output;
+  std::size_t max_output_per_conn = ServerOptions{}.max_output_per_connection;
   bool quiet = false;
   bool verbose = false;
   bool udp = false;        // --udp
@@ -181,6 +183,8 @@ int run_serve(const ServeArgs& args) {
   options.drain_timeout = seconds(args.drain, "--drain");
   options.limits.max_line = args.max_line;
   options.limits.rate_per_second = std::max(args.rate, 0.0);
+  options.max_output = args.max_output;
+  options.max_output_per_connection = args.max_output_per_conn;
 
   try {
     service = wrap_tls(std::move(service), args.tls, options.log_level);
@@ -248,6 +252,16 @@ void register_serve(CLI::App& app, int& exit_code) {
   cmd->add_option("--drain", args->drain,
                   "On SIGINT/SIGTERM, seconds to finish in-flight requests before exiting")
       ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-output", args->max_output,
+                  "Unsent output all connections may hold together, in bytes (64MiB, 1GiB...); "
+                  "past it a client holding over its share is closed as too slow (0: no bound)")
+      ->transform(CLI::AsSizeValue(true))
+      ->capture_default_str();
+  cmd->add_option("--max-output-per-conn", args->max_output_per_conn,
+                  "Unsent output one connection may hold, in bytes; past it the client is "
+                  "closed as too slow (0: no bound)")
+      ->transform(CLI::AsSizeValue(true))
       ->capture_default_str();
   cmd->add_flag("--quiet,-q", args->quiet, "Log errors only");
   cmd->add_flag("--verbose,-v", args->verbose, "Log debug details too");

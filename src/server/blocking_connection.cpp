@@ -8,7 +8,9 @@
 // The thread serves "channels": the accepted socket and any outbound connections its
 // session opened, each with its own Output and Session. A channel whose output waits for
 // its peer is polled for POLLOUT only, so a peer that does not read stops being read from,
-// and is closed at its write deadline without holding up the other channels.
+// and is closed at its write deadline without holding up the other channels. What a
+// channel holds for its peer counts against the server's output bounds (output_budget.hpp):
+// a channel past them is closed as too slow.
 #include "blocking_connection.hpp"
 
 #include <poll.h>
@@ -77,7 +79,8 @@ struct Channel {
   std::shared_ptr<Peer> peer;  // an outbound channel's Peer, once asked for
   Clock::time_point idle_until;
   std::optional<Clock::time_point> write_until;  // while output waits for the peer
-  bool drained = false;  // output that had to wait has all gone: on_drain is due
+  std::size_t charged = 0;  // of its queue, what the server's output budget counts
+  bool drained = false;     // output that had to wait has all gone: on_drain is due
   bool read_open = true;
   bool hangup = false;  // POLLHUP while not reading: stop polling until reading resumes
   bool ended = false;
@@ -141,8 +144,11 @@ class Connection final : public ChannelHost {
       }
       primary_.session.reset();
     }
+    uncharge(primary_);
     if (logging()) {
-      const std::string& reason = primary_.reason;
+      // A failure during the drain (a write deadline, a poll error) names itself.
+      const std::string reason =
+          primary_.reason.empty() && draining_ ? "server stopping" : primary_.reason;
       rt_.log.info("closed " + peer_.to_string() + (reason.empty() ? "" : " (" + reason + ")"));
     }
   }
@@ -187,7 +193,7 @@ class Connection final : public ChannelHost {
   }
 
   std::shared_ptr<ConnectionPeer> home() {
-    if (!home_) home_ = std::make_shared<ConnectionPeer>();
+    if (!home_) home_ = std::make_shared<ConnectionPeer>(rt_.output);
     return home_;
   }
 
@@ -371,7 +377,9 @@ class Connection final : public ChannelHost {
 
   // What other threads sent: bytes and a close for the accepted channel, posted tasks.
   void take_home() {
-    if (home_->take(primary_.out.pending(), tasks_)) primary_.out.close();
+    const ConnectionPeer::Taken taken = home_->take(primary_.out.pending(), tasks_);
+    if (taken.close) primary_.out.close();
+    if (taken.too_slow) too_slow(primary_);
     std::vector<ConnectionPeer::Task> tasks;
     tasks.swap(tasks_);
     for (auto& task : tasks) {
@@ -492,6 +500,7 @@ class Connection final : public ChannelHost {
   void flush_one(Channel& ch, bool& again) {
     if (ch.ended) return;
     if (ch.out.queued() != 0 && !write_some(ch)) return;
+    if (!account(ch)) return;
     if (ch.out.write_shut_due()) {
       ch.out.write_shut_sent();
       try {
@@ -514,7 +523,13 @@ class Connection final : public ChannelHost {
       if (ch.out.queued() == 0) return true;
       pollfd p{ch.socket->fd(), POLLOUT, 0};
       int ready = ::poll(&p, 1, deadline.poll_timeout_ms());
-      if (ready < 0 && errno != EINTR) return false;
+      if (ready < 0) {
+        if (errno == EINTR) continue;
+        // The output cannot be waited for: it is lost, and the close says why.
+        end(ch, std::string("poll: ") + std::strerror(errno));
+        ch.out.discard();
+        return false;
+      }
       if (ready == 0 || deadline.expired()) {
         end(ch, draining_ ? "drain deadline passed while writing" : "write timed out");
         ch.out.discard();
@@ -524,6 +539,38 @@ class Connection final : public ChannelHost {
       // with any write after close), so the wait ends here.
       ch.out.end_file_wait();
     }
+  }
+
+  // Brings what the output budget counts of the channel's queue up to date; a channel past
+  // the bounds is closed as too slow (false then).
+  bool account(Channel& ch) {
+    const std::size_t queued = ch.out.queued();
+    if (queued != ch.charged) {
+      if (queued > ch.charged) {
+        rt_.output.add(queued - ch.charged);
+      } else {
+        rt_.output.remove(ch.charged - queued);
+      }
+      ch.charged = queued;
+      if (ch.id == accepted_channel && home_) home_->holding(queued);
+    }
+    if (queued == 0 || !rt_.output.too_slow(queued, rt_.gate.active())) return true;
+    too_slow(ch);
+    return false;
+  }
+
+  // The channel holds more than its peer takes: it goes, and its output with it.
+  void too_slow(Channel& ch) {
+    rt_.log.info(rt_.output.closing_line(
+        ch.id == accepted_channel ? peer_.to_string() : "outbound " + ch.name, ch.out.queued()));
+    end(ch, "client too slow");
+    ch.out.discard();
+    uncharge(ch);
+  }
+
+  void uncharge(Channel& ch) noexcept {
+    rt_.output.remove(std::exchange(ch.charged, 0));
+    if (ch.id == accepted_channel && home_) home_->holding(0);
   }
 
   // Closes the channels the accepted connection opened, and gives up on pending connects.
@@ -561,6 +608,7 @@ class Connection final : public ChannelHost {
   void teardown(Channel& ch) noexcept {
     timers_.cancel_channel(ch.id);
     ch.ended = true;
+    uncharge(ch);
     if (ch.session) {
       invoke(ch, [&ch] { ch.session->on_close(); });
       ch.session.reset();
@@ -613,7 +661,6 @@ class Connection final : public ChannelHost {
     draining_ = true;
     drain_deadline_ = Deadline(rt_.options.drain_timeout);
     if (primary_.write_until) primary_.write_until = *drain_deadline_.time_point();
-    if (primary_.reason.empty()) primary_.reason = "server stopping";
     close_outbound("server stopping");
     for (int rounds = 0; can_read(primary_) && rounds < 64; ++rounds) {
       ReadOutcome outcome = read_once(primary_);
@@ -627,8 +674,12 @@ class Connection final : public ChannelHost {
       if (!flush_blocking(primary_, drain_deadline_)) return;
     }
     if (primary_.ended) return;
-    if (home_) home_->take(primary_.out.pending(), tasks_);
+    const bool over = home_ && home_->take(primary_.out.pending(), tasks_).too_slow;
     tasks_.clear();  // continuations that had not run are dropped with the connection
+    if (over) {
+      too_slow(primary_);
+      return;
+    }
     primary_.out.close();
     if (flush_blocking(primary_, drain_deadline_)) linger();
   }

@@ -12,7 +12,8 @@
 
 namespace sockit::server::detail {
 
-ConnectionPeer::ConnectionPeer() : wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+ConnectionPeer::ConnectionPeer(OutputBudget& budget)
+    : wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)), budget_(budget) {
   if (wake_fd_ < 0) throw_errno("eventfd", "peer", errno);
 }
 
@@ -22,8 +23,16 @@ ConnectionPeer::~ConnectionPeer() {
 
 void ConnectionPeer::send(std::string bytes) {
   std::lock_guard lock(mutex_);
-  if (gone_) return;
-  queued_ += bytes;
+  if (gone_ || too_slow_) return;
+  const std::size_t queued = held_.load(std::memory_order_relaxed) + queued_.size() + bytes.size();
+  // Against the server's bound as a whole: the connection weighs its share once it has
+  // taken these (see OutputBudget::too_slow).
+  if (budget_.too_slow(queued, 1)) {
+    too_slow_ = true;  // the connection closes once it has seen this
+  } else {
+    budget_.add(bytes.size());
+    queued_ += bytes;
+  }
   wake();
 }
 
@@ -42,10 +51,12 @@ bool ConnectionPeer::post(Task& task) {
   return true;
 }
 
-bool ConnectionPeer::take(std::string& bytes, std::vector<Task>& tasks) {
+ConnectionPeer::Taken ConnectionPeer::take(std::string& bytes, std::vector<Task>& tasks) {
   std::uint64_t counter = 0;
   [[maybe_unused]] ssize_t n = ::read(wake_fd_, &counter, sizeof counter);
   std::lock_guard lock(mutex_);
+  // The connection counts these itself from now on.
+  budget_.remove(queued_.size());
   bytes += queued_;
   queued_.clear();
   if (!tasks_.empty()) {
@@ -57,13 +68,14 @@ bool ConnectionPeer::take(std::string& bytes, std::vector<Task>& tasks) {
       tasks_.clear();
     }
   }
-  return close_requested_;
+  return {close_requested_, too_slow_};
 }
 
 void ConnectionPeer::detach() noexcept {
   std::vector<Task> dropped;  // destroyed outside the lock: they may hold anything
   std::lock_guard lock(mutex_);
   gone_ = true;
+  budget_.remove(queued_.size());
   queued_.clear();
   dropped.swap(tasks_);
 }

@@ -29,7 +29,8 @@ namespace {
     StopSignal stop;
     enter_child_process(stop, rt.stop, parent);
     rt.listener.close();
-    Runtime child{rt.service, rt.options, rt.listener, rt.local, rt.log, rt.gate, stop, rt.workers};
+    Runtime child{rt.service, rt.options, rt.listener, rt.local, rt.log,
+                  rt.gate,    stop,       rt.workers,  rt.output};
     serve_connection(child, admitted.socket, admitted.peer);
     admitted.socket.close();
   } catch (const std::exception& e) {

@@ -150,7 +150,7 @@ void LoopConnection::on_timer_due(TimerId id, LoopTimers::Kind kind) {
 void LoopConnection::enqueue(std::string_view bytes) {
   if (!pending) pending = loop.pool.take();
   pending->append(bytes);
-  LoopCounters::add(loop.counters.queued, bytes.size());
+  loop.queued_more(bytes.size());
   if (pending->size() > loop.counters.peak_queued.load(std::memory_order_relaxed)) {
     loop.counters.peak_queued.store(pending->size(), std::memory_order_relaxed);
   }
@@ -182,9 +182,11 @@ void LoopConnection::flush() {
     }
     if (!r.ok()) break;
     pending->consume(r.bytes);
-    loop.counters.queued.fetch_sub(r.bytes, std::memory_order_relaxed);
-    touch();
+    loop.queued_less(r.bytes);
   }
+  // The write deadline (the idle list) restarts once everything is out, not at each partial
+  // write: a peer that takes a byte now and then is as slow as one that takes nothing.
+  if (queued() == 0) touch();
   if (pending && pending->empty()) loop.pool.give(std::move(pending));
   output_sent(had_queue);
 }
@@ -237,9 +239,8 @@ void LoopConnection::settle_change() {
   bool keep = state != State::broken;
   if (keep) {
     const std::size_t queue = queued();
-    if (queue > loop.settings.max_queued) {
-      loop.rt.log.info("closing " + remote_.to_string() + ": " + std::to_string(queue) +
-                       " bytes of output unread (client too slow)");
+    if (queue != 0 && loop.rt.output.too_slow(queue, loop.rt.gate.active())) {
+      loop.rt.log.info(loop.rt.output.closing_line(remote_.to_string(), queue));
       keep = false;
     } else {
       if ((hold & kHoldBackPressure) == 0 && queue > loop.settings.high_water) {
@@ -338,7 +339,7 @@ void LoopConnection::destroy() noexcept {
   // fire.
   loop.timers.cancel_all(*this);
   if (pending) {
-    loop.counters.queued.fetch_sub(pending->size(), std::memory_order_relaxed);
+    loop.queued_less(pending->size());
     loop.pool.give(std::move(pending));
   }
   // Closing the descriptor also drops it from epoll; io_uring's requests hold the socket

@@ -43,9 +43,8 @@ struct LoopSettings {
   // high_water plus the answer to one read.
   std::size_t high_water = 1024 * 1024;
   std::size_t low_water = 256 * 1024;
-  // Output that others push through Peer cannot be paused at the source: a connection whose
-  // queue passes this is closed as too slow.
-  std::size_t max_queued = 16 * 1024 * 1024;
+  // Output that others push through Peer cannot be paused at the source: a connection past
+  // the server's output bounds (Runtime::output) is closed as too slow.
   // One shared read buffer per loop; large reads keep syscalls per byte low.
   std::size_t read_buffer = 64 * 1024;
   // Which kernel interface the loop waits on: epoll (readiness) or io_uring (completions).
@@ -135,6 +134,15 @@ struct LoopShared {
                         std::chrono::milliseconds{1000})) {}
 
   bool info_enabled() const noexcept { return rt.log.level() != LogLevel::quiet; }
+  // Output queued, or taken by the kernel: counted for the stats and the server's bounds.
+  void queued_more(std::size_t n) noexcept {
+    LoopCounters::add(counters.queued, n);
+    rt.output.add(n);
+  }
+  void queued_less(std::size_t n) noexcept {
+    counters.queued.fetch_sub(n, std::memory_order_relaxed);
+    rt.output.remove(n);
+  }
 
   Runtime& rt;
   const LoopSettings settings;

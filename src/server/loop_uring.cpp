@@ -113,8 +113,9 @@ void LoopConnection::on_sent(std::int32_t result) {
   }
   const auto size = static_cast<std::size_t>(result);
   sending->consume(size);
-  loop.counters.queued.fetch_sub(size, std::memory_order_relaxed);
-  touch();
+  loop.queued_less(size);
+  // As on epoll, only an empty queue restarts the write deadline.
+  if (queued() == 0) touch();
   // Output waited behind this send, or not all of it went: it backed up, as a full socket
   // on epoll, and the session hears on_drain once it is all out.
   const bool backed_up =
@@ -156,7 +157,7 @@ void LoopConnection::release_uring() noexcept {
     loop.rt.log.error(error.what());
   }
   if (sending) {
-    loop.counters.queued.fetch_sub(sending->size(), std::memory_order_relaxed);
+    loop.queued_less(sending->size());
     if ((uring_ & kSending) != 0) {
       ring.keep_until_sent(user_data(UringOp::send), std::move(sending));
     } else {

@@ -32,7 +32,9 @@ namespace {
                             ? 0
                             : std::max<std::size_t>(1, rt.options.max_connections / workers);
     ConnectionGate gate(share, rt.options.max_connections_per_ip);
-    Runtime worker{rt.service, rt.options, rt.listener, rt.local, rt.log, gate, stop, rt.workers};
+    // The output budget is the parent's, copied by fork: each worker counts its own.
+    Runtime worker{rt.service, rt.options, rt.listener, rt.local, rt.log,
+                   gate,       stop,       rt.workers,  rt.output};
     run_serial(worker);
   } catch (const std::exception& e) {
     rt.log.error("worker: " + std::string(e.what()));

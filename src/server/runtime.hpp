@@ -11,6 +11,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "output_budget.hpp"
 #include "sockit/address.hpp"
 #include "sockit/file_descriptor.hpp"
 #include "sockit/server/server.hpp"
@@ -60,6 +61,8 @@ class ConnectionGate {
   // An empty ticket when over a limit; `reason` then says which ("connection limit 1024
   // reached" / "per-address limit 4 reached for 127.0.0.1").
   Ticket admit(const Address& peer, std::string* reason = nullptr);
+  // Connections admitted and open now.
+  std::size_t active() const noexcept { return active_.load(std::memory_order_relaxed); }
 
  private:
   void release(const std::string& key) noexcept;
@@ -96,7 +99,8 @@ struct Runtime {
   Logger& log;
   ConnectionGate& gate;
   StopSignal& stop;
-  WorkerPool& workers;  // for Output::run_off_loop; shared by every connection
+  WorkerPool& workers;   // for Output::run_off_loop; shared by every connection
+  OutputBudget& output;  // the bounds on output waiting for slow peers
 };
 
 // The seven runners. Each returns once it has stopped accepting and drained (or the

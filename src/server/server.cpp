@@ -138,7 +138,9 @@ void Server::run() {
   // Declared before the runners run and destroyed after they return: queued jobs finish,
   // and their continuations find their connections gone and are dropped.
   detail::WorkerPool workers(s.options.off_loop_threads, s.options.off_loop_queue);
-  detail::Runtime rt{*s.service, s.options, *s.listener, s.local, s.log, s.gate, s.stop, workers};
+  detail::OutputBudget output(s.options.max_output_per_connection, s.options.max_output);
+  detail::Runtime rt{*s.service, s.options, *s.listener, s.local, s.log,
+                     s.gate,     s.stop,    workers,     output};
 
   // Scripts and tests wait for this line (with the real port), so it prints even when quiet.
   detail::Logger(LogLevel::info)

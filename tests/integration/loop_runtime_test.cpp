@@ -127,7 +127,7 @@ class Harness {
     listener_.set_nonblocking(true);
     local_ = listener_.local_address();
     runtime_ = std::make_unique<Runtime>(
-        Runtime{service_, options_, listener_, local_, log_, gate_, stop_, workers_});
+        Runtime{service_, options_, listener_, local_, log_, gate_, stop_, workers_, output_});
     thread_ = std::thread([this, architecture] {
       const LoopKind kind =
           architecture == Architecture::uring || architecture == Architecture::uring_hybrid
@@ -164,6 +164,7 @@ class Harness {
   ConnectionGate gate_;
   StopSignal stop_;
   WorkerPool workers_;
+  OutputBudget output_{options_.max_output_per_connection, options_.max_output};
   Socket listener_;
   Address local_;
   std::unique_ptr<Runtime> runtime_;

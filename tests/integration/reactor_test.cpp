@@ -55,7 +55,7 @@ class Harness {
     listener_.set_nonblocking(true);
     local_ = listener_.local_address();
     runtime_ = std::make_unique<Runtime>(
-        Runtime{*service_, options_, listener_, local_, log_, gate_, stop_, workers_});
+        Runtime{*service_, options_, listener_, local_, log_, gate_, stop_, workers_, output_});
     if (hybrid) {
       thread_ = std::thread([this, kind] {
         run_hybrid(*runtime_, kind);
@@ -93,6 +93,7 @@ class Harness {
   ConnectionGate gate_;
   StopSignal stop_;
   WorkerPool workers_{2, 0};
+  OutputBudget output_{options_.max_output_per_connection, options_.max_output};
   Socket listener_;
   Address local_;
   std::unique_ptr<Runtime> runtime_;

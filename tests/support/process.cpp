@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <functional>
 #include <regex>
 #include <stdexcept>
+#include <string_view>
 
 extern char** environ;
 
@@ -85,9 +87,17 @@ Process::Process(std::vector<std::string> argv, std::vector<std::string> env) {
   for (auto& a : argv)
     args.push_back(a.data());
   args.push_back(nullptr);
+  // An entry of `env` replaces the inherited variable of the same name (the C library
+  // would find the inherited one first).
+  auto given = [&env](std::string_view inherited) {
+    const std::string_view name = inherited.substr(0, inherited.find('=') + 1);
+    return std::any_of(env.begin(), env.end(),
+                       [name](const std::string& e) { return e.rfind(name, 0) == 0; });
+  };
   std::vector<std::string> env_storage;
-  for (char** e = environ; *e != nullptr; ++e)
-    env_storage.emplace_back(*e);
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (!given(*e)) env_storage.emplace_back(*e);
+  }
   for (auto& e : env)
     env_storage.push_back(e);
   std::vector<char*> envp;

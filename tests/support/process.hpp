@@ -33,7 +33,7 @@ struct ExitStatus {
 class Process {
  public:
   // Starts argv[0] (searched on PATH) with pipes for stdin, stdout and stderr.
-  // `env` entries "NAME=value" are added to the environment.
+  // `env` entries "NAME=value" are added to the environment, replacing the inherited ones.
   explicit Process(std::vector<std::string> argv, std::vector<std::string> env = {});
   Process(Process&&) noexcept;
   Process& operator=(Process&&) = delete;

@@ -17,7 +17,17 @@
 
 namespace sockit::server {
 
-enum class Architecture { serial, thread, fork, prefork, pool, reactor, hybrid, uring, uring_hybrid };
+enum class Architecture {
+  serial,
+  thread,
+  fork,
+  prefork,
+  pool,
+  reactor,
+  hybrid,
+  uring,
+  uring_hybrid
+};
 
 // All seven, in the order --help lists them.
 std::span<const Architecture> all_architectures() noexcept;
@@ -47,6 +57,13 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{300'000};
   std::chrono::milliseconds drain_timeout{5'000};
   SessionLimits limits;  // max line, request rate
+  // Output waiting for slow peers (written, by the session or through its Peer, and not yet
+  // taken by the kernel). A connection whose queue passes max_output_per_connection, or its
+  // share of max_output (over the connections open; at least 64 KiB) while all queues
+  // together pass max_output, is closed as too slow. Per process (fork and prefork workers
+  // each hold their own). 0: no such bound.
+  std::size_t max_output_per_connection = std::size_t{16} * 1024 * 1024;
+  std::size_t max_output = std::size_t{256} * 1024 * 1024;
   // The worker pool sessions hand blocking work to (Output::run_off_loop): its threads (0 =
   // one per core) and how many jobs may wait (0 = 64 per thread) before it says busy.
   unsigned off_loop_threads = 0;
