@@ -1,5 +1,5 @@
 // The frame parser: a header checked byte by byte as it arrives, then the payload handed out
-// in the pieces it came in, unmasked in place.
+// in the pieces it came in, unmasked where the caller copies it.
 #include <algorithm>
 #include <string>
 
@@ -94,36 +94,43 @@ bool FrameParser::header_complete() {
   return true;
 }
 
-FrameParseResult FrameParser::parse(std::span<char> input) {
+FrameParseResult FrameParser::parse(std::string_view input) {
   std::size_t pos = 0;
   if (state_ == State::header) {
     for (;;) {
-      if (pos == input.size()) return {FrameEvent::need_more, pos, {}};
+      if (pos == input.size()) return {FrameEvent::need_more, pos, {}, 0};
       bytes_[have_++] = static_cast<std::uint8_t>(input[pos++]);
       if (header_complete()) break;
     }
     state_ = State::payload;
     remaining_ = header_.payload_length;
-    mask_at_ = 0;
-    return {FrameEvent::header, pos, {}};
+    return {FrameEvent::header, pos, {}, 0};
   }
   if (remaining_ == 0) {
     state_ = State::header;
     have_ = 0;
-    return {FrameEvent::frame_end, pos, {}};
+    return {FrameEvent::frame_end, pos, {}, header_.payload_length};
   }
-  if (pos == input.size()) return {FrameEvent::need_more, pos, {}};
+  if (pos == input.size()) return {FrameEvent::need_more, pos, {}, 0};
   const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, input.size() - pos));
-  char* const piece = input.data() + pos;
-  if (header_.masked) {
-    for (std::size_t i = 0; i < n; ++i) {
-      piece[i] =
-          static_cast<char>(static_cast<std::uint8_t>(piece[i]) ^ header_.mask[(mask_at_ + i) & 3]);
-    }
-    mask_at_ = (mask_at_ + n) & 3;
-  }
+  const std::uint64_t offset = header_.payload_length - remaining_;
   remaining_ -= n;
-  return {FrameEvent::payload, pos + n, {piece, n}};
+  return {FrameEvent::payload, pos + n, input.substr(pos, n), offset};
+}
+
+void append_unmasked(std::string& out, std::string_view payload, const FrameHeader& header,
+                     std::uint64_t offset) {
+  if (!header.masked) {
+    out.append(payload);
+    return;
+  }
+  const std::size_t at = out.size();
+  out.resize(at + payload.size());
+  char* const to = out.data() + at;
+  const auto start = static_cast<std::size_t>(offset & 3);
+  for (std::size_t i = 0; i < payload.size(); ++i) {
+    to[i] = static_cast<char>(static_cast<std::uint8_t>(payload[i]) ^ header.mask[(start + i) & 3]);
+  }
 }
 
 }  // namespace sockit::websocket

@@ -52,11 +52,8 @@ void append_frame(std::string& out, const FrameHeader& header, std::string_view 
   }
   for (const std::uint8_t k : header.mask)
     out += static_cast<char>(k);
-  const std::size_t at = out.size();
-  out.resize(at + payload.size());
-  for (std::size_t i = 0; i < payload.size(); ++i) {
-    out[at + i] = static_cast<char>(static_cast<std::uint8_t>(payload[i]) ^ header.mask[i & 3]);
-  }
+  // Masking is its own inverse.
+  append_unmasked(out, payload, header, 0);
 }
 
 FrameWriter FrameWriter::client(RandomSource random) {

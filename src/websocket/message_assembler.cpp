@@ -48,15 +48,17 @@ void MessageAssembler::on_header(const FrameHeader& header) {
   final_fragment_ = header.fin;
 }
 
-void MessageAssembler::on_payload(std::string_view bytes) {
+void MessageAssembler::on_payload(const FrameParseResult& piece) {
+  const FrameHeader& header = frames_.header();
   if (in_control_) {
-    control_.append(bytes);
+    append_unmasked(control_, piece.payload, header, piece.payload_offset);
     return;
   }
-  if (message_opcode_ == Opcode::text && !utf8_.feed(bytes)) {
+  const std::size_t at = message_.size();
+  append_unmasked(message_, piece.payload, header, piece.payload_offset);
+  if (message_opcode_ == Opcode::text && !utf8_.feed(std::string_view(message_).substr(at))) {
     throw ProtocolError(CloseCode::invalid_payload, "text message is not valid UTF-8");
   }
-  message_.append(bytes);
 }
 
 bool MessageAssembler::on_frame_end(MessageResult& result) {
@@ -88,11 +90,11 @@ bool MessageAssembler::on_frame_end(MessageResult& result) {
   return true;
 }
 
-MessageResult MessageAssembler::parse(std::span<char> input) {
+MessageResult MessageAssembler::parse(std::string_view input) {
   if (closed_) return {MessageEvent::need_more, input.size(), {}, {}};
   std::size_t pos = 0;
   for (;;) {
-    const auto r = frames_.parse(input.subspan(pos));
+    const auto r = frames_.parse(input.substr(pos));
     pos += r.consumed;
     switch (r.event) {
       case FrameEvent::need_more:
@@ -101,7 +103,7 @@ MessageResult MessageAssembler::parse(std::span<char> input) {
         on_header(frames_.header());
         break;
       case FrameEvent::payload:
-        on_payload(r.payload);
+        on_payload(r);
         break;
       case FrameEvent::frame_end: {
         MessageResult result;

@@ -53,21 +53,21 @@ std::vector<std::vector<std::size_t>> splits(std::size_t size) {
   return out;
 }
 
-// Parses a fresh copy of `wire` (the parser unmasks in place) in pieces of the given lengths.
-std::vector<Frame> feed(Role role, std::string wire, const std::vector<std::size_t>& lengths,
+// Parses `wire` in pieces of the given lengths, unmasking the payloads.
+std::vector<Frame> feed(Role role, std::string_view wire, const std::vector<std::size_t>& lengths,
                         FrameLimits limits = {}) {
   FrameParser parser(role, limits);
   std::vector<Frame> frames;
   Frame current;
   std::size_t at = 0;
   for (const std::size_t length : lengths) {
-    std::span<char> piece(wire.data() + at, length);
+    std::string_view piece(wire.data() + at, length);
     at += length;
     for (;;) {
       const auto r = parser.parse(piece);
       EXPECT_LE(r.consumed, piece.size());
       const char* const end_of_consumed = piece.data() + r.consumed;
-      piece = piece.subspan(r.consumed);
+      piece.remove_prefix(r.consumed);
       if (r.event == FrameEvent::need_more) {
         EXPECT_TRUE(piece.empty());
         break;
@@ -78,7 +78,9 @@ std::vector<Frame> feed(Role role, std::string wire, const std::vector<std::size
         EXPECT_FALSE(r.payload.empty());
         // A view into the input, never a copy.
         EXPECT_EQ(r.payload.data() + r.payload.size(), end_of_consumed);
-        current.payload.append(r.payload);
+        EXPECT_EQ(r.payload_offset, current.payload.size());
+        sockit::websocket::append_unmasked(current.payload, r.payload, parser.header(),
+                                           r.payload_offset);
       } else {
         EXPECT_EQ(current.payload.size(), current.header.payload_length);
         EXPECT_TRUE(parser.at_frame_boundary());
@@ -94,7 +96,7 @@ std::vector<Frame> feed(Role role, std::string wire, const std::vector<std::size
 
 // The frames of `wire`, the same however it is split.
 std::vector<Frame> parse(Role role, const std::string& wire, FrameLimits limits = {}) {
-  const auto whole = feed(role, wire, {wire.size()}, limits);
+  auto whole = feed(role, wire, {wire.size()}, limits);
   for (const auto& lengths : splits(wire.size())) {
     const auto split = feed(role, wire, lengths, limits);
     EXPECT_EQ(split.size(), whole.size()) << lengths.size() << " pieces";

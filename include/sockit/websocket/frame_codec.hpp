@@ -59,24 +59,26 @@ struct FrameLimits {
 enum class FrameEvent {
   need_more,  // every byte given was consumed: feed more
   header,     // a frame's header is complete: header() is valid
-  payload,    // `payload` holds the frame's next payload bytes, unmasked
+  payload,    // `payload` holds the frame's next payload bytes, as they arrived
   frame_end,  // the frame's payload is complete (also right after a header of length 0)
 };
 
 struct FrameParseResult {
   FrameEvent event = FrameEvent::need_more;
   std::size_t consumed = 0;
-  std::string_view payload;  // a view into the input given
+  // A view into the input given: still masked when header().masked (see append_unmasked).
+  std::string_view payload;
+  std::uint64_t payload_offset = 0;  // where in the frame's payload `payload` starts
 };
 
 // Parses frames off one direction of a connection. A server's parser requires masked frames
-// and a client's unmasked ones. Payload bytes are never copied: a masked payload is unmasked
-// in place in the caller's buffer, which is why the input is writable. Memory stays constant
-// whatever length a frame declares. Refuses with 1002: RSV bits not negotiated, a reserved
-// opcode, the wrong masking for the role, a control frame fragmented or over 125 bytes, a
-// length not in its shortest form or with the 64-bit form's top bit set; with 1009 a frame
-// over limits.max_payload. Each as soon as the bytes show it.
-//   for (;;) { auto r = p.parse(in); in = in.subspan(r.consumed); switch (r.event) ... }
+// and a client's unmasked ones. Payload bytes are never copied: they are handed out as views
+// into the input, for the caller to unmask where it copies them (append_unmasked). Memory
+// stays constant whatever length a frame declares. Refuses with 1002: RSV bits not
+// negotiated, a reserved opcode, the wrong masking for the role, a control frame fragmented
+// or over 125 bytes, a length not in its shortest form or with the 64-bit form's top bit
+// set; with 1009 a frame over limits.max_payload. Each as soon as the bytes show it.
+//   for (;;) { auto r = p.parse(in); in.remove_prefix(r.consumed); switch (r.event) ... }
 class FrameParser {
  public:
   explicit FrameParser(Role role, FrameLimits limits = {}) : role_(role), limits_(limits) {}
@@ -84,7 +86,7 @@ class FrameParser {
   // Consumes a prefix of `input` and reports one event. Call again with the rest (also with
   // an empty rest after a header or payload: a frame may end without more bytes). Throws
   // ProtocolError; the parser is then unusable.
-  FrameParseResult parse(std::span<char> input);
+  FrameParseResult parse(std::string_view input);
 
   // Valid from the `header` event until the next frame's header starts.
   const FrameHeader& header() const noexcept { return header_; }
@@ -108,8 +110,13 @@ class FrameParser {
   std::size_t have_ = 0;
   FrameHeader header_;
   std::uint64_t remaining_ = 0;  // payload bytes still to come
-  std::size_t mask_at_ = 0;      // where in the mask key the next payload byte starts
 };
+
+// Appends payload bytes to `out` as plain bytes: unmasked with header.mask when the frame is
+// masked, `offset` being where they sit in the frame's payload (a parse result's
+// payload_offset); copied as they are otherwise.
+void append_unmasked(std::string& out, std::string_view payload, const FrameHeader& header,
+                     std::uint64_t offset);
 
 // Fills the bytes with unpredictable values (a client's masking keys and handshake key).
 using RandomSource = std::function<void(std::span<std::uint8_t>)>;

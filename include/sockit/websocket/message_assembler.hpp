@@ -5,7 +5,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <span>
 #include <string>
 #include <string_view>
 
@@ -40,20 +39,22 @@ struct MessageResult {
 };
 
 // Reads messages off one direction of a connection (a server's assembler reads a client's
-// masked frames). Refuses with ProtocolError: 1002 for a frame the parser refuses, a
-// continuation with no message begun, a new message inside a fragmented one, a malformed
-// close frame; 1007 for text that is not UTF-8 (at the first byte that shows it, and a
-// sequence cut short at the message's end); 1009 for a message over limits.max_message.
-// The message buffer grows with the bytes that arrive and is reused from one message to the
-// next. After `close`, further input is consumed and ignored (RFC 6455 section 5.5.1).
-//   for (;;) { auto r = a.parse(in); in = in.subspan(r.consumed); switch (r.event) ... }
+// masked frames). Payload bytes are copied once, unmasked on the way, into the message
+// buffer; the input is never written to, so it fits Session::on_data's bytes. Refuses with
+// ProtocolError: 1002 for a frame the parser refuses, a continuation with no message begun, a new
+// message inside a fragmented one, a malformed close frame; 1007 for text that is not UTF-8 (at the
+// first byte that shows it, and a sequence cut short at the message's end); 1009 for a message over
+// limits.max_message. The message buffer grows with the bytes that arrive and is reused from one
+// message to the next. After `close`, further input is consumed and ignored (RFC 6455
+// section 5.5.1).
+//   for (;;) { auto r = a.parse(in); in.remove_prefix(r.consumed); switch (r.event) ... }
 class MessageAssembler {
  public:
   explicit MessageAssembler(Role role, MessageLimits limits = {});
 
-  // Consumes a prefix of `input` (unmasking it in place) and reports one event. Call again
-  // with the rest until need_more.
-  MessageResult parse(std::span<char> input);
+  // Consumes a prefix of `input` and reports one event. Call again with the rest until
+  // need_more.
+  MessageResult parse(std::string_view input);
 
   // A close frame has been read.
   bool closed() const noexcept { return closed_; }
@@ -63,7 +64,7 @@ class MessageAssembler {
 
  private:
   void on_header(const FrameHeader& header);
-  void on_payload(std::string_view bytes);
+  void on_payload(const FrameParseResult& piece);
   // The frame ended: an event if it completed a message or was a control frame.
   bool on_frame_end(MessageResult& result);
 
