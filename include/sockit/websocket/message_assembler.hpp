@@ -40,13 +40,13 @@ struct MessageResult {
 
 // Reads messages off one direction of a connection (a server's assembler reads a client's
 // masked frames). Payload bytes are copied once, unmasked on the way, into the message
-// buffer; the input is never written to, so it fits Session::on_data's bytes. Refuses with
-// ProtocolError: 1002 for a frame the parser refuses, a continuation with no message begun, a new
-// message inside a fragmented one, a malformed close frame; 1007 for text that is not UTF-8 (at the
-// first byte that shows it, and a sequence cut short at the message's end); 1009 for a message over
-// limits.max_message. The message buffer grows with the bytes that arrive and is reused from one
-// message to the next. After `close`, further input is consumed and ignored (RFC 6455
-// section 5.5.1).
+// buffer; the input is never written to, so it fits Session::on_data's bytes. The buffer
+// grows with the bytes that arrive and is reused from one message to the next. Refuses with
+// ProtocolError (the assembler is then unusable): 1002 for a frame the parser refuses, a
+// continuation with no message begun, a new message inside a fragmented one, a malformed
+// close frame; 1007 for text that is not UTF-8 (at the first byte that shows it, and a
+// sequence cut short at the message's end); 1009 for a message over limits.max_message.
+// After `close`, further input is consumed and ignored (RFC 6455 section 5.5.1).
 //   for (;;) { auto r = a.parse(in); in.remove_prefix(r.consumed); switch (r.event) ... }
 class MessageAssembler {
  public:
