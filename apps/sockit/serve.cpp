@@ -4,7 +4,6 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -277,7 +276,6 @@ void register_serve(CLI::App& app, int& exit_code) {
                   "http: a WebSocket endpoint at PATH that sends every message back");
   cmd->add_option("--ws-max-message", args->http.http_ws_max_message,
                   "http: largest WebSocket message accepted, in bytes (larger: close 1009)")
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40))
       ->capture_default_str();
   add_tls_serve_options(*cmd, args->tls);
   cmd->footer(help_footer());
