@@ -2,7 +2,8 @@
 // websockets library, tests/integration/websocket_client.py): the handshake, echo of text,
 // binary and fragmented messages, ping, the close handshake, and the violations that close
 // with 1009 and 1007; and from raw sockets, what that client will not send: an unmasked
-// frame (1002), a refused handshake, frames arriving with the upgrade request.
+// frame (1002), a refused handshake, an upgrade with a body, frames arriving with the
+// upgrade request.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -121,6 +122,16 @@ TEST_P(WebSocketServe, RefusedHandshakeIsAnAnswerAndAClose) {
   EXPECT_TRUE(client.eof());
   EXPECT_EQ(all.substr(0, 12), "HTTP/1.1 426") << all;
   EXPECT_NE(all.find("Sec-WebSocket-Version: 13\r\n"), std::string::npos) << all;
+}
+
+TEST_P(WebSocketServe, UpgradeRequestWithABodyIs400) {
+  Client client(server_->port);
+  std::string request = upgrade_request("/echo");
+  request.insert(request.size() - 2, "Content-Length: 3\r\n");
+  client.send(request + "abc");
+  const std::string all = client.read_to_eof();
+  EXPECT_TRUE(client.eof());
+  EXPECT_EQ(all.substr(0, 12), "HTTP/1.1 400") << all;
 }
 
 TEST_P(WebSocketServe, PipelinedRequestAndFramesAfterTheUpgradeAreServedInOrder) {
