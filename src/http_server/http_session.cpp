@@ -15,6 +15,7 @@
 #include "access_log.hpp"
 #include "response_head.hpp"
 #include "sockit/server/server.hpp"
+#include "sockit/websocket/handshake.hpp"
 
 namespace sockit::http::detail {
 namespace {
