@@ -3,7 +3,7 @@
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY include/sockit DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS sockit sockit_tls sockit_auth sockit_http_server EXPORT sockitTargets
+install(TARGETS sockit sockit_tls sockit_auth sockit_http_server sockit_websocket EXPORT sockitTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

@@ -17,8 +17,9 @@ packages=(
   haproxy
   # counts the system calls per message of each server (bench/syscalls.sh)
   linux-perf
-  # real peers used by the tests, and process tools
-  ruby netcat-openbsd socat curl python3 procps util-linux iproute2 openssl
+  # real peers used by the tests (python3-websockets: the WebSocket client of
+  # websocket_test, for /usr/bin/python3), and process tools
+  ruby netcat-openbsd socat curl python3 python3-websockets procps util-linux iproute2 openssl
   # TLS peer for the TLS client tests (started by the test itself, never as a service)
   nginx-light
   # clients of the HTTP server tests: a load generator and a headless browser

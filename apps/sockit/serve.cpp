@@ -47,7 +47,7 @@ struct ServeArgs {
   bool verbose = false;
   bool udp = false;        // --udp
   std::string users_file;  // --users
-  ServiceConfig http;      // --root, --list, --follow-symlinks, --max-body, --access-log
+  ServiceConfig http;      // --root, --list, --follow-symlinks, --max-body, --access-log, --ws-*
   TlsServeOptions tls;     // --tls-cert, --tls-key
 };
 
@@ -290,6 +290,11 @@ void register_serve(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--access-log", args->http.http_access_log,
                   "http: append a combined-format access log to FILE ('-': stdout)");
+  cmd->add_option("--ws-echo", args->http.http_ws_echo,
+                  "http: a WebSocket endpoint at PATH that sends every message back");
+  cmd->add_option("--ws-max-message", args->http.http_ws_max_message,
+                  "http: largest WebSocket message accepted, in bytes (larger: close 1009)")
+      ->capture_default_str();
   add_tls_serve_options(*cmd, args->tls);
   cmd->footer(help_footer());
   cmd->callback([args, &exit_code] { exit_code = run_serve(*args); });

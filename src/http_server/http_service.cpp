@@ -3,16 +3,30 @@
 #include "sockit/http/http_service.hpp"
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
 #include "access_log.hpp"
 #include "http_session.hpp"
 #include "sockit/server/services.hpp"
+#include "sockit/websocket/websocket_session.hpp"
 
 namespace sockit::http {
 
 namespace {
+
+// The endpoint of `sockit serve http --ws-echo PATH`: every message back as it came.
+class EchoWebSocket : public websocket::WebSocketSession {
+ public:
+  using WebSocketSession::WebSocketSession;
+
+ private:
+  void on_text(std::string_view message, server::Output& out) override { send_text(message, out); }
+  void on_binary(std::string_view message, server::Output& out) override {
+    send_binary(message, out);
+  }
+};
 
 Response typed(int status, std::string body, const char* type) {
   Response r;
@@ -55,6 +69,21 @@ void HttpService::route(std::string method, std::string path, Handler handler) {
   r.path = std::move(path);
   r.handler = std::move(handler);
   routes_.push_back(std::move(r));
+}
+
+void HttpService::websocket(std::string path, WebSocketFactory factory,
+                            websocket::ServerHandshakeOptions handshake,
+                            websocket::MessageLimits limits) {
+  if (!factory) throw std::invalid_argument("HttpService::websocket " + path + ": no factory");
+  websockets_.push_back({std::move(path), std::move(factory), std::move(handshake), limits});
+}
+
+const HttpService::WebSocketRoute* HttpService::find_websocket(
+    std::string_view path) const noexcept {
+  for (const WebSocketRoute& r : websockets_) {
+    if (r.path == path) return &r;
+  }
+  return nullptr;
 }
 
 const Handler* HttpService::find_route(std::string_view method, std::string_view path,
@@ -100,7 +129,18 @@ void register_http_service() {
         std::chrono::milliseconds(static_cast<std::int64_t>(config.http_header_timeout * 1000));
     options.keep_alive_timeout =
         std::chrono::milliseconds(static_cast<std::int64_t>(config.http_keep_alive * 1000));
-    return std::make_shared<HttpService>(std::move(options));
+    auto service = std::make_shared<HttpService>(std::move(options));
+    if (!config.http_ws_echo.empty()) {
+      websocket::MessageLimits limits;
+      limits.max_message = config.http_ws_max_message;
+      service->websocket(
+          config.http_ws_echo,
+          [](const Request&, const websocket::MessageLimits& message_limits) {
+            return std::make_unique<EchoWebSocket>(message_limits);
+          },
+          {}, limits);
+    }
+    return service;
   };
   server::register_service(entry);
 }

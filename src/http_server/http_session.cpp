@@ -15,6 +15,7 @@
 #include "access_log.hpp"
 #include "response_head.hpp"
 #include "sockit/server/server.hpp"
+#include "sockit/websocket/handshake.hpp"
 
 namespace sockit::http::detail {
 namespace {
@@ -61,6 +62,10 @@ void HttpSession::on_open(Output& out) {
 }
 
 void HttpSession::on_data(std::string_view bytes, Output& out) {
+  if (upgraded_) {
+    upgraded_->on_data(bytes, out);
+    return;
+  }
   if (busy_) {
     held_.append(bytes);
     if (held_.size() > kMaxHeld && !reading_paused_) {
@@ -80,7 +85,7 @@ void HttpSession::process(std::string_view input, Output& out) {
   }
   std::size_t used = 0;
   try {
-    while (!busy_ && !out.closing()) {
+    while (!busy_ && !out.closing() && !upgraded_) {
       const auto r = parser_.parse(in.substr(used));
       used += r.consumed;
       if (r.event == RequestEvent::need_more) break;
@@ -98,6 +103,13 @@ void HttpSession::process(std::string_view input, Output& out) {
   }
   if (out.closing()) {
     held_.clear();
+    return;
+  }
+  if (upgraded_) {
+    // What came after the upgrade request is the WebSocket session's first input.
+    std::string rest(in.substr(used));
+    held_.clear();
+    if (!rest.empty()) upgraded_->on_data(rest, out);
     return;
   }
   // What a response under way kept from being parsed waits for it.
@@ -131,8 +143,16 @@ void HttpSession::on_head(Output& out) {
     route_ = service_.find_route(head.method, path_->path, &allowed_);
     if (route_ == nullptr && head_only_) route_ = service_.find_route("GET", path_->path, nullptr);
   }
-  keep_body_ = route_ != nullptr;
+  websocket_ = nullptr;
+  if (path_ && head.method == "GET" && websocket::is_upgrade_request(head)) {
+    websocket_ = service_.find_websocket(path_->path);
+  }
   const bool has_body = parser_.chunked() || parser_.content_length().value_or(0) > 0;
+  if (websocket_ != nullptr && has_body) {
+    fail(400, "a WebSocket upgrade request with a body", out);
+    return;
+  }
+  keep_body_ = route_ != nullptr && websocket_ == nullptr;
   if (has_body && head.expects_continue()) out.write("HTTP/1.1 100 Continue\r\n\r\n");
 }
 
@@ -153,6 +173,10 @@ void HttpSession::respond(Output& out) {
       return;
     }
     fail(400, "bad request target " + head.target, out);
+    return;
+  }
+  if (websocket_ != nullptr) {
+    upgrade(out);
     return;
   }
   if (route_ != nullptr) {
@@ -395,6 +419,10 @@ bool HttpSession::keep_alive() const noexcept {
 }
 
 void HttpSession::on_drain(Output& out) {
+  if (upgraded_) {
+    upgraded_->on_drain(out);
+    return;
+  }
   if (!busy_) return;
   pump(out);
   // The response just ended: requests that came in behind it are next.
@@ -402,6 +430,10 @@ void HttpSession::on_drain(Output& out) {
 }
 
 void HttpSession::on_eof(Output& out) {
+  if (upgraded_) {
+    upgraded_->on_eof(out);
+    return;
+  }
   peer_eof_ = true;
   if (!busy_) out.close();
 }
@@ -422,6 +454,10 @@ void HttpSession::arm_timer(Output& out, Clock::time_point now) {
 // One timer per connection, moved lazily: it fires at the nearest deadline it knew of and
 // re-arms for whatever deadline holds now, so a request costs no timer operation.
 void HttpSession::on_timer(server::TimerId id, Output& out) {
+  if (upgraded_) {
+    upgraded_->on_timer(id, out);
+    return;
+  }
   if (id != timer_) return;
   timer_ = 0;
   const auto now = Clock::now();
@@ -442,6 +478,7 @@ void HttpSession::on_timer(server::TimerId id, Output& out) {
 }
 
 void HttpSession::on_close() {
+  if (upgraded_) upgraded_->on_close();
   file_.reset();
   stream_ = nullptr;
   if (AccessLog* log = service_.access_log()) {

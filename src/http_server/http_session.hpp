@@ -1,11 +1,14 @@
 // One HTTP/1.1 connection: parses requests off the byte stream, answers each in order
 // (routes first, then the static files), streams large bodies as the peer takes them, and
 // keeps the connection's deadlines (the head of a request, a kept-alive idle connection).
+// An accepted WebSocket upgrade hands the connection to another session, which then gets
+// every callback.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +42,9 @@ class HttpSession : public server::Session {
   void on_head(server::Output& out);
   // The whole request is in: answers it.
   void respond(server::Output& out);
+  // The request is an upgrade to a WebSocket route: refuses it (an answer, then close) or
+  // writes the 101 and makes upgraded_ (http_upgrade.cpp).
+  void upgrade(server::Output& out);
   // Answers from the routes or the files.
   void answer(const TargetPath& path, server::Output& out);
   void send(Response response, server::Output& out);
@@ -74,6 +80,10 @@ class HttpSession : public server::Session {
   std::optional<TargetPath> path_;
   const Handler* route_ = nullptr;
   std::string allowed_;
+  // The WebSocket route the current request asks to be upgraded to, and once accepted the
+  // session the connection belongs to.
+  const HttpService::WebSocketRoute* websocket_ = nullptr;
+  std::unique_ptr<server::Session> upgraded_;
 
   // The body being written, when it was too large for one write.
   FileDescriptor file_;

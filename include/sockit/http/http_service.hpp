@@ -22,6 +22,8 @@
 #include "sockit/http/request_target.hpp"
 #include "sockit/http/static_files.hpp"
 #include "sockit/server/session.hpp"
+#include "sockit/websocket/handshake.hpp"
+#include "sockit/websocket/message_assembler.hpp"
 
 namespace sockit::http {
 
@@ -65,6 +67,11 @@ struct Response {
 // Exceptions become a 500 and a log line.
 using Handler = std::function<Response(const Request&)>;
 
+// Makes the session an accepted WebSocket upgrade hands its connection to (usually a
+// websocket::WebSocketSession built with `limits`), from the upgrade request.
+using WebSocketFactory = std::function<std::unique_ptr<server::Session>(
+    const Request& request, const websocket::MessageLimits& limits)>;
+
 struct HttpOptions {
   RequestLimits limits;
   // The head of a request must arrive within this much time of its first byte, or the
@@ -98,6 +105,13 @@ class HttpService : public server::Service {
   // `handler`; a path ending in "/*" takes every path under it. Add routes before serving.
   // A path with routes for other methods only answers 405 with Allow.
   void route(std::string method, std::string path, Handler handler);
+  // Takes WebSocket upgrades (GET with Upgrade: websocket) for exactly `path`: the handshake
+  // is checked against `handshake` (refused: an ordinary answer, then the connection
+  // closes); accepted, the 101 goes out and the connection belongs to the session `factory`
+  // makes from then on. Other requests for `path` go to the routes and files as before.
+  void websocket(std::string path, WebSocketFactory factory,
+                 websocket::ServerHandshakeOptions handshake = {},
+                 websocket::MessageLimits limits = {});
 
   std::string_view name() const override { return "http"; }
   std::uint16_t default_port() const override { return options_.port; }
@@ -110,6 +124,14 @@ class HttpService : public server::Service {
   // routed for that path when none matches the method.
   const Handler* find_route(std::string_view method, std::string_view path,
                             std::string* allowed) const;
+  struct WebSocketRoute {
+    std::string path;
+    WebSocketFactory factory;
+    websocket::ServerHandshakeOptions handshake;
+    websocket::MessageLimits limits;
+  };
+  // For the sessions: the WebSocket route for `path`, or nullptr.
+  const WebSocketRoute* find_websocket(std::string_view path) const noexcept;
   const StaticFiles* files() const noexcept { return files_.get(); }
   AccessLog* access_log() const noexcept { return log_.get(); }
 
@@ -122,6 +144,7 @@ class HttpService : public server::Service {
   };
   HttpOptions options_;
   std::vector<Route> routes_;
+  std::vector<WebSocketRoute> websockets_;
   std::unique_ptr<StaticFiles> files_;
   std::unique_ptr<AccessLog> log_;
 };

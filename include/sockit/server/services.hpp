@@ -65,7 +65,10 @@ struct ServiceConfig {
   std::string http_access_log;      // a file, "-" for stdout, empty for none
   double http_header_timeout = 10;  // seconds for a request head to arrive (else 408)
   double http_keep_alive = 30;      // seconds a kept-alive connection may wait for a request
-  bool quiet = false;               // the server logs errors only (serve --quiet)
+  // A WebSocket echo endpoint at this path (empty: none), and its largest message.
+  std::string http_ws_echo;
+  std::uint64_t http_ws_max_message = 1024 * 1024;
+  bool quiet = false;  // the server logs errors only (serve --quiet)
 };
 
 // One entry of the registry. A name may be registered once per transport (echo is both).

@@ -1,0 +1,174 @@
+// WebSocketSession driven by hand: messages to the application, pong for ping, the close
+// handshake both ways, violations closed with their code, EOF reported as 1006, and reading
+// paused while output piles up.
+#include "sockit/websocket/websocket_session.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "support/fake_runtime.hpp"
+
+namespace sockit::websocket {
+namespace {
+
+class FakeOutput final : public test::FakeRuntime {
+ public:
+  void write(std::string_view bytes) override {
+    if (!closed_ && !write_closed) written_ += bytes;
+  }
+  void close() override { closed_ = true; }
+  bool closing() const noexcept override { return closed_; }
+  std::shared_ptr<server::Peer> peer() override { return nullptr; }
+  std::string take() { return std::exchange(written_, {}); }
+
+ private:
+  std::string written_;
+  bool closed_ = false;
+};
+
+// Echoes text, counts binary, remembers how it ended.
+class Probe final : public WebSocketSession {
+ public:
+  using WebSocketSession::WebSocketSession;
+  std::vector<std::string> binaries;
+  std::vector<std::pair<CloseCode, std::string>> closes;
+
+ private:
+  void on_text(std::string_view message, server::Output& out) override { send_text(message, out); }
+  void on_binary(std::string_view message, server::Output& /*out*/) override {
+    binaries.emplace_back(message);
+  }
+  void on_closed(CloseCode code, std::string_view reason) override {
+    closes.emplace_back(code, std::string(reason));
+  }
+};
+
+// A frame as a client sends it (masked).
+std::string client_frame(Opcode opcode, std::string_view payload, bool fin = true) {
+  std::string out;
+  FrameWriter::client([](std::span<std::uint8_t> bytes) {
+    for (auto& b : bytes)
+      b = 0x5a;
+  }).append(out, opcode, payload, fin);
+  return out;
+}
+
+std::string server_frame(Opcode opcode, std::string_view payload) {
+  std::string out;
+  FrameWriter::server().append(out, opcode, payload);
+  return out;
+}
+
+TEST(WebSocketSession, TextIsEchoedAndFragmentsAssembled) {
+  Probe s;
+  FakeOutput out;
+  s.on_data(client_frame(Opcode::text, "hello"), out);
+  EXPECT_EQ(out.take(), server_frame(Opcode::text, "hello"));
+  const std::string parts = client_frame(Opcode::binary, "ab", false) +
+                            client_frame(Opcode::ping, "p") +
+                            client_frame(Opcode::continuation, "cd");
+  // One byte at a time: any split works.
+  for (char c : parts)
+    s.on_data(std::string_view(&c, 1), out);
+  EXPECT_EQ(s.binaries, std::vector<std::string>{"abcd"});
+  EXPECT_EQ(out.take(), server_frame(Opcode::pong, "p"));
+  EXPECT_FALSE(out.closing());
+}
+
+TEST(WebSocketSession, PeersCloseIsEchoedThenTheConnectionCloses) {
+  Probe s;
+  FakeOutput out;
+  s.on_data(client_frame(Opcode::close, close_payload(static_cast<CloseCode>(4001), "bye")), out);
+  EXPECT_EQ(out.take(), server_frame(Opcode::close, close_payload(static_cast<CloseCode>(4001))));
+  EXPECT_TRUE(out.closing());
+  s.on_close();
+  ASSERT_EQ(s.closes.size(), 1U);
+  EXPECT_EQ(s.closes[0].first, static_cast<CloseCode>(4001));
+  EXPECT_EQ(s.closes[0].second, "bye");
+}
+
+TEST(WebSocketSession, CloseWithoutCodeIsAnswered1000) {
+  Probe s;
+  FakeOutput out;
+  s.on_data(client_frame(Opcode::close, {}), out);
+  EXPECT_EQ(out.take(), server_frame(Opcode::close, close_payload(CloseCode::normal)));
+  EXPECT_TRUE(out.closing());
+}
+
+TEST(WebSocketSession, ViolationIsClosedWithItsCodeAndTheConnectionEndsAfterTimeout) {
+  Probe s;
+  FakeOutput out;
+  s.on_data(server_frame(Opcode::text, "unmasked"), out);
+  const std::string written = out.take();
+  ASSERT_GE(written.size(), 4U);
+  EXPECT_EQ(static_cast<unsigned char>(written[0]), 0x88);
+  EXPECT_EQ(static_cast<unsigned char>(written[2]) << 8 | static_cast<unsigned char>(written[3]),
+            1002);
+  EXPECT_TRUE(out.write_closed);
+  EXPECT_FALSE(out.closing());
+  // What the peer sends after that is dropped.
+  s.on_data(client_frame(Opcode::text, "more"), out);
+  EXPECT_TRUE(out.take().empty());
+  ASSERT_EQ(out.timers.size(), 1U);
+  EXPECT_EQ(out.timers[0].after, WebSocketSession::close_timeout);
+  EXPECT_TRUE(out.fire(out.timers[0].id, s));
+  EXPECT_TRUE(out.closing());
+  ASSERT_EQ(s.closes.size(), 1U);
+  EXPECT_EQ(s.closes[0].first, CloseCode::protocol_error);
+}
+
+TEST(WebSocketSession, InvalidUtf8IsClosedWith1007AndOversizeWith1009) {
+  {
+    Probe s;
+    FakeOutput out;
+    s.on_data(client_frame(Opcode::text, "\xc3\x28"), out);
+    const std::string written = out.take();
+    ASSERT_GE(written.size(), 4U);
+    EXPECT_EQ(static_cast<unsigned char>(written[2]) << 8 | static_cast<unsigned char>(written[3]),
+              1007);
+  }
+  {
+    MessageLimits limits;
+    limits.max_message = 10;
+    Probe s(limits);
+    FakeOutput out;
+    s.on_data(client_frame(Opcode::binary, std::string(11, 'x')), out);
+    const std::string written = out.take();
+    ASSERT_GE(written.size(), 4U);
+    EXPECT_EQ(static_cast<unsigned char>(written[2]) << 8 | static_cast<unsigned char>(written[3]),
+              1009);
+    EXPECT_TRUE(s.binaries.empty());
+  }
+}
+
+TEST(WebSocketSession, EofWithoutCloseFrameIsReported1006) {
+  Probe s;
+  FakeOutput out;
+  s.on_eof(out);
+  EXPECT_TRUE(out.closing());
+  s.on_close();
+  ASSERT_EQ(s.closes.size(), 1U);
+  EXPECT_EQ(s.closes[0].first, CloseCode::abnormal);
+}
+
+TEST(WebSocketSession, ReadingPausesAboveTheHighWaterMarkUntilDrained) {
+  Probe s;
+  FakeOutput out;
+  out.queued_bytes = WebSocketSession::high_water;
+  s.on_data(client_frame(Opcode::text, "a"), out);
+  EXPECT_TRUE(out.reading);  // at the mark, not above it
+  out.queued_bytes = WebSocketSession::high_water + 1;
+  s.on_data(client_frame(Opcode::text, "b"), out);
+  EXPECT_FALSE(out.reading);
+  out.queued_bytes = 0;
+  s.on_drain(out);
+  EXPECT_TRUE(out.reading);
+}
+
+}  // namespace
+}  // namespace sockit::websocket
