@@ -14,6 +14,7 @@
 
 #include "serve_fixture.hpp"
 #include "sockit/deadline.hpp"
+#include "support/require_tool.hpp"
 
 namespace sockit::test {
 namespace {
@@ -42,7 +43,7 @@ bool all_threads_wait(pid_t pid, std::chrono::milliseconds timeout) {
 class DrainFlushError : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(DrainFlushError, FailedWaitIsLoggedAsTheReasonForTheClose) {
-  if (!have_tool("prlimit")) GTEST_SKIP() << "prlimit is not installed";
+  SOCKIT_REQUIRE_TOOL("prlimit");
   // The sanitizers need descriptors of their own (without one UBSan's vptr check reports a
   // false error, which stops the server): this runs on the builds without them.
   if (!std::string_view(SOCKIT_SANITIZE).empty()) {

@@ -6,13 +6,13 @@
 // upgrade request.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "integration/cli_helpers.hpp"
 #include "integration/http_fixture.hpp"
 #include "sockit/websocket/frame_codec.hpp"
+#include "support/require_tool.hpp"
 
 namespace sockit::test {
 namespace {
@@ -34,7 +34,6 @@ class WebSocketServe : public ::testing::TestWithParam<std::string> {
     server_.emplace("http", GetParam(),
                     std::vector<std::string>{"--root", site_.root(), "--quiet", "--ws-echo",
                                              "/echo", "--ws-max-message", "65536"});
-    if (!server_->skip_reason.empty()) GTEST_SKIP() << server_->skip_reason;
     ASSERT_TRUE(server_->ok());
   }
   void TearDown() override {
@@ -57,13 +56,7 @@ class WebSocketServe : public ::testing::TestWithParam<std::string> {
       f.out.pop_back();
     return f.out;
   }
-  bool missing_library() {
-    if (!missing_) return false;
-    if (std::getenv("CI") != nullptr) {
-      ADD_FAILURE() << "python3-websockets is not installed (scripts/install-deps.sh)";
-    }
-    return true;
-  }
+  bool missing_library() const { return missing_; }
 
   // An upgrade request for `path` with a valid key.
   static std::string upgrade_request(std::string_view path, std::string_view version = "13") {
@@ -83,7 +76,7 @@ class WebSocketServe : public ::testing::TestWithParam<std::string> {
 
 TEST_P(WebSocketServe, PythonClientIsEchoedAndClosedWithTheRightCodes) {
   const std::string text = python("text");
-  if (missing_library()) GTEST_SKIP() << "python3-websockets is not installed";
+  if (missing_library()) SOCKIT_MISSING_TOOL("python3-websockets");
   EXPECT_EQ(text, "text h\u00e9llo, w\u00f6rld \u2603");
   EXPECT_EQ(python("binary"), "binary 25600 True");
   EXPECT_EQ(python("fragmented"), "fragmented fragmented");
