@@ -50,13 +50,14 @@ std::string read_all(int fd) {
 
 class OpenFileCacheTest : public ::testing::Test {
  protected:
-  // Opens `name` in the temp dir and offers it to the cache as `name`.
-  void offer(const std::string& name) {
+  // Opens `name` in the temp dir and offers it to `to` (the fixture's cache by default) as
+  // `name`; the OpenFile it gives back is served, whether or not it is kept.
+  void offer(const std::string& name, OpenFileCache* to = nullptr) {
     FileDescriptor fd(::open(dir.file(name).c_str(), O_RDONLY | O_CLOEXEC));
     ASSERT_TRUE(fd) << name;
     struct stat st {};
     ASSERT_EQ(::fstat(fd.get(), &st), 0);
-    const auto file = cache.insert(name, std::move(fd), st);
+    const auto file = (to != nullptr ? *to : cache).insert(name, std::move(fd), st);
     ASSERT_TRUE(file);
     EXPECT_TRUE(file->fd);
   }
@@ -142,10 +143,7 @@ TEST_F(OpenFileCacheTest, AnEntryEndsWithItsLifetime) {
   OpenFileCache short_lived(4, 50ms, kSettle);
   write_file(dir.file("a.txt"), "alpha");
   let_settle(kSettle);
-  FileDescriptor fd(::open(dir.file("a.txt").c_str(), O_RDONLY | O_CLOEXEC));
-  struct stat st {};
-  ASSERT_EQ(::fstat(fd.get(), &st), 0);
-  short_lived.insert("a.txt", std::move(fd), st);
+  offer("a.txt", &short_lived);
   ASSERT_TRUE(short_lived.lookup("a.txt"));
   std::this_thread::sleep_for(100ms);
   EXPECT_FALSE(short_lived.lookup("a.txt"));
@@ -168,10 +166,7 @@ TEST_F(OpenFileCacheTest, CapacityZeroCachesNothing) {
   OpenFileCache off(0, 10s, kSettle);
   write_file(dir.file("a.txt"), "alpha");
   let_settle(kSettle);
-  FileDescriptor fd(::open(dir.file("a.txt").c_str(), O_RDONLY | O_CLOEXEC));
-  struct stat st {};
-  ASSERT_EQ(::fstat(fd.get(), &st), 0);
-  EXPECT_TRUE(off.insert("a.txt", std::move(fd), st));  // served, not kept
+  offer("a.txt", &off);
   EXPECT_FALSE(off.lookup("a.txt"));
   EXPECT_EQ(off.size(), 0u);
 }

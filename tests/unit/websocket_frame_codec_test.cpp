@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "support/piece_splits.hpp"
+
 namespace {
 
 using sockit::websocket::CloseCode;
@@ -35,23 +37,6 @@ struct Frame {
   std::string payload;
   bool ended = false;
 };
-
-// Piece boundaries: whole, in pieces of 1, 2, 3, 5, 7 and 13 bytes, and (for a short wire)
-// split in two at every byte. A long wire is also split in two at every byte of its start.
-std::vector<std::vector<std::size_t>> splits(std::size_t size) {
-  std::vector<std::vector<std::size_t>> out;
-  out.push_back({size});
-  for (std::size_t step : {1, 2, 3, 5, 7, 13}) {
-    std::vector<std::size_t> lengths;
-    for (std::size_t at = 0; at < size; at += step)
-      lengths.push_back(std::min(step, size - at));
-    out.push_back(std::move(lengths));
-  }
-  const std::size_t cut_until = size <= 600 ? size : 40;
-  for (std::size_t at = 1; at < cut_until; ++at)
-    out.push_back({at, size - at});
-  return out;
-}
 
 // Parses `wire` in pieces of the given lengths, unmasking the payloads.
 std::vector<Frame> feed(Role role, std::string_view wire, const std::vector<std::size_t>& lengths,
@@ -97,7 +82,7 @@ std::vector<Frame> feed(Role role, std::string_view wire, const std::vector<std:
 // The frames of `wire`, the same however it is split.
 std::vector<Frame> parse(Role role, const std::string& wire, FrameLimits limits = {}) {
   auto whole = feed(role, wire, {wire.size()}, limits);
-  for (const auto& lengths : splits(wire.size())) {
+  for (const auto& lengths : sockit::test::piece_splits(wire.size())) {
     const auto split = feed(role, wire, lengths, limits);
     EXPECT_EQ(split.size(), whole.size()) << lengths.size() << " pieces";
     for (std::size_t i = 0; i < split.size() && i < whole.size(); ++i) {
@@ -120,7 +105,7 @@ struct Refusal {
 Refusal refusal(Role role, const std::string& wire, FrameLimits limits = {}) {
   Refusal first;
   bool have_first = false;
-  for (const auto& lengths : splits(wire.size())) {
+  for (const auto& lengths : sockit::test::piece_splits(wire.size())) {
     try {
       feed(role, wire, lengths, limits);
       ADD_FAILURE() << "no refusal in " << lengths.size() << " pieces";

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "support/piece_splits.hpp"
+
 namespace {
 
 using sockit::websocket::CloseCode;
@@ -39,21 +41,6 @@ std::string text(std::string_view payload, bool fin = true) {
 }
 std::string more(std::string_view payload, bool fin = true) {
   return frame(Opcode::continuation, payload, fin);
-}
-
-std::vector<std::vector<std::size_t>> splits(std::size_t size) {
-  std::vector<std::vector<std::size_t>> out;
-  out.push_back({size});
-  for (std::size_t step : {1, 2, 3, 5, 7, 13}) {
-    std::vector<std::size_t> lengths;
-    for (std::size_t at = 0; at < size; at += step)
-      lengths.push_back(std::min(step, size - at));
-    out.push_back(std::move(lengths));
-  }
-  const std::size_t cut_until = size <= 600 ? size : 40;
-  for (std::size_t at = 1; at < cut_until; ++at)
-    out.push_back({at, size - at});
-  return out;
 }
 
 // The events of `wire` fed in pieces of the given lengths, one line each:
@@ -106,7 +93,7 @@ std::vector<std::string> feed(std::string_view wire, const std::vector<std::size
 std::vector<std::string> events_of(const std::string& wire, MessageLimits limits = {},
                                    Role role = Role::server) {
   auto whole = feed(wire, {wire.size()}, limits, role);
-  for (const auto& lengths : splits(wire.size())) {
+  for (const auto& lengths : sockit::test::piece_splits(wire.size())) {
     EXPECT_EQ(feed(wire, lengths, limits, role), whole) << lengths.size() << " pieces";
     if (::testing::Test::HasFailure()) break;
   }
@@ -121,7 +108,7 @@ struct Refusal {
 Refusal refusal(const std::string& wire, MessageLimits limits = {}) {
   Refusal first;
   bool have_first = false;
-  for (const auto& lengths : splits(wire.size())) {
+  for (const auto& lengths : sockit::test::piece_splits(wire.size())) {
     try {
       feed(wire, lengths, limits);
       ADD_FAILURE() << "no refusal in " << lengths.size() << " pieces";
