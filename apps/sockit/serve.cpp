@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -287,6 +288,11 @@ void register_serve(CLI::App& app, int& exit_code) {
   cmd->add_option("--keep-alive", args->http.http_keep_alive,
                   "http: seconds a kept-alive connection may wait for its next request")
       ->check(CLI::Range(0.001, 86400.0))
+      ->capture_default_str();
+  cmd->add_option("--max-requests", args->http.http_max_requests,
+                  "http: requests one connection may make; the last answer says "
+                  "'Connection: close'")
+      ->check(CLI::Range(std::size_t{1}, std::numeric_limits<std::size_t>::max()))
       ->capture_default_str();
   cmd->add_option("--access-log", args->http.http_access_log,
                   "http: append a combined-format access log to FILE ('-': stdout)");

@@ -123,6 +123,7 @@ void register_http_service() {
     files.follow_symlinks = config.http_follow_symlinks;
     options.files = files;
     options.limits.max_body = config.http_max_body;
+    options.max_requests_per_connection = config.http_max_requests;
     options.access_log = config.http_access_log;
     options.log_errors = !config.quiet;
     options.header_timeout =

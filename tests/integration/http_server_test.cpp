@@ -75,6 +75,45 @@ TEST(HttpServer, LimitsAnswerWithTheirStatusAndClose) {
       << "refusals are logged: " << server.process->stderr_text();
 }
 
+// Counts the responses in what a connection received.
+std::size_t responses_in(const std::string& received) {
+  std::size_t count = 0;
+  for (auto at = received.find("HTTP/1.1 "); at != std::string::npos;
+       at = received.find("HTTP/1.1 ", at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+TEST(HttpServer, MaxRequestsClosesAfterTheLastAnswer) {
+  Site site;
+  ServeProcess server("http", "reactor", {"--root", site.root(), "--max-requests", "3"});
+  ASSERT_TRUE(server.ok());
+  {
+    HttpConnection conn(server.port);
+    for (int i = 1; i <= 3; ++i) {
+      conn.send("GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+      const HttpReply reply = conn.read();
+      EXPECT_EQ(reply.status, 200) << reply.head;
+      EXPECT_EQ(reply.body, "hello, world\n");
+      // Only the last answer says it is the last.
+      EXPECT_EQ(reply.field("Connection"), i < 3 ? "" : "close") << "request " << i;
+    }
+    conn.client().read_to_eof(10s);
+    EXPECT_TRUE(conn.client().eof());
+  }
+  // Five requests in one write: three answers, then the close.
+  HttpConnection conn(server.port);
+  std::string five;
+  for (int i = 0; i < 5; ++i)
+    five += "GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+  conn.send(five);
+  const std::string all = conn.client().read_to_eof(10s);
+  EXPECT_TRUE(conn.client().eof());
+  EXPECT_EQ(responses_in(all), 3u) << all;
+  EXPECT_NE(all.find("Connection: close"), std::string::npos) << all;
+}
+
 TEST(HttpServer, NoPathLeavesTheRoot) {
   TempDir outside("sockit-outside", 0755);
   write_file(outside.path() / "secret.txt", "secret\n");

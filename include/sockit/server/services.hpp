@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -62,9 +63,10 @@ struct ServiceConfig {
   bool http_list = false;             // list directories without an index.html
   bool http_follow_symlinks = false;  // serve symlinks that lead out of the root
   std::uint64_t http_max_body = 1024 * 1024;
-  std::string http_access_log;      // a file, "-" for stdout, empty for none
-  double http_header_timeout = 10;  // seconds for a request head to arrive (else 408)
-  double http_keep_alive = 30;      // seconds a kept-alive connection may wait for a request
+  std::string http_access_log;           // a file, "-" for stdout, empty for none
+  double http_header_timeout = 10;       // seconds for a request head to arrive (else 408)
+  double http_keep_alive = 30;           // seconds a kept-alive connection may wait for a request
+  std::size_t http_max_requests = 1000;  // requests on one connection; the last says close
   // A WebSocket echo endpoint at this path (empty: none), and its largest message.
   std::string http_ws_echo;
   std::uint64_t http_ws_max_message = 1024 * 1024;
