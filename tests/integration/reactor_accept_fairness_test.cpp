@@ -123,7 +123,8 @@ TEST(ReactorAcceptFairness, BacklogIsTakenInBeforeAnyBusyConnectionIsReadTwice) 
   listener.listen();
   listener.set_nonblocking(true);
   const Address address = listener.local_address();
-  Runtime runtime{service, options, listener, address, log, gate, stop, workers};
+  OutputBudget output{options.max_output_per_connection, options.max_output};
+  Runtime runtime{service, options, listener, address, log, gate, stop, workers, output};
   LoopSettings settings;
   settings.read_buffer = 8;
   EventLoop loop(runtime, listener, ListenerUse::exclusive, settings);
