@@ -127,11 +127,17 @@ class ChatOutputBound : public ::testing::TestWithParam<std::string> {};
 TEST_P(ChatOutputBound, SilentMembersAreDroppedAndTheServerStaysBounded) {
   constexpr std::size_t silent_members = 20;
   constexpr std::size_t flood_lines = 700;
-  const std::string flood_line = "F" + std::string(60'000, 'x');
+  // Built in place: g++ 12 at -O3 warns falsely about std::string's operator+ here.
+  std::string flood_line(60'002, 'x');
+  flood_line.front() = 'F';
+  flood_line.back() = '\n';
 
   // ASan keeps freed blocks aside (256 MB by default), which would count in the RSS.
   std::string asan = "ASAN_OPTIONS=";
-  if (const char* given = std::getenv("ASAN_OPTIONS")) asan += std::string(given) + ":";
+  if (const char* given = std::getenv("ASAN_OPTIONS")) {
+    asan += given;
+    asan += ':';
+  }
   asan += "quarantine_size_mb=8";
   // All queues together may hold 64 MiB (each its default 16 MiB): with 20 silent members,
   // the server-wide bound is the one they meet.
@@ -160,7 +166,7 @@ TEST_P(ChatOutputBound, SilentMembersAreDroppedAndTheServerStaysBounded) {
   // The flood keeps only a few lines ahead of the members that read, so they keep up; the
   // silent ones fall behind by all of it.
   for (std::size_t i = 0; i < flood_lines; ++i) {
-    flooder.send(flood_line + "\n");
+    flooder.send(flood_line);
     if (i >= 4) {
       ASSERT_TRUE(alice.flood_lines_reach(i - 4, std::chrono::seconds(30))) << "line " << i;
       ASSERT_TRUE(bob.flood_lines_reach(i - 4, std::chrono::seconds(30))) << "line " << i;
