@@ -362,14 +362,19 @@ TEST_P(Reactor, StopGivesUpOnClientsThatNeverReadAtTheDeadline) {
   std::string chunk(64 * 1024 - 1, 'y');
   chunk += '\n';
   chunk.resize(64 * 1024);
-  // Fill every buffer on the way until the server pauses reading this client.
+  // Fill every buffer on the way: the server has paused reading this client, and the hog's
+  // own send buffer stays full for a while (the server takes nothing more from it). A pause
+  // alone is not enough: a loop may pause for a moment while its write is in flight, then
+  // find room in the kernel for all it holds and read on.
   const auto give_up = std::chrono::steady_clock::now() + 60s;
   std::string line(1000, 'z');
   line += '\n';
-  while (server.stats().read_pauses == 0 && std::chrono::steady_clock::now() < give_up) {
-    if (!hog.write_nonblock(line).ok()) wait_writable(hog, 50ms);
+  bool full = false;
+  while (!full && std::chrono::steady_clock::now() < give_up) {
+    if (hog.write_nonblock(line).ok()) continue;
+    full = server.stats().read_pauses > 0 && !wait_writable(hog, 300ms);
   }
-  ASSERT_GE(server.stats().read_pauses, 1U) << "the server never paused reading the hog";
+  ASSERT_TRUE(full) << "the server never stopped reading the hog";
   const auto start = std::chrono::steady_clock::now();
   server.request_stop();
   EXPECT_TRUE(server.wait_finished(20s));
