@@ -354,27 +354,54 @@ TEST_P(Reactor, StopAnswersWhatArrivedThenCloses) {
   EXPECT_TRUE(ec);
 }
 
+// Writes `size` bytes to each client as it connects.
+class FloodService final : public Service {
+ public:
+  explicit FloodService(std::size_t size) : size_(size) {}
+  std::string_view name() const override { return "flood"; }
+  std::uint16_t default_port() const override { return 0; }
+  std::unique_ptr<Session> open(const ConnectionInfo&) override {
+    return std::make_unique<FloodSession>(std::string(size_, 'f'));
+  }
+
+ private:
+  class FloodSession final : public Session {
+   public:
+    explicit FloodSession(std::string bytes) : bytes_(std::move(bytes)) {}
+    void on_open(Output& out) override { out.write(bytes_); }
+    void on_data(std::string_view, Output&) override {}
+
+   private:
+    std::string bytes_;
+  };
+  std::size_t size_;
+};
+
+// The most a TCP socket's send buffer may grow to on this machine (tcp_wmem's maximum).
+std::size_t largest_send_buffer() {
+  std::ifstream file("/proc/sys/net/ipv4/tcp_wmem");
+  std::size_t low = 0, initial = 0, largest = 0;
+  file >> low >> initial >> largest;
+  return std::max<std::size_t>(largest, std::size_t{4} << 20);
+}
+
 TEST_P(Reactor, StopGivesUpOnClientsThatNeverReadAtTheDeadline) {
   ServerOptions options = reactor_options(GetParam());
   options.drain_timeout = 1000ms;
-  Harness server(std::make_shared<EchoService>(), options);
-  Socket hog = connect_to(server.address());
-  std::string chunk(64 * 1024 - 1, 'y');
-  chunk += '\n';
-  chunk.resize(64 * 1024);
-  // Fill every buffer on the way: the server has paused reading this client, and the hog's
-  // own send buffer stays full for a while (the server takes nothing more from it). A pause
-  // alone is not enough: a loop may pause for a moment while its write is in flight, then
-  // find room in the kernel for all it holds and read on.
-  const auto give_up = std::chrono::steady_clock::now() + 60s;
-  std::string line(1000, 'z');
-  line += '\n';
-  bool full = false;
-  while (!full && std::chrono::steady_clock::now() < give_up) {
-    if (hog.write_nonblock(line).ok()) continue;
-    full = server.stats().read_pauses > 0 && !wait_writable(hog, 300ms);
-  }
-  ASSERT_TRUE(full) << "the server never stopped reading the hog";
+  // More than the kernel can take on the way (the server's send buffer at its largest and
+  // the hog's small receive buffer), so output waits in the server's queue however slowly
+  // either side runs: a pause in reading is no proof of that on a loaded machine.
+  const std::size_t flood = 2 * largest_send_buffer() + (std::size_t{4} << 20);
+  options.max_output_per_connection = 2 * flood;
+  options.max_output = 4 * flood;
+  Harness server(std::make_shared<FloodService>(flood), options);
+  Socket hog(AF_INET, SOCK_STREAM);
+  hog.set(option::ReceiveBuffer{16 * 1024});
+  hog.connect(server.address(), 10s);
+  const auto give_up = std::chrono::steady_clock::now() + 20s;
+  while (server.stats().queued_bytes == 0 && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(5ms);
+  ASSERT_GT(server.stats().queued_bytes, 0U) << "the server never queued the flood";
   const auto start = std::chrono::steady_clock::now();
   server.request_stop();
   EXPECT_TRUE(server.wait_finished(20s));
