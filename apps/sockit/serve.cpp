@@ -15,6 +15,7 @@
 
 #include "cli_support.hpp"
 #include "commands.hpp"
+#include "serve_proxy_protocol.hpp"
 #include "serve_tls.hpp"
 #include "sockit/auth/command_service.hpp"
 #include "sockit/error.hpp"
@@ -50,6 +51,7 @@ struct ServeArgs {
   std::string users_file;  // --users
   ServiceConfig http;      // --root, --list, --follow-symlinks, --max-body, --access-log, --ws-*
   TlsServeOptions tls;     // --tls-cert, --tls-key
+  ProxyProtocolServeOptions proxy;  // --proxy-protocol, --proxy-from
 };
 
 // Registered services, TCP ones first (--help and error messages list them so).
@@ -113,6 +115,10 @@ std::string help_footer() {
 int run_udp_serve(const ServeArgs& args) {
   if (args.tls.enabled()) {
     usage_error(fmt::format("serve: TLS is for TCP services; {} runs over UDP", args.service));
+  }
+  if (args.proxy.enabled) {
+    usage_error(
+        fmt::format("serve: --proxy-protocol is for TCP services; {} runs over UDP", args.service));
   }
   auto service = find_udp_service(args.service);
   if (!service) {
@@ -189,6 +195,10 @@ int run_serve(const ServeArgs& args) {
 
   try {
     service = wrap_tls(std::move(service), args.tls, options.log_level);
+    // The header comes first on the wire, before any TLS handshake.
+    service =
+        wrap_proxy_protocol(std::move(service), args.proxy,
+                            seconds(args.tls.handshake_timeout, "--handshake-timeout"), options);
     Server server(service, options);
     server.run();
   } catch (const CliError&) {
@@ -302,6 +312,7 @@ void register_serve(CLI::App& app, int& exit_code) {
                   "http: largest WebSocket message accepted, in bytes (larger: close 1009)")
       ->capture_default_str();
   add_tls_serve_options(*cmd, args->tls);
+  add_proxy_protocol_serve_options(*cmd, args->proxy);
   cmd->footer(help_footer());
   cmd->callback([args, &exit_code] { exit_code = run_serve(*args); });
 }

@@ -19,8 +19,8 @@ void add_tls_serve_options(CLI::App& serve, TlsServeOptions& tls) {
                    "Require client certificates signed by these PEM CAs");
   serve
       .add_option("--handshake-timeout", tls.handshake_timeout,
-                  "TLS: close a client whose handshake is not done within this many seconds "
-                  "(0: wait up to the idle timeout)")
+                  "Close a client whose TLS handshake (or PROXY header, with --proxy-protocol) "
+                  "is not done within this many seconds (0: wait up to the idle timeout)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
 }
