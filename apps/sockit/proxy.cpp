@@ -10,6 +10,7 @@
 
 #include "cli_support.hpp"
 #include "commands.hpp"
+#include "serve_proxy_protocol.hpp"
 #include "serve_tls.hpp"
 #include "sockit/server/proxy_service.hpp"
 #include "sockit/server/server.hpp"
@@ -34,10 +35,13 @@ struct ProxyArgs {
   double drain = 5;
   bool quiet = false;
   bool verbose = false;
-  TlsServeOptions tls;        // --tls-cert/--tls-key: terminate TLS from clients
-  bool upstream_tls = false;  // --upstream-tls: originate TLS to the upstreams
-  std::string upstream_name;  // --upstream-name: the name their certificates must carry
-  TlsClientArgs upstream;     // --ca, --insecure for the upstreams
+  TlsServeOptions tls;         // --tls-cert/--tls-key: terminate TLS from clients
+  bool upstream_tls = false;   // --upstream-tls: originate TLS to the upstreams
+  std::string upstream_name;   // --upstream-name: the name their certificates must carry
+  TlsClientArgs upstream;      // --ca, --insecure for the upstreams
+  bool send_proxy = false;     // --send-proxy: a PROXY v1 header to each upstream
+  bool send_proxy_v2 = false;  // --send-proxy-v2
+  ProxyProtocolServeOptions proxy_protocol;  // --proxy-protocol: one from the clients
 };
 
 int run_proxy(const ProxyArgs& args) {
@@ -47,6 +51,7 @@ int run_proxy(const ProxyArgs& args) {
     for (const auto& text : args.upstreams)
       proxy.upstreams.push_back(parse_upstream(text));
     proxy.connect_timeout = seconds(args.connect_timeout, "--connect-timeout");
+    proxy.send_proxy = args.send_proxy_v2 ? 2 : (args.send_proxy ? 1 : 0);
     ServerOptions options;
     options.log_level =
         args.quiet ? LogLevel::quiet : (args.verbose ? LogLevel::verbose : LogLevel::info);
@@ -83,6 +88,10 @@ int run_proxy(const ProxyArgs& args) {
     options.max_connections_per_ip = args.max_conns_per_ip;
     options.idle_timeout = seconds(args.idle_timeout, "--idle-timeout");
     options.drain_timeout = seconds(args.drain, "--drain");
+    // Behind a balancer, the header it sends names the client this proxy passes on.
+    service =
+        wrap_proxy_protocol(std::move(service), args.proxy_protocol,
+                            seconds(args.tls.handshake_timeout, "--handshake-timeout"), options);
     Server server(service, options);
     server.run();
   } catch (const CliError&) {
@@ -142,6 +151,13 @@ void register_proxy(CLI::App& app, int& exit_code) {
                   "With --upstream-tls: the name the upstreams' certificates must carry (and "
                   "SNI) [the upstream's host]");
   add_tls_client_options(*cmd, args->upstream, false);
+  auto* v1 = cmd->add_flag("--send-proxy", args->send_proxy,
+                           "Start each upstream connection with a PROXY protocol v1 header "
+                           "naming the client (as HAProxy's send-proxy)");
+  cmd->add_flag("--send-proxy-v2", args->send_proxy_v2,
+                "The same with the binary v2 header (HAProxy's send-proxy-v2)")
+      ->excludes(v1);
+  add_proxy_protocol_serve_options(*cmd, args->proxy_protocol);
   cmd->footer(
       "\nEach client is piped to the next upstream in turn, both ways: a client's EOF reaches\n"
       "the upstream as EOF (and back), and a side that stops reading slows the other side\n"
@@ -150,7 +166,9 @@ void register_proxy(CLI::App& app, int& exit_code) {
       "  sockit proxy 8080 127.0.0.1:8000                 # like socat TCP-LISTEN:8080,fork "
       "TCP:127.0.0.1:8000\n"
       "  sockit proxy 8443 app1:80 app2:80 --tls-cert c.crt --tls-key c.key  # terminate TLS\n"
-      "  sockit proxy 8080 example.com:443 --upstream-tls  # originate TLS\n");
+      "  sockit proxy 8080 example.com:443 --upstream-tls  # originate TLS\n"
+      "  sockit proxy 8080 127.0.0.1:7000 --send-proxy-v2  # the upstream runs\n"
+      "      sockit serve echo --port 7000 --proxy-protocol and sees each real client\n");
   cmd->callback([args, &exit_code] { exit_code = run_proxy(*args); });
 }
 

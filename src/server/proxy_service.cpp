@@ -9,6 +9,7 @@
 
 #include "sockit/async/task_scope.hpp"
 #include "sockit/error.hpp"
+#include "sockit/proxy_protocol.hpp"
 #include "sockit/server/coroutine_service.hpp"
 #include "sockit/server/server.hpp"
 
@@ -71,13 +72,15 @@ Task<std::unique_ptr<AsyncStream>> open_upstream(AsyncStream& client, ProxyState
   co_return nullptr;
 }
 
-Task<void> forward(AsyncStream& client, std::shared_ptr<ProxyState> state) {
+// `header`: the PROXY protocol header the upstream hears first (empty: none).
+Task<void> forward(AsyncStream& client, std::shared_ptr<ProxyState> state, std::string header) {
   std::unique_ptr<AsyncStream> upstream = co_await open_upstream(client, *state);
   if (!upstream) {
     state->log("proxy: no upstream reachable; closing the client");
     client.close();
     co_return;
   }
+  if (!header.empty()) co_await upstream->write_all(header);
   {
     TaskScope scope;
     scope.spawn(pipe(client, *upstream, state->options.chunk));
@@ -88,14 +91,43 @@ Task<void> forward(AsyncStream& client, std::shared_ptr<ProxyState> state) {
   client.close();
 }
 
+// The forwarder as a Service: each session's coroutine knows its client's addresses, for
+// the PROXY header it may send upstream.
+class ProxyService final : public Service {
+ public:
+  explicit ProxyService(std::shared_ptr<ProxyState> state)
+      : state_(std::move(state)),
+        plain_(std::make_shared<const CoroutineService::Handler>(
+            [state = state_](AsyncStream& client) { return forward(client, state, {}); })) {}
+
+  std::string_view name() const override { return "proxy"; }
+  std::uint16_t default_port() const override { return 0; }
+  std::unique_ptr<Session> open(const ConnectionInfo& connection) override {
+    const int version = state_->options.send_proxy;
+    if (version == 0) return make_coroutine_session(plain_, connection);
+    std::string header = version == 1 ? proxy_header_v1(connection.peer, connection.local)
+                                      : proxy_header_v2(connection.peer, connection.local);
+    auto handler = std::make_shared<const CoroutineService::Handler>(
+        [state = state_, header = std::move(header)](AsyncStream& client) {
+          return forward(client, state, header);
+        });
+    return make_coroutine_session(std::move(handler), connection);
+  }
+
+ private:
+  std::shared_ptr<ProxyState> state_;
+  std::shared_ptr<const CoroutineService::Handler> plain_;
+};
+
 }  // namespace
 
 std::shared_ptr<Service> make_proxy_service(ProxyOptions options) {
   if (options.upstreams.empty()) throw std::invalid_argument("proxy: no upstream given");
+  if (options.send_proxy < 0 || options.send_proxy > 2) {
+    throw std::invalid_argument("proxy: the PROXY protocol has versions 1 and 2");
+  }
   if (options.chunk == 0) options.chunk = 16 * 1024;
-  auto state = std::make_shared<ProxyState>(std::move(options));
-  return std::make_shared<CoroutineService>(
-      "proxy", 0, [state](AsyncStream& client) { return forward(client, state); });
+  return std::make_shared<ProxyService>(std::make_shared<ProxyState>(std::move(options)));
 }
 
 Upstream parse_upstream(const std::string& text) {

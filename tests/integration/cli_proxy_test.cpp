@@ -13,6 +13,7 @@
 
 #include "cli_helpers.hpp"
 #include "sockit/poll.hpp"
+#include "sockit/proxy_protocol.hpp"
 #include "sockit/tcp.hpp"
 #include "support/process.hpp"
 #include "support/require_tool.hpp"
@@ -272,6 +273,59 @@ TEST(Proxy, SigtermDrainsAndExits) {
   ASSERT_TRUE(status.has_value()) << "the proxy did not exit";
   EXPECT_TRUE(status->success());
   EXPECT_NE(proxy.process->stderr_text().find("Shutdown complete"), std::string::npos);
+}
+
+// A client from 127.0.0.2, through the proxy, to an upstream socket of the test's own.
+TEST(Proxy, SendsAProxyHeaderNamingTheClientUpstream) {
+  for (const std::string flag : {"--send-proxy", "--send-proxy-v2"}) {
+    Socket upstream(AF_INET, SOCK_STREAM);
+    upstream.bind(Address::loopback_ipv4(0));
+    upstream.listen();
+    Started proxy = start_proxy({at(upstream.local_address().port())}, {flag});
+    ASSERT_NE(proxy.port, 0);
+    Socket client(AF_INET, SOCK_STREAM);
+    client.bind(Address::parse("127.0.0.2", 0));
+    client.connect(Address::loopback_ipv4(proxy.port), 10s);
+    client.send("hi\n");
+    ASSERT_TRUE(wait_readable(upstream, Deadline(20s)));
+    auto [conn, from] = upstream.accept();
+    std::string received;
+    char chunk[512];
+    while (received.find("hi\n") == std::string::npos && wait_readable(conn, Deadline(20s))) {
+      const std::size_t n = conn.recv(std::span<char>(chunk, sizeof chunk));
+      if (n == 0) break;
+      received.append(chunk, n);
+    }
+    const ProxyParse header = parse_proxy_header(received);
+    ASSERT_EQ(header.status, ProxyParse::Status::done) << flag << ": " << header.error;
+    EXPECT_EQ(header.header.version, flag == "--send-proxy" ? 1 : 2);
+    EXPECT_EQ(header.header.source, client.local_address());
+    EXPECT_EQ(header.header.destination, Address::loopback_ipv4(proxy.port));
+    EXPECT_EQ(received.substr(header.size), "hi\n");
+  }
+}
+
+// Chained: the upstream, speaking the PROXY protocol, sees the client and not the proxy.
+TEST(Proxy, AnUpstreamWithProxyProtocolSeesTheClient) {
+  Started echo = start_sockit({"serve", "echo", "--port", "0", "--proxy-protocol"});
+  ASSERT_NE(echo.port, 0);
+  Started proxy = start_proxy({at(echo.port)}, {"--send-proxy-v2"});
+  ASSERT_NE(proxy.port, 0);
+  Socket client(AF_INET, SOCK_STREAM);
+  client.bind(Address::parse("127.0.0.3", 0));
+  client.connect(Address::loopback_ipv4(proxy.port), 10s);
+  client.send("through\n");
+  std::string echoed;
+  char chunk[64];
+  while (echoed.size() < 8 && wait_readable(client, Deadline(20s))) {
+    const std::size_t n = client.recv(std::span<char>(chunk, sizeof chunk));
+    if (n == 0) break;
+    echoed.append(chunk, n);
+  }
+  EXPECT_EQ(echoed, "through\n");
+  EXPECT_TRUE(echo.process->wait_stderr(
+      "proxied connection from " + client.local_address().to_string(), 10s))
+      << echo.process->stderr_text();
 }
 
 class ProxyOnArchitecture : public ::testing::TestWithParam<std::string> {};

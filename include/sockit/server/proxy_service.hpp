@@ -30,12 +30,17 @@ struct ProxyOptions {
   AsyncStream::SessionWrapper wrap_upstream;
   // Bytes one direction moves per read.
   std::size_t chunk = 16 * 1024;
+  // 1 or 2: each upstream connection starts with a PROXY protocol header of that version
+  // naming the client and the address it connected to (HAProxy's send-proxy and
+  // send-proxy-v2), so the upstream sees the client rather than the proxy. 0: none.
+  int send_proxy = 0;
   // Receives "proxy: no upstream reachable; closing the client" when every upstream failed
   // (the server logs each failed connect itself); empty: the server log.
   std::function<void(std::string_view)> log;
 };
 
-// Throws std::invalid_argument when `options.upstreams` is empty.
+// Throws std::invalid_argument when `options.upstreams` is empty or send_proxy is not 0, 1
+// or 2.
 std::shared_ptr<Service> make_proxy_service(ProxyOptions options);
 
 // "HOST:PORT" or "[IPv6]:PORT" as an Upstream; std::invalid_argument when malformed.
