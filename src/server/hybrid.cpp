@@ -37,9 +37,10 @@ Socket open_sibling_listener(const Socket& first, const Address& local) {
 
 void run_hybrid(Runtime& rt, LoopKind kind) {
   const unsigned count = default_workers(rt.options);
-  // SO_REUSEPORT balancing is for IP listeners; a Unix socket listener (or a failure to
-  // join the group) falls back to one listener that every reactor accepts on.
-  bool shared = !rt.local.is_ip();
+  // SO_REUSEPORT balancing is for IP listeners; a Unix socket listener, one passed without
+  // SO_REUSEPORT by a supervisor (socket activation), or a failure to join the group falls
+  // back to one listener that every reactor accepts on.
+  bool shared = !rt.local.is_ip() || !rt.listener.get<option::ReusePort>().value;
   std::vector<Socket> siblings;
   if (!shared) {
     try {

@@ -2,16 +2,20 @@
 // signal handling, and hands over to the architecture's runner.
 #include "sockit/server/server.hpp"
 
+#include <unistd.h>
+
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "runtime.hpp"
 #include "signals.hpp"
 #include "sockit/server/blocking_service.hpp"
 #include "sockit/tcp.hpp"
 #include "sockit/unix.hpp"
+#include "supervisor.hpp"
 #include "uring_backend.hpp"
 
 namespace sockit::server {
@@ -81,6 +85,7 @@ struct Server::Impl {
   ServerOptions options;
   std::optional<TcpServer> tcp;
   std::optional<UnixServer> unix_listener;
+  std::optional<Socket> inherited;  // passed by a supervisor (socket activation)
   Socket* listener = nullptr;
   Address local;
   detail::Logger log;
@@ -105,7 +110,16 @@ Server::Server(std::shared_ptr<Service> service, ServerOptions options) {
   }
   impl_ = std::make_unique<Impl>(std::move(service), std::move(options));
   Impl& s = *impl_;
-  if (!s.options.unix_path.empty()) {
+  std::vector<Socket> passed = detail::take_inherited_listeners();
+  if (!passed.empty()) {
+    if (passed.size() > 1) {
+      s.log.error("LISTEN_FDS passed " + std::to_string(passed.size()) +
+                  " sockets; serving the first");
+    }
+    s.inherited.emplace(std::move(passed.front()));
+    s.listener = &*s.inherited;
+    s.local = s.inherited->local_address();
+  } else if (!s.options.unix_path.empty()) {
     s.unix_listener.emplace(s.options.unix_path);
     s.listener = &*s.unix_listener;
     s.local = s.unix_listener->address();
@@ -143,9 +157,15 @@ void Server::run() {
                      s.gate,     s.stop,    workers,     output};
 
   // Scripts and tests wait for this line (with the real port), so it prints even when quiet.
+  const std::string listening = "listening on " + s.local.to_string() + " (" +
+                                std::string(s.service->name()) + ", " +
+                                std::string(to_string(s.options.architecture)) + ")";
   detail::Logger(LogLevel::info)
-      .info("listening on " + s.local.to_string() + " (" + std::string(s.service->name()) + ", " +
-            std::string(to_string(s.options.architecture)) + ")");
+      .info(listening + (s.inherited ? ", socket passed by LISTEN_FDS" : ""));
+  // A supervisor (systemd's Type=notify) hears when the server is ready and when it stops.
+  const detail::SupervisorNotifier supervisor;
+  const detail::StoppingNotice stopping(supervisor, s.stop);
+  supervisor.notify("READY=1\nSTATUS=" + listening + "\nMAINPID=" + std::to_string(::getpid()));
 
   switch (s.options.architecture) {
     case Architecture::serial:
