@@ -97,6 +97,10 @@ class UnixServer : public Socket {
   UnixAccepted accept(Deadline deadline = {});
   std::optional<UnixAccepted> accept_nonblock();
 
+  // Leaves the socket file in place when this object closes: another process serves the
+  // same socket now (it inherited it across a restart).
+  void keep_file() noexcept { owns_file_ = false; }
+
  private:
   void unlink_if_ours() noexcept;
 

@@ -17,6 +17,7 @@
 #include "runtime.hpp"
 #include "sockit/error.hpp"
 #include "sockit/options.hpp"
+#include "supervisor.hpp"
 
 namespace sockit::server::detail {
 namespace {
@@ -33,6 +34,26 @@ Socket open_sibling_listener(const Socket& first, const Address& local) {
   return listener;
 }
 
+// Registers the sibling listeners for a restart while it lives.
+class SiblingRegistration {
+ public:
+  explicit SiblingRegistration(const std::vector<Socket>& siblings) {
+    for (const Socket& listener : siblings) {
+      fds_.push_back(listener.fd());
+      register_sibling_listener(listener.fd());
+    }
+  }
+  ~SiblingRegistration() {
+    for (const int fd : fds_)
+      unregister_sibling_listener(fd);
+  }
+  SiblingRegistration(const SiblingRegistration&) = delete;
+  SiblingRegistration& operator=(const SiblingRegistration&) = delete;
+
+ private:
+  std::vector<int> fds_;
+};
+
 }  // namespace
 
 void run_hybrid(Runtime& rt, LoopKind kind) {
@@ -41,10 +62,14 @@ void run_hybrid(Runtime& rt, LoopKind kind) {
   // SO_REUSEPORT by a supervisor (socket activation), or a failure to join the group falls
   // back to one listener that every reactor accepts on.
   bool shared = !rt.local.is_ip() || !rt.listener.get<option::ReusePort>().value;
-  std::vector<Socket> siblings;
+  // A restart handed this process its predecessor's listeners: closing one would reset
+  // the connections in its backlog, so each gets a reactor.
+  std::vector<Socket> siblings = take_inherited_siblings();
+  shared = shared && siblings.empty();
+  const unsigned reactors = std::max(count, static_cast<unsigned>(siblings.size()) + 1);
   if (!shared) {
     try {
-      for (unsigned i = 1; i < count; ++i) {
+      while (siblings.size() + 1 < reactors) {
         siblings.push_back(open_sibling_listener(rt.listener, rt.local));
       }
     } catch (const Error& error) {
@@ -56,18 +81,20 @@ void run_hybrid(Runtime& rt, LoopKind kind) {
   prepare_listener(rt.listener, rt.local);
   for (auto& listener : siblings)
     prepare_listener(listener, rt.local);
+  // A restart hands these over too, for as long as they are open.
+  SiblingRegistration registration(siblings);
 
   const ListenerUse use = shared ? ListenerUse::shared : ListenerUse::exclusive;
   LoopSettings settings;
   settings.use_uring = kind == LoopKind::uring;
   std::vector<std::unique_ptr<EventLoop>> loops;
   loops.push_back(std::make_unique<EventLoop>(rt, rt.listener, use, settings));
-  for (unsigned i = 1; i < count; ++i) {
+  for (unsigned i = 1; i < reactors; ++i) {
     Socket& listener = shared ? rt.listener : siblings[i - 1];
     loops.push_back(std::make_unique<EventLoop>(rt, listener, use, settings));
   }
   if (rt.log.level() == LogLevel::verbose) {
-    rt.log.debug(std::string(to_string(rt.options.architecture)) + ": " + std::to_string(count) +
+    rt.log.debug(std::string(to_string(rt.options.architecture)) + ": " + std::to_string(reactors) +
                  " reactors" + (shared ? " on one shared listener" : " on SO_REUSEPORT listeners"));
   }
 
@@ -87,9 +114,9 @@ void run_hybrid(Runtime& rt, LoopKind kind) {
   };
   {
     std::vector<std::jthread> threads;
-    threads.reserve(count - 1);
+    threads.reserve(reactors - 1);
     try {
-      for (unsigned i = 1; i < count; ++i)
+      for (unsigned i = 1; i < reactors; ++i)
         threads.emplace_back(run_one, std::ref(*loops[i]));
     } catch (...) {
       rt.stop.request();  // the reactors already started drain and return before the join

@@ -69,9 +69,7 @@ class ProxyHeaderSession final : public Session {
  public:
   ProxyHeaderSession(std::shared_ptr<const ProxyProtocolService::Shared> shared,
                      const ConnectionInfo& connection)
-      : shared_(std::move(shared)),
-        options_(shared_->options),
-        connection_(connection) {}
+      : shared_(std::move(shared)), options_(shared_->options), connection_(connection) {}
 
   void on_open(Output& out) override {
     if (!contains_any(options_.trusted, connection_.peer)) {

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "restart.hpp"
 #include "runtime.hpp"
 #include "signals.hpp"
 #include "sockit/server/blocking_service.hpp"
@@ -112,11 +113,18 @@ Server::Server(std::shared_ptr<Service> service, ServerOptions options) {
   Impl& s = *impl_;
   std::vector<Socket> passed = detail::take_inherited_listeners();
   if (!passed.empty()) {
-    if (passed.size() > 1) {
-      s.log.error("LISTEN_FDS passed " + std::to_string(passed.size()) +
-                  " sockets; serving the first");
-    }
     s.inherited.emplace(std::move(passed.front()));
+    passed.erase(passed.begin());
+    // More than one: a hybrid server's per-reactor listeners, handed over by a restart.
+    if (!passed.empty()) {
+      if (s.options.architecture == Architecture::hybrid ||
+          s.options.architecture == Architecture::uring_hybrid) {
+        detail::keep_inherited_siblings(std::move(passed));
+      } else {
+        s.log.error("LISTEN_FDS passed " + std::to_string(passed.size() + 1) +
+                    " sockets; serving the first (only hybrid serves several)");
+      }
+    }
     s.listener = &*s.inherited;
     s.local = s.inherited->local_address();
   } else if (!s.options.unix_path.empty()) {
@@ -166,6 +174,10 @@ void Server::run() {
   const detail::SupervisorNotifier supervisor;
   const detail::StoppingNotice stopping(supervisor, s.stop);
   supervisor.notify("READY=1\nSTATUS=" + listening + "\nMAINPID=" + std::to_string(::getpid()));
+  // SIGUSR2: a new copy of the program takes the listener over, and this one drains.
+  const detail::RestartOnSignal restart(*s.listener, s.stop, s.log, s.options.handle_signals, [&s] {
+    if (s.unix_listener) s.unix_listener->keep_file();
+  });
 
   switch (s.options.architecture) {
     case Architecture::serial:

@@ -6,10 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -29,7 +31,36 @@ std::optional<long> number(const char* text) {
   return value;
 }
 
+std::mutex g_siblings_mutex;
+std::vector<int> g_sibling_fds;
+std::vector<Socket> g_inherited_siblings;
+
 }  // namespace
+
+void register_sibling_listener(int fd) {
+  const std::lock_guard lock(g_siblings_mutex);
+  g_sibling_fds.push_back(fd);
+}
+
+void unregister_sibling_listener(int fd) noexcept {
+  const std::lock_guard lock(g_siblings_mutex);
+  std::erase(g_sibling_fds, fd);
+}
+
+std::vector<int> sibling_listeners() {
+  const std::lock_guard lock(g_siblings_mutex);
+  return g_sibling_fds;
+}
+
+void keep_inherited_siblings(std::vector<Socket> sockets) {
+  const std::lock_guard lock(g_siblings_mutex);
+  g_inherited_siblings = std::move(sockets);
+}
+
+std::vector<Socket> take_inherited_siblings() {
+  const std::lock_guard lock(g_siblings_mutex);
+  return std::exchange(g_inherited_siblings, {});
+}
 
 std::vector<Socket> take_inherited_listeners() {
   const auto pid = number(std::getenv("LISTEN_PID"));

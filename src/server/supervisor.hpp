@@ -20,6 +20,16 @@ namespace sockit::server::detail {
 // descriptor that is not a listening stream socket.
 std::vector<Socket> take_inherited_listeners();
 
+// Listening sockets a restart hands over besides the server's own: hybrid's per-reactor
+// listeners in its SO_REUSEPORT group, each with a backlog of its own that closing would
+// reset. Thread-safe.
+void register_sibling_listener(int fd);
+void unregister_sibling_listener(int fd) noexcept;
+std::vector<int> sibling_listeners();
+// The listeners this process inherited past the first, kept for hybrid to take.
+void keep_inherited_siblings(std::vector<Socket> sockets);
+std::vector<Socket> take_inherited_siblings();
+
 // Sends state lines to NOTIFY_SOCKET; does nothing when it is not set.
 class SupervisorNotifier {
  public:

@@ -1,0 +1,42 @@
+// Internal: restarts that drop nothing, on SIGUSR2 (nginx's binary upgrade, Unicorn's USR2).
+// The server starts a new copy of its program, from the same path and arguments, handing it
+// the listening socket as socket activation does (descriptor 3, LISTEN_FDS, LISTEN_PID) and
+// a NOTIFY_SOCKET of its own; once the new copy says READY=1 the old one drains and exits,
+// while the new one accepts from the same socket, so no client is refused. A copy that
+// fails to start, or is not ready within a minute, is ended and the old one serves on.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <thread>
+
+#include "runtime.hpp"
+#include "sockit/file_descriptor.hpp"
+#include "sockit/socket.hpp"
+
+namespace sockit::server::detail {
+
+class RestartOnSignal {
+ public:
+  // `handover` runs once the new copy is ready, before the stop is requested (a Unix
+  // listener keeps its socket file then). Nothing is installed unless `enabled`.
+  RestartOnSignal(const Socket& listener, StopSignal& stop, const Logger& log, bool enabled,
+                  std::function<void()> handover);
+  ~RestartOnSignal();
+  RestartOnSignal(const RestartOnSignal&) = delete;
+  RestartOnSignal& operator=(const RestartOnSignal&) = delete;
+
+ private:
+  void watch();
+  bool restart();
+
+  const Socket& listener_;
+  StopSignal& stop_;
+  const Logger& log_;
+  std::function<void()> handover_;
+  FileDescriptor wake_;  // written by the SIGUSR2 handler and by the destructor
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+}  // namespace sockit::server::detail
