@@ -159,7 +159,12 @@ void RequestParser::check_method_start(std::string_view input, std::size_t pos) 
       method_checked_ = true;
       return;
     }
-    if (c == '\r' || c == '\n') return;  // a line without a space: on_request_line says why
+    if (c == '\r' || c == '\n') {
+      // A line without a space: on_request_line says why, once the line ends. The bytes
+      // after it are not a method's, in this piece or a later one.
+      method_checked_ = true;
+      return;
+    }
     if (!is_token_char(c)) {
       std::string shown(line_taken_ ? std::string_view{} : std::string_view(line_buf_));
       shown.append(input.substr(pos, 60));
