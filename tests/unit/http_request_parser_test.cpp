@@ -496,6 +496,14 @@ TEST(HttpRequestParser, LongMethodWithABadByteAfterTheLimitIsTooLongInAnyPieces)
       400);
 }
 
+// A request line with no space before a bare CR waits for its line end (and on_request_line's
+// verdict) in any pieces: a byte after the CR that no method may hold was refused at once
+// when it came in a later piece, not when it came with the CR.
+TEST(HttpRequestParser, BareCrInTheMethodWaitsForTheLineEndInAnyPieces) {
+  each_split("GET\r\tx", [](const Fed& fed) { EXPECT_TRUE(fed.requests.empty()); });
+  EXPECT_EQ(status_of("GET\r\tx / HTTP/1.1\r\nHost: h\r\n\r\n"), 400);
+}
+
 // Field lines of `bytes` bytes in all, each line end and the closing empty line included.
 std::string fields_of_size(std::size_t bytes) {
   const std::string host = "Host: h\r\n";  // 9 bytes, and 2 for the closing CRLF
