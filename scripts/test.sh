@@ -2,8 +2,9 @@
 # The test command: installs what is missing, then builds and runs the whole suite under
 # AddressSanitizer + UBSan (g++), the threaded tests under ThreadSanitizer, builds
 # everything with clang 14 (warnings as errors) and runs clang-tidy on the C++ files the
-# last commit changed, and builds everything the way a user or packager does (plain CMake
-# Release, no preset, tests included), failing on any compiler warning.
+# last commit changed, runs each libFuzzer target for a bounded time (scripts/fuzz.sh), and
+# builds everything the way a user or packager does (plain CMake Release, no preset, tests
+# included), failing on any compiler warning.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +47,11 @@ else
   printf '%s\n' "${tidy_files[@]}" |
     xargs -P "$jobs" -n 4 clang-tidy -p build/clang --quiet
 fi
+
+# Every parser that reads a peer's or a file's bytes, fuzzed for a bounded time (about
+# 2 minutes in all on 2 cores): a crash, leak, timeout or broken invariant fails the run.
+echo "== libFuzzer targets (clang 14, ASan + UBSan), ${FUZZ_SECONDS:-15} s each"
+scripts/fuzz.sh
 
 # The packager's path: no preset, so no -Werror, the default generator, tests included.
 # A clean build each time, so that warnings of files built by an earlier run count too.

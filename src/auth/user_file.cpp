@@ -115,6 +115,10 @@ UserFile UserFile::parse(std::string_view text, std::string_view origin) {
     };
     auto first = line.find_first_not_of(" \t");
     if (first == std::string_view::npos || line[first] == '#') {
+      // Every CR at its end goes (serialize() ends lines with "\n" alone): a comment kept
+      // with a CR would lose it on the next load, and the file would change at every save.
+      while (!line.empty() && line.back() == '\r')
+        line.remove_suffix(1);
       file.lines_.push_back(Line{std::string(line), false, {}});
       continue;
     }

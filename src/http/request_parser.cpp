@@ -148,13 +148,23 @@ bool RequestParser::take_section_line(std::string_view input, std::size_t& pos,
 }
 
 void RequestParser::check_method_start(std::string_view input, std::size_t pos) {
-  for (std::size_t i = pos; i < input.size(); ++i) {
+  // Only the bytes the request line may hold: a byte past its limit makes the line too long
+  // (414) whatever the byte is, so the answer does not depend on how the bytes arrive.
+  const std::size_t held = line_taken_ ? 0 : line_buf_.size();
+  if (held >= limits_.max_request_line) return;
+  const std::size_t end = pos + std::min(input.size() - pos, limits_.max_request_line - held);
+  for (std::size_t i = pos; i < end; ++i) {
     const char c = input[i];
     if (c == ' ') {
       method_checked_ = true;
       return;
     }
-    if (c == '\r' || c == '\n') return;  // a line without a space: on_request_line says why
+    if (c == '\r' || c == '\n') {
+      // A line without a space: on_request_line says why, once the line ends. The bytes
+      // after it are not a method's, in this piece or a later one.
+      method_checked_ = true;
+      return;
+    }
     if (!is_token_char(c)) {
       std::string shown(line_taken_ ? std::string_view{} : std::string_view(line_buf_));
       shown.append(input.substr(pos, 60));

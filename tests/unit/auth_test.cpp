@@ -102,6 +102,13 @@ TEST(UserFile, ParsesUsersKeepsCommentsAndRoundTrips) {
   EXPECT_EQ(file.serialize(), text);
 }
 
+// A comment ending in CRs ("# note\r\r\n") is written back the same however many times the
+// file is rewritten: the second load took one more CR off and the file changed again.
+TEST(UserFile, CommentEndingInCarriageReturnsIsStableAcrossRewrites) {
+  const std::string once = UserFile::parse("# note\r\r\n\r\n").serialize();
+  EXPECT_EQ(UserFile::parse(once).serialize(), once);
+}
+
 TEST(UserFile, BadLinesNameFileAndLine) {
   std::string hash = quick_hash("secret");
   auto error_of = [](const std::string& text) {

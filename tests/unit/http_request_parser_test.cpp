@@ -482,6 +482,28 @@ TEST(HttpRequestParser, RequestLineLimitHoldsWhileTheLineArrives) {
   EXPECT_EQ(fed, 64U);  // the 65th byte
 }
 
+// A method too long for the request line, with a byte no method may hold past the limit:
+// the same 414 however the bytes arrive (not a 400 when they come at once, which showed
+// the later byte before the length).
+TEST(HttpRequestParser, LongMethodWithABadByteAfterTheLimitIsTooLongInAnyPieces) {
+  RequestLimits limits;
+  limits.max_request_line = 64;
+  expect_refusal(std::string(70, 'G') + "\\ / HTTP/1.1\r\nHost: h\r\n\r\n", limits, 414,
+                 "request line longer than 64 bytes");
+  // Within the limit, the bad byte is what counts.
+  EXPECT_EQ(
+      status_of(std::string(30, 'G') + "\\" + std::string(40, 'G') + " / HTTP/1.1\r\n", limits),
+      400);
+}
+
+// A request line with no space before a bare CR waits for its line end (and on_request_line's
+// verdict) in any pieces: a byte after the CR that no method may hold was refused at once
+// when it came in a later piece, not when it came with the CR.
+TEST(HttpRequestParser, BareCrInTheMethodWaitsForTheLineEndInAnyPieces) {
+  each_split("GET\r\tx", [](const Fed& fed) { EXPECT_TRUE(fed.requests.empty()); });
+  EXPECT_EQ(status_of("GET\r\tx / HTTP/1.1\r\nHost: h\r\n\r\n"), 400);
+}
+
 // Field lines of `bytes` bytes in all, each line end and the closing empty line included.
 std::string fields_of_size(std::size_t bytes) {
   const std::string host = "Host: h\r\n";  // 9 bytes, and 2 for the closing CRLF
