@@ -176,8 +176,10 @@ void register_passwd(CLI::App& app, int& exit_code) {
                   "unchanged for an existing one]")
       ->delimiter(',')
       ->each([args](const std::string&) { args->permit_given = true; });
-  cmd->add_option("--iterations", args->iterations, "PBKDF2 iterations")
-      ->check(CLI::Range(auth::min_iterations, 10'000'000U))
+  cmd->add_option("--iterations", args->iterations,
+                  "PBKDF2 iterations; the server checks every login, an unknown user's too, at "
+                  "the file's largest count")
+      ->check(CLI::Range(auth::min_iterations, auth::max_iterations))
       ->capture_default_str();
   cmd->footer(
       "\nThe password is read from stdin: asked twice without echo on a terminal, else the\n"

@@ -280,7 +280,9 @@ void register_serve(CLI::App& app, int& exit_code) {
                 "Serve the UDP form of the service (echo); time is UDP only. --arch does not "
                 "apply to UDP");
   cmd->add_option("--users", args->users_file,
-                  "command: the user file (write it with 'sockit passwd FILE USER')");
+                  "command: the user file (write it with 'sockit passwd FILE USER'). A "
+                  "connection may send 10 AUTH lines and fail 5; failures back off per client "
+                  "address (IPv6: per /64)");
   cmd->add_option("--root", args->http.http_root, "http: the directory served")
       ->check(CLI::ExistingDirectory)
       ->capture_default_str();

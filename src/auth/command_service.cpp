@@ -5,6 +5,7 @@
 #include "sockit/auth/command_service.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -18,6 +19,8 @@ namespace sockit::auth {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view too_many_auths = "Too many AUTH attempts on this connection";
 
 constexpr std::string_view words[] = {"STATUS", "INFO", "HELP", "WHOAMI", "TIME"};
 
@@ -45,21 +48,60 @@ std::span<const std::string_view> command_words() {
 
 struct CommandService::Shared {
   Shared(UserFile u, CommandOptions o)
-      : users(std::move(u)), options(std::move(o)), throttle(options.throttle) {
+      : users(std::move(u)),
+        options(std::move(o)),
+        throttle(options.throttle),
+        cost(users.max_iterations()),
+        decoy(decoy_hash(cost)) {
     if (!options.clock) options.clock = [] { return Clock::now(); };
     started = options.clock();
   }
   UserFile users;
   CommandOptions options;
   LoginThrottle throttle;
+  // Every check costs what the dearest user's does, unknown users (the decoy) included.
+  std::uint32_t cost;
+  std::string decoy;
   Clock::time_point started;
 };
+
+namespace {
+
+// One login attempt begun in the throttle. It ends on the worker pool, where the password is
+// checked, so that it ends even if the connection is gone before the answer; an attempt
+// never checked (its work dropped unrun) is abandoned.
+class Attempt {
+ public:
+  Attempt(std::shared_ptr<LoginThrottle> throttle, std::string address)
+      : throttle_(std::move(throttle)), address_(std::move(address)) {}
+  ~Attempt() {
+    if (!ended_) throttle_->abandoned(address_);
+  }
+  Attempt(const Attempt&) = delete;
+  Attempt& operator=(const Attempt&) = delete;
+
+  void end(bool ok, Clock::time_point now) {
+    ended_ = true;
+    if (ok) {
+      throttle_->succeeded(address_);
+    } else {
+      throttle_->failed(address_, now);
+    }
+  }
+
+ private:
+  std::shared_ptr<LoginThrottle> throttle_;  // shares the ownership of the service's state
+  std::string address_;
+  bool ended_ = false;
+};
+
+}  // namespace
 
 class CommandService::CommandSession final : public server::Session {
  public:
   CommandSession(std::shared_ptr<Shared> shared, const server::ConnectionInfo& connection)
       : shared_(std::move(shared)),
-        address_(connection.peer.is_ip() ? connection.peer.ip() : connection.peer.to_string()),
+        address_(throttle_key(connection.peer)),
         codec_(LineCodecOptions{max_command_input, false}),
         bucket_(connection.limits.rate_per_second) {}
 
@@ -146,11 +188,19 @@ class CommandService::CommandSession final : public server::Session {
   }
 
   void authenticate(std::string_view arguments, server::Output& out) {
+    // Every attempt counts, whatever its outcome, so that one client cannot keep the worker
+    // pool hashing by repeating a login it knows; only "Server busy" gives it back.
+    if (++auth_lines_ > shared_->options.max_auth_per_connection) {
+      reply_and_close(out, too_many_auths);
+      return;
+    }
     const auto now = shared_->options.clock();
-    if (!shared_->throttle.allowed(address_, now)) {
+    if (!shared_->throttle.begin(address_, now)) {
       reply(out, "Too many failed attempts, try again later");
       return;
     }
+    auto attempt = std::make_shared<Attempt>(
+        std::shared_ptr<LoginThrottle>(shared_, &shared_->throttle), address_);
     auto space = arguments.find(' ');
     std::string name(arguments.substr(0, space));
     std::string password(space == std::string_view::npos ? std::string_view()
@@ -163,34 +213,35 @@ class CommandService::CommandSession final : public server::Session {
     CommandSession* self = this;
     // The work holds the shared state (and so the user file) even if the session is gone.
     bool queued =
-        out.run_off_loop([self, shared = shared_, user, password = std::move(password)]() {
+        out.run_off_loop([self, shared = shared_, attempt, user, password = std::move(password)]() {
+          const std::string& hash = user != nullptr ? user->password_hash : shared->decoy;
           bool ok =
-              verify_password(password, user != nullptr ? user->password_hash : decoy_hash()) &&
-              user != nullptr && !password.empty();
+              verify_password(password, hash, shared->cost) && user != nullptr && !password.empty();
+          attempt->end(ok, shared->options.clock());
           return server::Continuation(
               [self, user, ok](server::Output& home) { self->checked(user, ok, home); });
         });
     if (!queued) {
       checking_ = false;
+      --auth_lines_;
       reply(out, "Server busy, try again");
     }
   }
 
-  // The password check is back from the worker pool.
+  // The password check is back from the worker pool (which has told the throttle).
   void checked(const UserRecord* user, bool ok, server::Output& out) {
     checking_ = false;
-    const auto now = shared_->options.clock();
     if (ok) {
-      shared_->throttle.succeeded(address_);
       user_ = *user;
-      authenticated_at_ = now;
+      authenticated_at_ = shared_->options.clock();
       authenticated_ = true;
       reply(out, "Authenticated successfully");
     } else {
       authenticated_ = false;
-      shared_->throttle.failed(address_, now);
       reply(out, "Unauthorized");
-      if (++failures_ >= shared_->options.max_failures_per_connection) out.close();
+      if (++failures_ >= shared_->options.max_failures_per_connection) {
+        reply_and_close(out, too_many_auths);
+      }
     }
     if (out.closing()) return;
     out.set_reading(true);
@@ -237,6 +288,7 @@ class CommandService::CommandSession final : public server::Session {
   UserRecord user_;
   Clock::time_point authenticated_at_{};
   unsigned failures_ = 0;
+  unsigned auth_lines_ = 0;
   bool checking_ = false;  // an AUTH is being checked on the worker pool
   bool eof_ = false;
 };
@@ -248,6 +300,10 @@ CommandService::~CommandService() = default;
 
 std::unique_ptr<server::Session> CommandService::open(const server::ConnectionInfo& connection) {
   return std::make_unique<CommandSession>(shared_, connection);
+}
+
+std::uint32_t CommandService::decoy_iterations() const {
+  return hash_iterations(shared_->decoy);
 }
 
 void register_command_service() {

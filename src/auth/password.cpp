@@ -24,8 +24,6 @@ namespace {
 
 constexpr std::size_t salt_bytes = 16;
 constexpr std::size_t hash_bytes = 32;  // SHA-256 output
-// Keeps a hostile user file from making one login cost minutes of CPU.
-constexpr std::uint32_t max_iterations = 10'000'000;
 
 std::string to_hex(const unsigned char* data, std::size_t size) {
   static constexpr char digits[] = "0123456789abcdef";
@@ -123,29 +121,60 @@ std::array<unsigned char, hash_bytes> derive(std::string_view password,
   return out;
 }
 
+void check_iterations(std::string_view operation, std::uint32_t iterations) {
+  if (iterations < min_iterations || iterations > max_iterations) {
+    throw std::invalid_argument(
+        std::string(operation) + ": iteration count " + std::to_string(iterations) + " outside " +
+        std::to_string(min_iterations) + ".." + std::to_string(max_iterations));
+  }
+}
+
+std::vector<unsigned char> random_bytes(std::string_view operation, std::size_t size) {
+  std::vector<unsigned char> bytes(size);
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+    crypto_failure(operation, "RAND_bytes failed (no entropy source?)");
+  }
+  return bytes;
+}
+
+std::string encode(std::uint32_t iterations, const std::vector<unsigned char>& salt,
+                   const unsigned char* hash) {
+  std::string encoded(pbkdf2_scheme);
+  encoded += ':';
+  encoded += std::to_string(iterations);
+  encoded += ':';
+  encoded += to_hex(salt.data(), salt.size());
+  encoded += ':';
+  encoded += to_hex(hash, hash_bytes);
+  return encoded;
+}
+
 }  // namespace
 
 std::string hash_password(std::string_view password, std::uint32_t iterations) {
-  if (iterations < min_iterations || iterations > max_iterations) {
-    throw std::invalid_argument("hash_password: iteration count " + std::to_string(iterations) +
-                                " outside " + std::to_string(min_iterations) + ".." +
-                                std::to_string(max_iterations));
-  }
-  std::vector<unsigned char> salt(salt_bytes);
-  if (RAND_bytes(salt.data(), static_cast<int>(salt.size())) != 1) {
-    crypto_failure("hash_password", "RAND_bytes failed (no entropy source?)");
-  }
+  check_iterations("hash_password", iterations);
+  auto salt = random_bytes("hash_password", salt_bytes);
   auto hash = derive(password, salt, iterations);
-  return std::string(pbkdf2_scheme) + ":" + std::to_string(iterations) + ":" +
-         to_hex(salt.data(), salt.size()) + ":" + to_hex(hash.data(), hash.size());
+  return encode(iterations, salt, hash.data());
 }
 
-bool verify_password(std::string_view password, std::string_view encoded) {
+bool verify_password(std::string_view password, std::string_view encoded, std::uint32_t cost) {
   std::string problem;
   auto parsed = parse(encoded, problem);
   if (!parsed) return false;
   auto hash = derive(password, parsed->salt, parsed->iterations);
+  if (cost > parsed->iterations) {
+    // The work a hash of `cost` iterations takes beyond this one's (not a sleep: the CPU
+    // it would leave free shows under load).
+    (void)derive(password, parsed->salt, cost - parsed->iterations);
+  }
   return CRYPTO_memcmp(hash.data(), parsed->hash.data(), hash.size()) == 0;
+}
+
+std::uint32_t hash_iterations(std::string_view encoded) {
+  std::string problem;
+  auto parsed = parse(encoded, problem);
+  return parsed ? parsed->iterations : 0;
 }
 
 std::string hash_problem(std::string_view encoded) {
@@ -154,15 +183,12 @@ std::string hash_problem(std::string_view encoded) {
   return problem;
 }
 
-const std::string& decoy_hash() {
-  static const std::string decoy = [] {
-    std::array<unsigned char, 32> secret{};
-    if (RAND_bytes(secret.data(), static_cast<int>(secret.size())) != 1) {
-      crypto_failure("decoy_hash", "RAND_bytes failed");
-    }
-    return hash_password(to_hex(secret.data(), secret.size()));
-  }();
-  return decoy;
+std::string decoy_hash(std::uint32_t iterations) {
+  check_iterations("decoy_hash", iterations);
+  // A random "hash" is matched by no password anyone can find, and costs no PBKDF2 run.
+  auto salt = random_bytes("decoy_hash", salt_bytes);
+  auto hash = random_bytes("decoy_hash", hash_bytes);
+  return encode(iterations, salt, hash.data());
 }
 
 }  // namespace sockit::auth

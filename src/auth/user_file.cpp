@@ -231,4 +231,12 @@ std::vector<const UserRecord*> UserFile::users() const {
   return list;
 }
 
+std::uint32_t UserFile::max_iterations() const {
+  std::uint32_t most = 0;
+  for (const auto& line : lines_) {
+    if (line.is_user) most = std::max(most, hash_iterations(line.user.password_hash));
+  }
+  return most == 0 ? default_iterations : most;
+}
+
 }  // namespace sockit::auth

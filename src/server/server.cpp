@@ -73,6 +73,20 @@ void check_compatible(const Service& service, Architecture arch) {
   }
 }
 
+// Said at start-up where the service's per-process state is not shared by all connections.
+std::string per_process_note(const Service& service, Architecture arch) {
+  std::string note(service.name());
+  note += ": ";
+  note += service.per_process_state();
+  note += arch == Architecture::fork
+              ? " is kept per process, and fork gives each connection its own: it never carries "
+                "from one connection to the next"
+              : " is kept per process: each prefork worker keeps its own";
+  note += "; one is shared by all connections on ";
+  note += architectures_where(shares_memory);
+  return note;
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -178,6 +192,10 @@ void Server::run() {
   const detail::RestartOnSignal restart(*s.listener, s.stop, s.log, s.options.handle_signals, [&s] {
     if (s.unix_listener) s.unix_listener->keep_file();
   });
+
+  if (!shares_memory(s.options.architecture) && !s.service->per_process_state().empty()) {
+    s.log.info(per_process_note(*s.service, s.options.architecture));
+  }
 
   switch (s.options.architecture) {
     case Architecture::serial:

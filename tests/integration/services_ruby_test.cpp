@@ -407,6 +407,34 @@ TEST_P(CommandServer, AuthPermissionsAndErrorsAsSpecified) {
 INSTANTIATE_TEST_SUITE_P(Services, CommandServer, ::testing::Values("thread", "fork", "reactor"),
                          arch_param_name);
 
+TEST(CommandServerSetup, ForkAndPreforkSayTheLoginBackOffIsPerProcess) {
+  TempDir dir;
+  const std::string users = dir.file("users.txt");
+  std::string err;
+  ASSERT_TRUE(run_passwd({users, "alice", "--iterations", "100000"}, "pw\n", &err).success())
+      << err;
+  for (const char* arch : {"fork", "prefork", "thread"}) {
+    ServeProcess server("command", arch, {"--users", users});
+    ASSERT_TRUE(server.ok()) << arch;
+    EXPECT_TRUE(server.terminate().success()) << arch;
+    const std::string log = server.process->stderr_text();
+    const bool said = log.find(
+                          "command: the back-off for failed logins (per address) is kept "
+                          "per process") != std::string::npos;
+    EXPECT_EQ(said, std::string(arch) != "thread") << arch << ": " << log;
+  }
+}
+
+TEST(Passwd, IterationsAboveTheBoundAreRefused) {
+  TempDir dir;
+  std::string err;
+  ExitStatus status =
+      run_passwd({dir.file("users.txt"), "alice", "--iterations", "1000001"}, "pw\n", &err);
+  EXPECT_EQ(status.code, 2) << err;
+  EXPECT_NE(err.find("--iterations"), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("users.txt")));
+}
+
 TEST(CommandServerSetup, MissingOrBrokenUserFileIsAClearError) {
   Process missing({binary("bin/sockit"), "serve", "command", "--port", "0"});
   ExitStatus status = missing.finish();

@@ -4,12 +4,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "sockit/auth/command_service.hpp"
 #include "sockit/auth/login_throttle.hpp"
@@ -78,8 +84,15 @@ TEST(Password, WeakOrMalformedHashesNeverMatch) {
   std::string bad_hex = good;
   bad_hex.back() = 'z';
   EXPECT_FALSE(verify_password("pw", bad_hex));
-  EXPECT_FALSE(verify_password("pw", decoy_hash()));
-  EXPECT_EQ(hash_problem(decoy_hash()), "");
+  const std::string decoy = decoy_hash(min_iterations);
+  EXPECT_FALSE(verify_password("pw", decoy));
+  EXPECT_FALSE(verify_password("", decoy));
+  EXPECT_EQ(hash_problem(decoy), "");
+  EXPECT_EQ(hash_iterations(decoy), min_iterations);
+  EXPECT_EQ(hash_iterations("md5:1:2:3"), 0u);
+  EXPECT_TRUE(verify_password("pw", good, min_iterations + 1000))
+      << "a cost above the hash's own changes the time spent, not the answer";
+  EXPECT_FALSE(verify_password("px", good, min_iterations + 1000));
 }
 
 using sockit::test::TempDir;
@@ -127,6 +140,23 @@ TEST(UserFile, BadLinesNameFileAndLine) {
             std::string::npos);
   EXPECT_EQ(error_of("alice:" + hash + ":\nalice:" + hash + ":\n"),
             "users.txt:2: user alice appears twice");
+}
+
+TEST(UserFile, IterationCountsAboveTheBoundAreRefused) {
+  const std::string salt(32, 'a');
+  const std::string hash(64, 'b');
+  try {
+    UserFile::parse("dear:pbkdf2-sha256:2000000:" + salt + ":" + hash + ":HELP\n", "users.txt");
+    FAIL() << "a login costing 2,000,000 iterations was accepted";
+  } catch (const sockit::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("users.txt:1"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("iteration count 2000000 outside 100000..1000000"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_NO_THROW(
+      UserFile::parse("dear:pbkdf2-sha256:1000000:" + salt + ":" + hash + ":HELP\n", "users.txt"));
+  EXPECT_THROW(hash_password("pw", 1'000'001), std::invalid_argument);
 }
 
 TEST(UserFile, NameAndPermissionRules) {
@@ -218,6 +248,84 @@ TEST(LoginThrottle, QuietAddressesAreForgottenAndTableIsBounded) {
   for (int i = 0; i < 10; ++i)
     throttle.failed("addr" + std::to_string(i), t + 62s + std::chrono::seconds(i));
   EXPECT_LE(throttle.tracked(), 3u);
+}
+
+TEST(LoginThrottle, AFullTableNeverForgetsAnAddressInBackOff) {
+  ThrottleOptions options;
+  options.free_failures = 0;
+  options.first_delay = 60s;
+  options.max_delay = 60s;
+  options.max_addresses = 3;
+  LoginThrottle throttle(options);
+  auto t = Clock::time_point{} + 1h;
+  EXPECT_EQ(throttle.failed("attacker", t), 60s);
+  // Failures from many other addresses, as an attacker with many would cause, fill the table.
+  for (int i = 0; i < 10; ++i)
+    throttle.failed("other" + std::to_string(i), t + 1s + std::chrono::milliseconds(i));
+  EXPECT_LE(throttle.tracked(), 3u);
+  EXPECT_FALSE(throttle.allowed("attacker", t + 30s))
+      << "making room for others must not end a back-off";
+}
+
+TEST(LoginThrottle, AFullTableDropsTheStalestAddressNotInBackOffOrRefusesNewOnes) {
+  ThrottleOptions options;
+  options.free_failures = 1;
+  options.first_delay = 60s;
+  options.max_addresses = 2;
+  LoginThrottle throttle(options);
+  auto t = Clock::time_point{} + 1h;
+  throttle.failed("stale", t);  // free: no back-off
+  throttle.failed("blocked", t + 1s);
+  EXPECT_EQ(throttle.failed("blocked", t + 1s), 60s);
+  ASSERT_TRUE(throttle.begin("new", t + 2s)) << "'stale' makes room";
+  EXPECT_EQ(throttle.tracked(), 2u);
+  EXPECT_FALSE(throttle.begin("newer", t + 3s))
+      << "one address in back-off, one being checked: nothing may go";
+  EXPECT_FALSE(throttle.allowed("blocked", t + 3s));
+  throttle.abandoned("new");
+  EXPECT_EQ(throttle.tracked(), 1u) << "an attempt never checked leaves nothing behind";
+  EXPECT_TRUE(throttle.begin("newer", t + 3s));
+}
+
+TEST(LoginThrottle, AttemptsInFlightCountAsFailuresAcrossThreads) {
+  ThrottleOptions options;
+  options.free_failures = 3;
+  LoginThrottle throttle(options);
+  const auto t = Clock::time_point{} + 1h;
+  // Many threads begin at once; the throttle lets through what sequential failures would.
+  auto burst = [&](Clock::time_point now) {
+    std::atomic<int> begun{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 16; ++i) {
+      threads.emplace_back([&] {
+        while (!go.load())
+          std::this_thread::yield();
+        if (throttle.begin("10.1.1.1", now)) ++begun;
+      });
+    }
+    go = true;
+    for (auto& thread : threads)
+      thread.join();
+    return begun.load();
+  };
+  EXPECT_EQ(burst(t), 3);
+  for (int i = 0; i < 3; ++i)
+    throttle.failed("10.1.1.1", t);
+  EXPECT_EQ(burst(t), 1) << "past the free failures, one at a time";
+  EXPECT_EQ(throttle.failed("10.1.1.1", t), 1000ms);
+  EXPECT_EQ(burst(t + 999ms), 0);
+  EXPECT_EQ(burst(t + 1s), 1);
+  throttle.succeeded("10.1.1.1");
+  EXPECT_EQ(throttle.tracked(), 0u);
+}
+
+TEST(LoginThrottle, KeysAreIpv4AddressesAndIpv6Slash64s) {
+  EXPECT_EQ(throttle_key(Address::parse("192.0.2.7", 1)), "192.0.2.7");
+  EXPECT_EQ(throttle_key(Address::parse("::ffff:192.0.2.7", 1)), "192.0.2.7");
+  EXPECT_EQ(throttle_key(Address::parse("2001:db8:a:b:c:d:e:f", 1)), "2001:db8:a:b::/64");
+  EXPECT_EQ(throttle_key(Address::parse("fe80::1%lo", 1)), "fe80::/64");
+  EXPECT_EQ(throttle_key(Address::unix_path("/tmp/s.sock")), "/tmp/s.sock");
 }
 
 // --- the command service, session by session ---------------------------------------
@@ -414,8 +522,101 @@ TEST_F(CommandSessionTest, TooManyFailuresOnOneConnectionClose) {
     EXPECT_FALSE(c.out.closing());
   }
   now += 10min;
-  EXPECT_EQ(c.say("AUTH alice nope\n"), "Unauthorized\n");
+  EXPECT_EQ(c.say("AUTH alice nope\n"),
+            "Unauthorized\nToo many AUTH attempts on this connection\n");
   EXPECT_TRUE(c.out.closing()) << "5th failure on one connection";
+}
+
+TEST_F(CommandSessionTest, ParallelConnectionsFromOneAddressGetNoMoreGuessesThanOne) {
+  // Ten connections from one address each send an AUTH before any check has come back.
+  auto round = [this](std::string_view line) {
+    std::vector<std::unique_ptr<Conn>> conns;
+    std::size_t checks = 0;
+    for (std::uint16_t i = 0; i < 10; ++i) {
+      auto c = std::make_unique<Conn>();
+      c->session =
+          service->open(server::ConnectionInfo{Address::parse("127.0.0.7", 40000 + i), {}, {}});
+      c->session->on_data(line, c->out);
+      checks += c->out.off_loop.size();
+      conns.push_back(std::move(c));
+    }
+    std::string answers;
+    for (auto& c : conns) {
+      c->out.run_off_loop_work();
+      answers += c->out.take();
+    }
+    return std::make_pair(checks, answers);
+  };
+  auto count = [](const std::string& text, const std::string& line) {
+    std::size_t n = 0;
+    for (auto at = text.find(line); at != std::string::npos; at = text.find(line, at + 1))
+      ++n;
+    return n;
+  };
+  const std::string refused = "Too many failed attempts, try again later\n";
+  auto [checks, answers] = round("AUTH alice nope\n");
+  EXPECT_EQ(checks, 3u) << "only the 3 free failures are checked at once";
+  EXPECT_EQ(count(answers, "Unauthorized\n"), 3u) << answers;
+  EXPECT_EQ(count(answers, refused), 7u) << answers;
+
+  std::tie(checks, answers) = round("AUTH alice nope\n");
+  EXPECT_EQ(checks, 1u) << "past the free failures, one guess at a time";
+  EXPECT_EQ(count(answers, refused), 9u) << answers;
+
+  std::tie(checks, answers) = round("AUTH alice wonder land\n");
+  EXPECT_EQ(checks, 0u) << "the failure opened a back-off";
+  now += 1s;
+  std::tie(checks, answers) = round("AUTH alice wonder land\n");
+  EXPECT_EQ(checks, 1u);
+  EXPECT_EQ(count(answers, "Authenticated successfully\n"), 1u) << answers;
+}
+
+TEST_F(CommandSessionTest, AConnectionGoneBeforeItsCheckRunsLeavesNoFailureBehind) {
+  for (int i = 0; i < 5; ++i) {
+    Conn c = connect("127.0.0.8");
+    c.session->on_data("AUTH alice nope\n", c.out);
+    ASSERT_EQ(c.out.off_loop.size(), 1u);
+    c.out.off_loop.clear();  // the connection closed: its work is dropped unrun
+  }
+  Conn c = connect("127.0.0.8");
+  EXPECT_EQ(c.say("AUTH alice wonder land\n"), "Authenticated successfully\n");
+}
+
+TEST_F(CommandSessionTest, AnIpv6ClientIsThrottledByItsSlash64) {
+  Conn first = connect("2001:db8:1:2::1");
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(first.say("AUTH alice nope\n"), "Unauthorized\n");
+  Conn neighbour = connect("2001:db8:1:2:ffff:ffff:ffff:fffe");
+  EXPECT_EQ(neighbour.say("AUTH alice wonder land\n"),
+            "Too many failed attempts, try again later\n")
+      << "another address of the same /64 shares the back-off";
+  Conn next_net = connect("2001:db8:1:3::1");
+  EXPECT_EQ(next_net.say("AUTH alice wonder land\n"), "Authenticated successfully\n");
+
+  Conn mapped = connect("::ffff:192.0.2.1");
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(mapped.say("AUTH alice nope\n"), "Unauthorized\n");
+  Conn plain = connect("192.0.2.1");
+  EXPECT_EQ(plain.say("AUTH alice wonder land\n"), "Too many failed attempts, try again later\n")
+      << "a v4-mapped address is its IPv4 address";
+  Conn mapped_other = connect("::ffff:192.0.2.2");
+  EXPECT_EQ(mapped_other.say("AUTH alice wonder land\n"), "Authenticated successfully\n")
+      << "IPv4 clients of a dual-stack socket are not one /64";
+}
+
+TEST_F(CommandSessionTest, AuthLinesPerConnectionAreCappedEvenWhenTheySucceed) {
+  Conn c = connect();
+  std::string pipelined;
+  for (int i = 0; i < 50; ++i)
+    pipelined += "AUTH bob builder\n";
+  c.session->on_data(pipelined, c.out);  // one write
+  c.out.run_off_loop_work();
+  std::string expected;
+  for (int i = 0; i < 10; ++i)
+    expected += "Authenticated successfully\n";
+  expected += "Too many AUTH attempts on this connection\n";
+  EXPECT_EQ(c.out.take(), expected);
+  EXPECT_TRUE(c.out.closing());
 }
 
 TEST_F(CommandSessionTest, LastLineWithoutNewlineAnsweredAtEof) {
@@ -424,6 +625,15 @@ TEST_F(CommandSessionTest, LastLineWithoutNewlineAnsweredAtEof) {
   c.session->on_eof(c.out);
   EXPECT_EQ(c.out.take(), "Commands: HELP\n");
   EXPECT_TRUE(c.out.closing());
+}
+
+TEST(CommandService, TheDecoyForUnknownUsersCostsTheFileMaximum) {
+  UserFile file;
+  file.upsert(UserRecord{"cheap", hash_password("a", min_iterations), {"HELP"}});
+  file.upsert(UserRecord{"dear", hash_password("b", 300'000), {"HELP"}});
+  file.upsert(UserRecord{"usual", hash_password("c", 200'000), {"HELP"}});
+  EXPECT_EQ(CommandService(file).decoy_iterations(), 300'000u)
+      << "an unknown user must cost what the dearest known one does";
 }
 
 TEST(CommandWords, TheWhitelist) {

@@ -29,9 +29,17 @@ namespace sockit::auth {
 //   a command word with characters outside A-Z, or control characters anywhere
 //                           -> "Error: Input contains invalid characters", then close
 //   any other command word  -> "Error: Command not permitted"
-// Empty lines are ignored. After max_failures_per_connection failed AUTHs the connection
-// is closed. The per-address back-off is shared by the connections of one process: on
-// fork each connection starts afresh, on prefork each worker counts on its own.
+// "Server busy, try again" answers an AUTH when the worker pool's queue is full. Every
+// password check, an unknown user's included, costs the PBKDF2 iterations of the dearest
+// hash in the user file (UserFile::max_iterations), so timing tells no user names.
+// Empty lines are ignored. After max_failures_per_connection failed AUTHs, and at the AUTH
+// line past max_auth_per_connection (whatever the outcomes), the connection answers
+// "Too many AUTH attempts on this connection" and closes.
+// Failures are counted per client address (IPv6: per /64, see throttle_key), and a login
+// being checked counts as a failure until it succeeds, so parallel connections from one
+// address get no more guesses than one. The back-off is shared by the connections of one
+// process: on fork each connection starts afresh, on prefork each worker counts on its own
+// (the server says so at start-up).
 inline constexpr std::size_t max_command_input = 256;
 
 // Every command word the service implements, in HELP's order.
@@ -40,8 +48,10 @@ std::span<const std::string_view> command_words();
 struct CommandOptions {
   std::chrono::milliseconds session_ttl{30 * 60'000};
   unsigned max_failures_per_connection = 5;
+  unsigned max_auth_per_connection = 10;
   ThrottleOptions throttle;
-  // The clock sessions and the throttle read; tests substitute their own.
+  // The clock sessions and the throttle read (from the worker pool too); tests substitute
+  // their own.
   std::function<std::chrono::steady_clock::time_point()> clock;
 };
 
@@ -52,7 +62,13 @@ class CommandService : public server::Service {
 
   std::string_view name() const override { return "command"; }
   std::uint16_t default_port() const override { return 9000; }
+  std::string_view per_process_state() const override {
+    return "the back-off for failed logins (per address)";
+  }
   std::unique_ptr<server::Session> open(const server::ConnectionInfo& connection) override;
+
+  // What checking an unknown user's password costs, in PBKDF2 iterations.
+  std::uint32_t decoy_iterations() const;
 
  private:
   struct Shared;

@@ -4,6 +4,7 @@
 // and blank lines are comments, kept as they are when the file is rewritten.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,9 @@ class UserFile {
   // invalid name, hash or permission.
   void upsert(UserRecord record);
   std::vector<const UserRecord*> users() const;
+  // The largest iteration count of the users' hashes (default_iterations with no user):
+  // what checking a login costs at most, and so what every check should cost.
+  std::uint32_t max_iterations() const;
 
   // Why this cannot be a user name / permission, or "" when it can. Names: 1-64 bytes of
   // printable ASCII without spaces or ':'. Permissions: 1-32 letters A-Z.

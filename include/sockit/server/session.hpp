@@ -165,6 +165,10 @@ class Service {
   // Services whose sessions share memory (a chat room) say so; architectures that run
   // sessions in separate processes (fork, prefork) refuse them at start-up.
   virtual bool needs_shared_state() const { return false; }
+  // What state the connections of one process share that no other process sees (a login
+  // back-off), or "" for none. On the architectures that serve in separate processes (fork,
+  // prefork) the server says at start-up that this state is per process there.
+  virtual std::string_view per_process_state() const { return {}; }
   // Services whose clients talk to each other (a chat room) need several connections served
   // at once; the serial architecture, which holds one connection at a time, refuses them.
   virtual bool needs_concurrency() const { return false; }

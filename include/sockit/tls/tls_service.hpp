@@ -39,6 +39,7 @@ class TlsService final : public server::Service {
   std::uint16_t default_port() const override { return inner_->default_port(); }
   bool needs_shared_state() const override { return inner_->needs_shared_state(); }
   bool needs_concurrency() const override { return inner_->needs_concurrency(); }
+  std::string_view per_process_state() const override { return inner_->per_process_state(); }
   // A plaintext "server full" line would be garbage to a TLS client: send nothing.
   std::string_view full_message() const override { return {}; }
   // The inner session is opened only once the handshake succeeds, so a failed handshake
