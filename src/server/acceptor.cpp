@@ -19,6 +19,9 @@ namespace {
 // Bounds the work done for one readiness report so a connect storm cannot starve the
 // connections already open; the loop takes the rest a batch per iteration (backlogged()).
 constexpr int kMaxAcceptsPerEvent = 64;
+// Bounds what a stop takes in from the backlog (the kernel's own bound, SOMAXCONN, by
+// default): clients that keep arriving while it does cannot hold the stop off.
+constexpr int kMaxDrainAccepts = 4096;
 
 }  // namespace
 
@@ -157,7 +160,21 @@ void Acceptor::resume() {
 void Acceptor::stop() {
   unlisten();
   paused_ = false;
+  take_backlog();
   if (use_ == ListenerUse::exclusive) listener_.close();
+}
+
+// Connections the kernel accepted before the stop, waiting in the backlog, are the
+// server's to answer like those already open: closing the listener over them would reset
+// them. Taken until accept finds none (or fails), and served by the drain with the others.
+void Acceptor::take_backlog() {
+  if (!listener_.is_open()) return;
+  for (int i = 0; i < kMaxDrainAccepts; ++i) {
+    std::error_code ec;
+    std::optional<Accepted> accepted = listener_.accept_nonblock(ec, SocketMode::nonblocking);
+    if (!accepted) return;
+    admit(std::move(accepted->socket), accepted->peer);
+  }
 }
 
 }  // namespace sockit::server::detail

@@ -279,9 +279,10 @@ bool LoopConnection::update_interest() {
 // Output is flushed and the session is done. Closing a socket with unread input makes the
 // kernel answer with a reset, which can destroy the reply still in flight to the peer; so
 // when input is waiting, send our FIN and discard input until the peer's EOF (bounded by
-// settings.linger) before closing. Returns false when the connection is to close now.
+// settings.linger, and the drain deadline at a stop) before closing. Returns false when the
+// connection is to close now.
 bool LoopConnection::linger() {
-  if (eof || loop.draining) return false;
+  if (eof) return false;
   IoResult r;
   std::error_code ignored;
   if (!read_some(r, ignored) || !r.ok() || !shut_write()) return false;

@@ -56,16 +56,6 @@ inline long cpu_ticks(pid_t pid) {
   return utime + stime;
 }
 
-inline std::vector<pid_t> children_of(pid_t parent) {
-  std::vector<pid_t> kids;
-  std::ifstream list("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) +
-                     "/children");
-  pid_t pid = 0;
-  while (list >> pid)
-    kids.push_back(pid);
-  return kids;
-}
-
 inline std::size_t count_of(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
   for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) {
@@ -263,31 +253,6 @@ TEST_P(ServeFaults, RunningOutOfDescriptorsPausesAcceptingThenRecovers) {
   }
 }
 
-// Bytes `socket` sent that the peer's kernel has not acknowledged yet (SIOCOUTQ).
-inline int unacknowledged(const Socket& socket) {
-  int bytes = -1;
-  return ::ioctl(socket.fd(), SIOCOUTQ, &bytes) == 0 ? bytes : -1;
-}
-// Waits (bounded) until every thread of process `pid` is stopped (state 'T').
-inline bool wait_stopped(pid_t pid) {
-  const Deadline deadline(std::chrono::seconds(20));
-  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
-  for (;;) {
-    bool all = true;
-    std::error_code ec;
-    for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
-      std::ifstream in(task.path() / "stat");
-      std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      const auto paren = stat.rfind(')');  // "pid (comm) S ...": comm may hold spaces
-      if (paren == std::string::npos || stat.size() < paren + 3 || stat[paren + 2] != 'T') {
-        all = false;
-      }
-    }
-    if (all && !ec) return true;
-    if (deadline.expired()) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-}
 // Bytes waiting to be read on `socket` (FIONREAD).
 inline int readable(const Socket& socket) {
   int bytes = -1;
