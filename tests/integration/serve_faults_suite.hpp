@@ -372,6 +372,43 @@ TEST_P(ServeFaults, IdleTimeoutClosesASilentClient) {
   EXPECT_TRUE(server->terminate().success()) << server->process->stderr_text();
 }
 
+// A client that drips a line a byte at a time is never idle; the line deadline cuts it:
+// not before the line has had its time (a server that closes at once fails), well before
+// the idle timeout. Lines finished in time, however slowly the next one starts, are served.
+TEST_P(ServeFaults, LineTimeoutClosesAClientDrippingALine) {
+  using namespace std::chrono_literals;
+  SOCKIT_START(server, "echo", {"--idle-timeout", "300", "--line-timeout", "0.5"});
+  {  // closed before the next client: serial serves one connection at a time
+    Client paced(server->port);
+    for (int i = 0; i < 6; ++i) {
+      const std::size_t seen = paced.received().size();
+      const std::string line = "line " + std::to_string(i) + "\n";
+      paced.send(line);
+      ASSERT_EQ(paced.read_until_from(seen, "\n", 20s).substr(seen), line);
+      // 200 ms between lines, 1.2 s in all: more than the line timeout, which must not count.
+      paced.read_to_eof(200ms);
+      ASSERT_FALSE(paced.eof()) << "a client sending whole lines was closed";
+    }
+  }
+
+  const auto began = std::chrono::steady_clock::now();
+  Client drip(server->port);
+  drip.send("s");
+  for (int i = 0; i < 100 && !drip.eof(); ++i) {
+    drip.read_to_eof(100ms);
+    if (!drip.eof()) drip.send("l");
+  }
+  drip.read_to_eof(20s);
+  const auto took = std::chrono::steady_clock::now() - began;
+  EXPECT_TRUE(drip.eof()) << "a dripping line outlived the line timeout";
+  EXPECT_GE(took, 450ms) << "closed before the line timeout";
+  EXPECT_LT(took, 8s) << "closed by something slower than the 0.5 s line timeout";
+  const std::string got = drip.received();
+  EXPECT_NE(got.find("\nError: line not finished within 500 ms\n"), std::string::npos) << got;
+  expect_alive(*server);
+  EXPECT_TRUE(server->terminate().success()) << server->process->stderr_text();
+}
+
 TEST_P(ServeFaults, RateLimitAnswersAndKeepsTheConnection) {
   SOCKIT_START(server, "echo", {"--rate", "2"});
   Client client(server->port);
