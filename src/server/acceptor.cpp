@@ -128,8 +128,12 @@ void Acceptor::admit(Socket accepted, Address peer) {
     return;
   }
   if (loop_.info_enabled()) rt.log.info("connection from " + info.peer.to_string());
+  const std::uint32_t generation = c.generation;
   c.call("on_open", [&] { c.session->on_open(c); });
   c.settle();
+  // Taken in during a stop (the backlog, or an accept io_uring finished before it saw the
+  // cancel): drained at once like the connections open at the stop.
+  if (loop_.draining && c.is(generation)) c.drain_and_close();
 }
 
 void Acceptor::pause(int err) {

@@ -158,15 +158,7 @@ void EventLoop::begin_drain() {
       c.give_up(std::make_error_code(std::errc::operation_canceled), "the server is stopping");
       continue;
     }
-    const std::uint32_t generation = c.generation;
-    for (int reads = 0; reads < kMaxDrainReads && c.is(generation) && !c.eof &&
-                        c.state == LoopConnection::State::open && c.hold == 0;
-         ++reads) {
-      if (!c.on_readable()) break;
-    }
-    if (!c.is(generation)) continue;
-    c.close();
-    if (c.is(generation)) c.settle();
+    c.drain_and_close();
   }
   settle_others();
 }

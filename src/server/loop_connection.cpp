@@ -215,6 +215,18 @@ void LoopConnection::drained() {
   call("on_drain", [&] { session->on_drain(*this); });
 }
 
+void LoopConnection::drain_and_close() {
+  const std::uint32_t current = generation;
+  for (int reads = 0;
+       reads < kMaxDrainReads && is(current) && !eof && state == State::open && hold == 0;
+       ++reads) {
+    if (!on_readable()) break;
+  }
+  if (!is(current)) return;
+  close();
+  if (is(current)) settle();
+}
+
 void LoopConnection::discard_input() {
   for (int i = 0; i < kMaxDrainReads; ++i) {
     IoResult r;

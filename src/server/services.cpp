@@ -133,10 +133,10 @@ class EchoSession final : public Session {
   TokenBucket bucket_;
   std::chrono::milliseconds line_timeout_;  // 0: none
   TimerId line_timer_ = 0;                  // 0: no line under way
-  std::size_t length_ = 0;   // bytes of the current line so far, terminator excluded
-  bool mid_line_ = false;    // the last byte echoed was not a "\n"
-  bool dropping_ = false;    // the current line is over the rate limit
-  bool cr_pending_ = false;  // a "\r" ended the last read
+  std::size_t length_ = 0;                  // bytes of the current line so far, terminator excluded
+  bool mid_line_ = false;                   // the last byte echoed was not a "\n"
+  bool dropping_ = false;                   // the current line is over the rate limit
+  bool cr_pending_ = false;                 // a "\r" ended the last read
 };
 
 // Writes one message as soon as the connection opens, then closes.
