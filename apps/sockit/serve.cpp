@@ -40,6 +40,7 @@ struct ServeArgs {
   std::size_t max_conns = ServerOptions{}.max_connections;
   std::size_t max_conns_per_ip = 0;
   double idle_timeout = 300;
+  double line_timeout = 30;
   std::size_t max_line = 0;  // 0: the service's default
   double rate = -1;          // -1: not given (TCP: no limit; UDP: default_udp_rate)
   double drain = 5;
@@ -189,6 +190,7 @@ int run_serve(const ServeArgs& args) {
   options.idle_timeout = seconds(args.idle_timeout, "--idle-timeout");
   options.drain_timeout = seconds(args.drain, "--drain");
   options.limits.max_line = args.max_line;
+  options.limits.line_timeout = seconds(args.line_timeout, "--line-timeout");
   options.limits.rate_per_second = std::max(args.rate, 0.0);
   options.max_output = args.max_output;
   options.max_output_per_connection = args.max_output_per_conn;
@@ -249,6 +251,11 @@ void register_serve(CLI::App& app, int& exit_code) {
   cmd->add_option("--idle-timeout", args->idle_timeout,
                   "Close a connection silent for this many seconds")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--line-timeout", args->line_timeout,
+                  "Close a connection whose line (echo, chat...) is not finished this many "
+                  "seconds after it began, however often bytes of it arrive (0: none)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--max-line", args->max_line,
                   "Longest line accepted, in bytes (default: " +

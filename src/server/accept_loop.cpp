@@ -11,15 +11,17 @@
 #include "sockit/error.hpp"
 
 namespace sockit::server::detail {
+namespace {
+
+// Bounds what a stop takes in from the backlog (the kernel's own bound, SOMAXCONN, by
+// default): clients that keep arriving while it is served cannot hold the stop off.
+constexpr int kMaxDrainAccepts = 4096;
+
+}  // namespace
 
 std::optional<Admitted> AcceptLoop::next(const std::function<void()>& tick,
                                          std::chrono::milliseconds tick_every) {
-  // Stop accepting at once: closing our listener descriptor means clients that arrive
-  // from now on are refused by the kernel instead of waiting in a backlog nobody reads.
-  auto stopping = [&] {
-    rt_.listener.close();
-    return std::nullopt;
-  };
+  auto stopping = [&] { return take_backlog(); };
   for (;;) {
     // The poll below watches the stop eventfd, so here the in-process flag is enough: no
     // extra poll per accepted connection.
@@ -57,6 +59,33 @@ std::optional<Admitted> AcceptLoop::next(const std::function<void()>& tick,
     }
     return Admitted{std::move(accepted->socket), accepted->peer, std::move(ticket)};
   }
+}
+
+// At a stop, the connections the kernel accepted before it, waiting in the backlog, are
+// the server's to answer like those already open (the connection drains at once, as its
+// stop is requested): closing the listener over them would reset them. Taken until accept
+// finds none, up to kMaxDrainAccepts and within the drain deadline. Then our listener
+// descriptor is closed, so clients arriving later are refused by the kernel instead of
+// waiting in a backlog nobody reads.
+std::optional<Admitted> AcceptLoop::take_backlog() {
+  using Clock = std::chrono::steady_clock;
+  if (!rt_.listener.is_open()) return std::nullopt;
+  if (!backlog_until_) backlog_until_ = Clock::now() + rt_.options.drain_timeout;
+  while (backlog_taken_ < kMaxDrainAccepts && Clock::now() < *backlog_until_) {
+    std::error_code ec;
+    std::optional<Accepted> accepted = rt_.listener.accept_nonblock(ec);
+    if (!accepted) break;
+    ++backlog_taken_;
+    std::string reason;
+    ConnectionGate::Ticket ticket = rt_.gate.admit(accepted->peer, &reason);
+    if (!ticket) {
+      turn_away(rt_, accepted->socket, accepted->peer, rt_.service.full_message(), reason);
+      continue;
+    }
+    return Admitted{std::move(accepted->socket), accepted->peer, std::move(ticket)};
+  }
+  rt_.listener.close();
+  return std::nullopt;
 }
 
 // Running out of descriptors is an expected state here, met every 100 ms until it passes,

@@ -24,7 +24,8 @@ class AcceptLoop {
  public:
   explicit AcceptLoop(Runtime& rt) : rt_(rt) {}
 
-  // The next admitted connection, or nullopt once stop has been requested. While waiting,
+  // The next admitted connection, or nullopt once stop has been requested and the
+  // connections waiting in the backlog then have been handed out. While waiting,
   // `tick` (when given) runs about every `tick_every` (reaping children, joining threads).
   std::optional<Admitted> next(
       const std::function<void()>& tick = {},
@@ -32,9 +33,12 @@ class AcceptLoop {
 
  private:
   std::optional<Accepted> accept_one();
+  std::optional<Admitted> take_backlog();
 
   Runtime& rt_;
   bool out_of_descriptors_ = false;
+  std::optional<std::chrono::steady_clock::time_point> backlog_until_;
+  int backlog_taken_ = 0;
 };
 
 // Tells a client it cannot be served (`message`, best effort, never blocking) and closes.

@@ -19,6 +19,9 @@ namespace {
 // Bounds the work done for one readiness report so a connect storm cannot starve the
 // connections already open; the loop takes the rest a batch per iteration (backlogged()).
 constexpr int kMaxAcceptsPerEvent = 64;
+// Bounds what a stop takes in from the backlog (the kernel's own bound, SOMAXCONN, by
+// default): clients that keep arriving while it does cannot hold the stop off.
+constexpr int kMaxDrainAccepts = 4096;
 
 }  // namespace
 
@@ -125,8 +128,12 @@ void Acceptor::admit(Socket accepted, Address peer) {
     return;
   }
   if (loop_.info_enabled()) rt.log.info("connection from " + info.peer.to_string());
+  const std::uint32_t generation = c.generation;
   c.call("on_open", [&] { c.session->on_open(c); });
   c.settle();
+  // Taken in during a stop (the backlog, or an accept io_uring finished before it saw the
+  // cancel): drained at once like the connections open at the stop.
+  if (loop_.draining && c.is(generation)) c.drain_and_close();
 }
 
 void Acceptor::pause(int err) {
@@ -157,7 +164,21 @@ void Acceptor::resume() {
 void Acceptor::stop() {
   unlisten();
   paused_ = false;
+  take_backlog();
   if (use_ == ListenerUse::exclusive) listener_.close();
+}
+
+// Connections the kernel accepted before the stop, waiting in the backlog, are the
+// server's to answer like those already open: closing the listener over them would reset
+// them. Taken until accept finds none (or fails), and served by the drain with the others.
+void Acceptor::take_backlog() {
+  if (!listener_.is_open()) return;
+  for (int i = 0; i < kMaxDrainAccepts; ++i) {
+    std::error_code ec;
+    std::optional<Accepted> accepted = listener_.accept_nonblock(ec, SocketMode::nonblocking);
+    if (!accepted) return;
+    admit(std::move(accepted->socket), accepted->peer);
+  }
 }
 
 }  // namespace sockit::server::detail

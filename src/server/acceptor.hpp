@@ -12,8 +12,9 @@ namespace sockit::server::detail {
 
 // How a loop uses the listener it is given.
 enum class ListenerUse {
-  // This loop alone accepts on it, and closes it as soon as stop is requested (clients then
-  // get "connection refused" rather than hanging in the backlog).
+  // This loop alone accepts on it, and closes it once stop is requested and the connections
+  // already in its backlog are taken in (clients arriving later get "connection refused"
+  // rather than hanging in a backlog nobody reads).
   exclusive,
   // Several loops accept on it (woken one at a time, EPOLLEXCLUSIVE); each only stops
   // watching it at stop, and its owner closes it once every loop has returned.
@@ -40,7 +41,7 @@ class Acceptor {
   // level-triggered epoll reports it once per pass over every ready descriptor, so with
   // thousands of busy connections a backlog would drain a batch per full pass.
   bool backlogged() const noexcept { return backlogged_; }
-  // The loop is stopping: no more connections.
+  // The loop is stopping: takes in the connections waiting in the backlog, then no more.
   void stop();
   // Resting for lack of descriptors, until resume_at().
   bool paused() const noexcept { return paused_; }
@@ -52,6 +53,7 @@ class Acceptor {
 
  private:
   void admit(Socket accepted, Address peer);
+  void take_backlog();
   void pause(int err);
   void resume();
   // Starts or stops taking connections from the listener, on the loop's backend.

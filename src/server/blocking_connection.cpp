@@ -685,8 +685,10 @@ class Connection final : public ChannelHost {
   }
 
   // A close with unread input makes the kernel send RST, which can destroy the answer we
-  // just wrote (the "line too long" error, say) before the client reads it. So: send FIN,
-  // then read and discard briefly until the peer closes too.
+  // just wrote (the "line too long" error, say, or replies a stop flushed) before the
+  // client reads it. So: send FIN, then read and discard until the peer closes too, bounded
+  // by time (2 s, or the drain deadline at a stop), not by bytes: a peer whose input has
+  // piled up is still reading what we sent.
   void linger() {
     // The peer has already closed its side and everything it sent was read: a plain close
     // is clean, so no shutdown and no draining read.
@@ -700,7 +702,7 @@ class Connection final : public ChannelHost {
     Deadline until(std::chrono::seconds(2));
     if (draining_ && drain_deadline_.time_point() < until.time_point()) until = drain_deadline_;
     std::size_t discarded = 0;
-    while (discarded < 16 * read_chunk) {
+    for (;;) {
       IoResult r;
       try {
         r = socket.read_nonblock(std::span<char>(buffer_, read_chunk));
@@ -710,6 +712,7 @@ class Connection final : public ChannelHost {
       if (r.eof()) return;
       if (r.ok()) {
         discarded += r.bytes;
+        if (until.expired()) return;
         continue;
       }
       if (discarded == 0) return;  // nothing unread: a plain close is clean

@@ -140,8 +140,9 @@ void EventLoop::prefetch_session(std::uint64_t token) const noexcept {
   if (c != nullptr && c->session) __builtin_prefetch(c->session.get());
 }
 
-// Stop: no new connections; take in what each connection already sent and answer it;
-// close those with nothing left to send; let the rest flush until the drain deadline.
+// Stop: no new connections, but those already waiting in the backlog are taken in; take in
+// what each connection already sent and answer it; close those with nothing left to send;
+// let the rest flush (and linger) until the drain deadline.
 void EventLoop::begin_drain() {
   if (shared_.draining) return;
   shared_.draining = true;
@@ -150,24 +151,14 @@ void EventLoop::begin_drain() {
   acceptor_.stop();
   for (std::size_t i = 0; i < shared_.slots.size(); ++i) {
     LoopConnection& c = shared_.slots.at(i);
-    if (!c.live()) continue;
-    if (c.state == LoopConnection::State::lingering) {
-      c.abort();
-      continue;
-    }
+    // Lingering ones keep discarding input until their peer's EOF, bounded by the linger
+    // time and the drain deadline: closing them now would reset the reply still in flight.
+    if (!c.live() || c.state == LoopConnection::State::lingering) continue;
     if (c.dialing()) {
       c.give_up(std::make_error_code(std::errc::operation_canceled), "the server is stopping");
       continue;
     }
-    const std::uint32_t generation = c.generation;
-    for (int reads = 0; reads < kMaxDrainReads && c.is(generation) && !c.eof &&
-                        c.state == LoopConnection::State::open && c.hold == 0;
-         ++reads) {
-      if (!c.on_readable()) break;
-    }
-    if (!c.is(generation)) continue;
-    c.close();
-    if (c.is(generation)) c.settle();
+    c.drain_and_close();
   }
   settle_others();
 }

@@ -215,6 +215,18 @@ void LoopConnection::drained() {
   call("on_drain", [&] { session->on_drain(*this); });
 }
 
+void LoopConnection::drain_and_close() {
+  const std::uint32_t current = generation;
+  for (int reads = 0;
+       reads < kMaxDrainReads && is(current) && !eof && state == State::open && hold == 0;
+       ++reads) {
+    if (!on_readable()) break;
+  }
+  if (!is(current)) return;
+  close();
+  if (is(current)) settle();
+}
+
 void LoopConnection::discard_input() {
   for (int i = 0; i < kMaxDrainReads; ++i) {
     IoResult r;
@@ -279,9 +291,10 @@ bool LoopConnection::update_interest() {
 // Output is flushed and the session is done. Closing a socket with unread input makes the
 // kernel answer with a reset, which can destroy the reply still in flight to the peer; so
 // when input is waiting, send our FIN and discard input until the peer's EOF (bounded by
-// settings.linger) before closing. Returns false when the connection is to close now.
+// settings.linger, and the drain deadline at a stop) before closing. Returns false when the
+// connection is to close now.
 bool LoopConnection::linger() {
-  if (eof || loop.draining) return false;
+  if (eof) return false;
   IoResult r;
   std::error_code ignored;
   if (!read_some(r, ignored) || !r.ok() || !shut_write()) return false;

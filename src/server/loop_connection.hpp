@@ -92,6 +92,9 @@ class alignas(64) LoopConnection final : public Output {
   SOCKIT_HOT void on_event(std::uint32_t events);
   // Returns true when bytes were read and handed to the session.
   SOCKIT_HOT bool on_readable();
+  // At a stop: takes in what the peer has already sent (answered like any input), then
+  // closes once the answers are out.
+  void drain_and_close();
   // Runs one session callback with its writes staged, then sends them.
   template <class Callback>
   SOCKIT_HOT void call(const char* what, Callback&& callback);

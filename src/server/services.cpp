@@ -1,6 +1,7 @@
 // The ready-made services and their registry (see sockit/server/services.hpp).
 #include "sockit/server/services.hpp"
 
+#include <chrono>
 #include <ctime>
 
 #include "sockit/server/chat_service.hpp"
@@ -17,19 +18,25 @@ namespace {
 // it does. An explicit max_line or a rate limit is applied per line as the bytes pass: a
 // line over max_line is echoed up to the limit, then "\nError: line too long ..." and the
 // connection closes; a line over the rate limit is swallowed and answered with "Rate limit
-// exceeded". As in LineSession, a "\r" before the "\n" is not counted in the length.
+// exceeded". As in LineSession, a "\r" before the "\n" is not counted in the length, and a
+// line not finished within limits.line_timeout of its first byte gets "\nError: line not
+// finished within N ms" and the connection closes.
 class EchoSession final : public Session {
  public:
   explicit EchoSession(const SessionLimits& limits)
-      : max_line_(limits.max_line), bucket_(limits.rate_per_second) {}
+      : max_line_(limits.max_line),
+        bucket_(limits.rate_per_second),
+        line_timeout_(limits.line_timeout) {}
 
   void on_data(std::string_view bytes, Output& out) override {
     if (out.closing() || bytes.empty()) return;
     if (max_line_ == 0 && !bucket_.enabled()) {
       out.write(bytes);
       mid_line_ = bytes.back() != '\n';
+      if (line_timeout_.count() > 0 && (mid_line_ || line_timer_ != 0)) time_line(bytes, out);
       return;
     }
+    const std::string_view all = bytes;
     while (!bytes.empty()) {
       const std::size_t newline = bytes.find('\n');
       const bool complete = newline != std::string_view::npos;
@@ -37,6 +44,16 @@ class EchoSession final : public Session {
       if (!pass(bytes.substr(0, take), complete, out)) return;
       bytes.remove_prefix(take);
     }
+    if (line_timeout_.count() > 0) time_line(all, out);
+  }
+
+  void on_timer(TimerId id, Output& out) override {
+    if (id != line_timer_ || line_timer_ == 0) return;
+    line_timer_ = 0;
+    if (out.closing() || !mid_line_) return;
+    out.write("\n");
+    out.write(line_timeout_message(line_timeout_));
+    out.close();
   }
 
   void on_eof(Output& out) override {
@@ -78,6 +95,17 @@ class EchoSession final : public Session {
     return true;
   }
 
+  // After `bytes` were taken: a line left unfinished has the line timeout from its first
+  // byte, restarted only when a line ended in `bytes`.
+  void time_line(std::string_view bytes, Output& out) {
+    if (line_timer_ != 0) {
+      if (mid_line_ && bytes.find('\n') == std::string_view::npos) return;
+      out.cancel_timer(line_timer_);
+      line_timer_ = 0;
+    }
+    if (mid_line_) line_timer_ = out.start_timer(line_timeout_);
+  }
+
   bool over(std::size_t more) const noexcept {
     return max_line_ != 0 && more > max_line_ - length_;
   }
@@ -103,10 +131,12 @@ class EchoSession final : public Session {
 
   std::size_t max_line_;  // 0: no limit
   TokenBucket bucket_;
-  std::size_t length_ = 0;   // bytes of the current line so far, terminator excluded
-  bool mid_line_ = false;    // the last byte echoed was not a "\n"
-  bool dropping_ = false;    // the current line is over the rate limit
-  bool cr_pending_ = false;  // a "\r" ended the last read
+  std::chrono::milliseconds line_timeout_;  // 0: none
+  TimerId line_timer_ = 0;                  // 0: no line under way
+  std::size_t length_ = 0;                  // bytes of the current line so far, terminator excluded
+  bool mid_line_ = false;                   // the last byte echoed was not a "\n"
+  bool dropping_ = false;                   // the current line is over the rate limit
+  bool cr_pending_ = false;                 // a "\r" ended the last read
 };
 
 // Writes one message as soon as the connection opens, then closes.

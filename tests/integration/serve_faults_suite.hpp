@@ -56,16 +56,6 @@ inline long cpu_ticks(pid_t pid) {
   return utime + stime;
 }
 
-inline std::vector<pid_t> children_of(pid_t parent) {
-  std::vector<pid_t> kids;
-  std::ifstream list("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) +
-                     "/children");
-  pid_t pid = 0;
-  while (list >> pid)
-    kids.push_back(pid);
-  return kids;
-}
-
 inline std::size_t count_of(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
   for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) {
@@ -263,31 +253,6 @@ TEST_P(ServeFaults, RunningOutOfDescriptorsPausesAcceptingThenRecovers) {
   }
 }
 
-// Bytes `socket` sent that the peer's kernel has not acknowledged yet (SIOCOUTQ).
-inline int unacknowledged(const Socket& socket) {
-  int bytes = -1;
-  return ::ioctl(socket.fd(), SIOCOUTQ, &bytes) == 0 ? bytes : -1;
-}
-// Waits (bounded) until every thread of process `pid` is stopped (state 'T').
-inline bool wait_stopped(pid_t pid) {
-  const Deadline deadline(std::chrono::seconds(20));
-  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
-  for (;;) {
-    bool all = true;
-    std::error_code ec;
-    for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
-      std::ifstream in(task.path() / "stat");
-      std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      const auto paren = stat.rfind(')');  // "pid (comm) S ...": comm may hold spaces
-      if (paren == std::string::npos || stat.size() < paren + 3 || stat[paren + 2] != 'T') {
-        all = false;
-      }
-    }
-    if (all && !ec) return true;
-    if (deadline.expired()) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-}
 // Bytes waiting to be read on `socket` (FIONREAD).
 inline int readable(const Socket& socket) {
   int bytes = -1;
@@ -404,6 +369,43 @@ TEST_P(ServeFaults, IdleTimeoutClosesASilentClient) {
   talker.send("hi\n");
   EXPECT_EQ(talker.read_to_eof(std::chrono::seconds(30)), "hi\n");
   EXPECT_TRUE(talker.eof());
+  EXPECT_TRUE(server->terminate().success()) << server->process->stderr_text();
+}
+
+// A client that drips a line a byte at a time is never idle; the line deadline cuts it:
+// not before the line has had its time (a server that closes at once fails), well before
+// the idle timeout. Lines finished in time, however slowly the next one starts, are served.
+TEST_P(ServeFaults, LineTimeoutClosesAClientDrippingALine) {
+  using namespace std::chrono_literals;
+  SOCKIT_START(server, "echo", {"--idle-timeout", "300", "--line-timeout", "0.5"});
+  {  // closed before the next client: serial serves one connection at a time
+    Client paced(server->port);
+    for (int i = 0; i < 6; ++i) {
+      const std::size_t seen = paced.received().size();
+      const std::string line = "line " + std::to_string(i) + "\n";
+      paced.send(line);
+      ASSERT_EQ(paced.read_until_from(seen, "\n", 20s).substr(seen), line);
+      // 200 ms between lines, 1.2 s in all: more than the line timeout, which must not count.
+      paced.read_to_eof(200ms);
+      ASSERT_FALSE(paced.eof()) << "a client sending whole lines was closed";
+    }
+  }
+
+  const auto began = std::chrono::steady_clock::now();
+  Client drip(server->port);
+  drip.send("s");
+  for (int i = 0; i < 100 && !drip.eof(); ++i) {
+    drip.read_to_eof(100ms);
+    if (!drip.eof()) drip.send("l");
+  }
+  drip.read_to_eof(20s);
+  const auto took = std::chrono::steady_clock::now() - began;
+  EXPECT_TRUE(drip.eof()) << "a dripping line outlived the line timeout";
+  EXPECT_GE(took, 450ms) << "closed before the line timeout";
+  EXPECT_LT(took, 8s) << "closed by something slower than the 0.5 s line timeout";
+  const std::string got = drip.received();
+  EXPECT_NE(got.find("\nError: line not finished within 500 ms\n"), std::string::npos) << got;
+  expect_alive(*server);
   EXPECT_TRUE(server->terminate().success()) << server->process->stderr_text();
 }
 

@@ -3,13 +3,20 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "sockit/address.hpp"
@@ -40,6 +47,43 @@ inline std::string arch_param_name(const ::testing::TestParamInfo<std::string>& 
 
 inline bool is_event_loop(std::string_view arch) {
   return arch == "reactor" || arch == "hybrid" || arch == "uring" || arch == "uring-hybrid";
+}
+
+// The child processes of process `parent` (fork's connection processes, prefork's workers).
+inline std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> kids;
+  std::ifstream list("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) +
+                     "/children");
+  pid_t pid = 0;
+  while (list >> pid)
+    kids.push_back(pid);
+  return kids;
+}
+
+// Bytes `socket` sent that the peer's kernel has not acknowledged yet (SIOCOUTQ).
+inline int unacknowledged(const Socket& socket) {
+  int bytes = -1;
+  return ::ioctl(socket.fd(), SIOCOUTQ, &bytes) == 0 ? bytes : -1;
+}
+// Waits (bounded) until every thread of process `pid` is stopped (state 'T').
+inline bool wait_stopped(pid_t pid) {
+  const Deadline deadline(std::chrono::seconds(20));
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (;;) {
+    bool all = true;
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+      std::ifstream in(task.path() / "stat");
+      std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const auto paren = stat.rfind(')');  // "pid (comm) S ...": comm may hold spaces
+      if (paren == std::string::npos || stat.size() < paren + 3 || stat[paren + 2] != 'T') {
+        all = false;
+      }
+    }
+    if (all && !ec) return true;
+    if (deadline.expired()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 // A `sockit serve` child. `prefix` runs the server through a wrapper (prlimit...).

@@ -181,6 +181,41 @@ TEST(LineSession, RateLimitAnswersAndKeepsTheConnection) {
   EXPECT_FALSE(out.closed);
 }
 
+// One deadline per line, from its first byte: bytes that continue the line do not restart
+// it, a finished line cancels it, and when it fires the client is told and the connection
+// closes.
+TEST(LineSession, LineTimeoutRunsFromTheLinesFirstByte) {
+  SessionLimits limits;
+  limits.line_timeout = 500ms;
+  BracketSession session(limits);
+  RecordingOutput out;
+  session.on_data("a\n", out);
+  EXPECT_TRUE(out.timers.empty()) << "a finished line needs no deadline";
+  session.on_data("b", out);
+  ASSERT_EQ(out.timers.size(), 1u);
+  EXPECT_EQ(out.timers[0].after, 500ms);
+  const auto first = out.timers[0].id;
+  session.on_data("c", out);
+  ASSERT_EQ(out.timers.size(), 1u);
+  EXPECT_EQ(out.timers[0].id, first) << "a byte of the same line restarted its deadline";
+  session.on_data("d\ne", out);  // one line finished, the next begun: a deadline of its own
+  ASSERT_EQ(out.timers.size(), 1u);
+  EXPECT_NE(out.timers[0].id, first);
+  EXPECT_EQ(out.text, "a|bcd|");
+  ASSERT_TRUE(out.fire(out.timers[0].id, session));
+  EXPECT_EQ(out.text, "a|bcd|Error: line not finished within 500 ms\n");
+  EXPECT_TRUE(out.closed);
+}
+
+TEST(LineSession, ZeroLineTimeoutStartsNoTimer) {
+  SessionLimits limits;
+  limits.line_timeout = 0ms;
+  BracketSession session(limits);
+  RecordingOutput out;
+  session.on_data("never finished", out);
+  EXPECT_TRUE(out.timers.empty());
+}
+
 // Echo: what it receives goes back unchanged, as it arrives.
 std::string echo_of(const std::vector<std::string>& reads, SessionLimits limits = {},
                     bool eof = false, bool* closed = nullptr) {
@@ -259,6 +294,22 @@ TEST(Echo, RateLimitSwallowsTheLineAndKeepsTheConnection) {
   EXPECT_EQ(echo_of({"a\nb\nc\nd", "dd\n"}, limits, false, &closed),
             "a\nb\nRate limit exceeded\nRate limit exceeded\n");
   EXPECT_FALSE(closed);
+}
+
+TEST(Echo, LineTimeoutEchoesThenCutsALineNotFinishedInTime) {
+  SessionLimits limits;
+  limits.line_timeout = 500ms;
+  sockit::server::EchoService echo;
+  auto session = echo.open(info(limits));
+  RecordingOutput out;
+  session->on_data("whole\n", out);
+  EXPECT_TRUE(out.timers.empty());
+  session->on_data("dri", out);
+  session->on_data("p", out);
+  ASSERT_EQ(out.timers.size(), 1u) << "one deadline for the whole line";
+  ASSERT_TRUE(out.fire(out.timers[0].id, *session));
+  EXPECT_EQ(out.text, "whole\ndrip\nError: line not finished within 500 ms\n");
+  EXPECT_TRUE(out.closed);
 }
 
 TEST(Services, RegistryFindsEachServiceByName) {

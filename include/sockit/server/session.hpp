@@ -118,6 +118,11 @@ struct SessionLimits {
   // services: default_max_line; echo, which holds no line, then has no limit).
   std::size_t max_line = 0;
   double rate_per_second = 0;  // requests per second per connection; 0 = no limit
+  // A line begun must be finished (its "\n" received) within this time, or the client gets
+  // line_timeout_message and the connection closes: a client dripping a byte now and then
+  // never goes idle, and would hold its connection for ever. Line services and echo; 0: no
+  // limit.
+  std::chrono::milliseconds line_timeout{30'000};
 };
 
 struct ConnectionInfo {
