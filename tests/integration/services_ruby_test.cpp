@@ -499,5 +499,32 @@ TEST(CommandServerSetup, MissingOrBrokenUserFileIsAClearError) {
       << broken.stderr_text();
 }
 
+// Passwords cross the network in clear text without TLS: a command server on anything but
+// loopback says so at start. 192.0.2.1 (TEST-NET-1) is no address of this host, so the
+// server warns, then fails to bind, and nothing listens beyond loopback.
+TEST(CommandServerSetup, WarnsAtStartThatPasswordsCrossTheNetworkInClear) {
+  TempDir dir;
+  std::string users = dir.file("users.txt");
+  std::string err;
+  ASSERT_TRUE(run_passwd({users, "alice"}, "pw\n", &err).success()) << err;
+  const std::string warning =
+      "sockit: serve: warning: command on 192.0.2.1 without TLS: passwords cross the network "
+      "in clear text (--tls-cert and --tls-key encrypt them)\n";
+
+  Process exposed({binary("bin/sockit"), "serve", "command", "--users", users, "--host",
+                   "192.0.2.1", "--port", "0"});
+  EXPECT_EQ(exposed.finish().code, 1);
+  EXPECT_EQ(exposed.stderr_text().rfind(warning, 0), 0u) << exposed.stderr_text();
+
+  for (const char* host : {"127.0.0.1", "::1"}) {
+    Process local({binary("bin/sockit"), "serve", "command", "--users", users, "--host", host,
+                   "--port", "0"});
+    ASSERT_TRUE(local.wait_stderr("listening on")) << local.stderr_text();
+    local.signal(SIGTERM);
+    EXPECT_TRUE(local.finish().success()) << local.stderr_text();
+    EXPECT_EQ(local.stderr_text().find("warning"), std::string::npos) << local.stderr_text();
+  }
+}
+
 }  // namespace
 }  // namespace sockit::test
