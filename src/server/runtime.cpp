@@ -76,6 +76,10 @@ ConnectionGate::Ticket::~Ticket() {
 ConnectionGate::ConnectionGate(std::size_t max_total, std::size_t max_per_address)
     : max_total_(max_total), max_per_address_(max_per_address) {}
 
+ConnectionGate::ConnectionGate(std::size_t max_total, std::size_t max_per_address,
+                               SharedAddressSlots& shared, std::size_t slot)
+    : max_total_(max_total), max_per_address_(max_per_address), shared_(&shared), slot_(slot) {}
+
 ConnectionGate::Ticket ConnectionGate::admit(const Address& peer, std::string* reason) {
   if (max_per_address_ == 0) {
     // No per-address limit: the count is all there is to keep, so no key is formatted, no
@@ -94,6 +98,16 @@ ConnectionGate::Ticket ConnectionGate::admit(const Address& peer, std::string* r
   if (max_total_ != 0 && active_.load(std::memory_order_relaxed) >= max_total_) {
     if (reason != nullptr) *reason = "connection limit " + std::to_string(max_total_) + " reached";
     return {};
+  }
+  if (shared_ != nullptr) {
+    if (!shared_->claim(slot_, key, max_per_address_)) {
+      if (reason != nullptr) {
+        *reason = "per-address limit " + std::to_string(max_per_address_) + " reached for " + key;
+      }
+      return {};
+    }
+    active_.fetch_add(1, std::memory_order_relaxed);
+    return Ticket(this, std::move(key));
   }
   if (max_per_address_ != 0) {
     auto it = per_address_.find(key);
@@ -115,6 +129,11 @@ void ConnectionGate::release(const std::string& key) noexcept {
     return;
   }
   std::lock_guard lock(mutex_);
+  if (shared_ != nullptr) {
+    shared_->release(slot_);
+    active_.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
   auto it = per_address_.find(key);
   if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
   active_.fetch_sub(1, std::memory_order_relaxed);

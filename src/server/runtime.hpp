@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "output_budget.hpp"
+#include "shared_address_slots.hpp"
 #include "sockit/address.hpp"
 #include "sockit/file_descriptor.hpp"
 #include "sockit/server/server.hpp"
@@ -37,7 +38,8 @@ class Logger {
 
 // The connection limits (global and per client address). admit() either gives a ticket
 // that releases the slot when destroyed, or an empty ticket with the refusal reason.
-// Thread-safe. Process-local: prefork workers each hold their share (max / workers).
+// Thread-safe. Process-local, except that prefork workers count addresses in slots all
+// workers share (a worker holds its share of the total: max / workers).
 class ConnectionGate {
  public:
   class Ticket {
@@ -58,6 +60,10 @@ class ConnectionGate {
   };
 
   ConnectionGate(std::size_t max_total, std::size_t max_per_address);
+  // A prefork worker's gate: the per-address limit is counted in `shared`, where this
+  // process's one connection at a time holds `slot`. `shared` must outlive the gate.
+  ConnectionGate(std::size_t max_total, std::size_t max_per_address, SharedAddressSlots& shared,
+                 std::size_t slot);
   // An empty ticket when over a limit; `reason` then says which ("connection limit 1024
   // reached" / "per-address limit 4 reached for 127.0.0.1").
   Ticket admit(const Address& peer, std::string* reason = nullptr);
@@ -68,6 +74,8 @@ class ConnectionGate {
   void release(const std::string& key) noexcept;
   std::size_t max_total_;
   std::size_t max_per_address_;
+  SharedAddressSlots* shared_ = nullptr;
+  std::size_t slot_ = 0;
   std::atomic<std::size_t> active_{0};
   std::mutex mutex_;
   std::unordered_map<std::string, std::size_t> per_address_;
