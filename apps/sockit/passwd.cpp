@@ -1,7 +1,9 @@
 // sockit passwd: add a user to the command service's user file, or change one.
 //   printf 'secret\n' | sockit passwd users.txt alice --permit STATUS,INFO,HELP
-// The password comes from stdin (asked twice, without echo, on a terminal); the file is
-// replaced atomically and left readable by its owner only. Runs at the same time on one
+// The password comes from stdin (asked twice, without echo, on a terminal) and must fit
+// the service's AUTH line. The file is replaced atomically, keeping its owner, group and
+// their permission bits (others get none; a new file is readable by its owner only); a
+// symbolic link in place of the file or its lock is refused. Runs at the same time on one
 // file take turns on FILE.lock (flock), so none loses another's update.
 #include <fcntl.h>
 #include <fmt/core.h>
@@ -16,6 +18,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli_support.hpp"
@@ -34,8 +37,6 @@ struct PasswdArgs {
   bool permit_given = false;
   std::uint32_t iterations = auth::default_iterations;
 };
-
-constexpr std::size_t max_password = 1024;
 
 // Turns terminal echo off for its lifetime.
 class NoEcho {
@@ -74,12 +75,30 @@ std::string read_line_from_stdin(const char* prompt) {
   return line;
 }
 
+// The service reads "AUTH user password" as one line of at most max_command_input bytes
+// and refuses a line with a control character: a password it could never accept is
+// refused here, not stored.
+void check_password(const std::string& user, std::string_view password) {
+  if (password.empty()) usage_error("passwd: empty password refused");
+  const std::size_t longest =
+      auth::max_command_input - std::string_view("AUTH  ").size() - user.size();
+  if (password.size() > longest) {
+    usage_error(fmt::format(
+        "passwd: password longer than {} bytes (the service reads AUTH, the user name and the "
+        "password as one line of at most {} bytes)",
+        longest, auth::max_command_input));
+  }
+  if (std::any_of(password.begin(), password.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte < 0x20 || byte == 0x7f;
+      })) {
+    usage_error("passwd: password holds a control character, which the service refuses");
+  }
+}
+
 std::string read_password(const std::string& user) {
   std::string password = read_line_from_stdin(fmt::format("Password for {}: ", user).c_str());
-  if (password.empty()) usage_error("passwd: empty password refused");
-  if (password.size() > max_password) {
-    usage_error(fmt::format("passwd: password longer than {} bytes", max_password));
-  }
+  check_password(user, password);
   if (::isatty(STDIN_FILENO) != 0 && read_line_from_stdin("Retype password: ") != password) {
     usage_error("passwd: the passwords do not match");
   }
@@ -107,10 +126,12 @@ std::vector<std::string> checked_permissions(const std::vector<std::string>& ite
 
 // Held for the read-modify-replace of the user file: an exclusive flock on FILE.lock (the
 // user file itself is replaced by rename, so a lock on it would not outlive the update).
+// A symbolic link in its place is refused (ELOOP), so it cannot create or truncate-open a
+// file elsewhere.
 class FileLock {
  public:
   explicit FileLock(const std::string& path)
-      : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)) {
+      : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) {
     if (fd_ < 0) failure(fmt::format("passwd: open {}: {}", path, std::strerror(errno)));
     while (::flock(fd_, LOCK_EX) != 0) {
       if (errno != EINTR) failure(fmt::format("passwd: lock {}: {}", path, std::strerror(errno)));
@@ -183,7 +204,9 @@ void register_passwd(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->footer(
       "\nThe password is read from stdin: asked twice without echo on a terminal, else the\n"
-      "first line. Lines look like user:pbkdf2-sha256:ITERATIONS:SALT:HASH:PERMISSIONS.\n"
+      "first line; it must fit the service's 256-byte AUTH line, without control characters.\n"
+      "Lines look like user:pbkdf2-sha256:ITERATIONS:SALT:HASH:PERMISSIONS. The file keeps\n"
+      "its owner, group and their permission bits; a symbolic link in its place is refused.\n"
       "Runs at the same time on one file take turns on FILE.lock, which is left in place.\n"
       "\nExample:\n"
       "  printf 'secret\\n' | sockit passwd users.txt alice --permit STATUS,INFO,HELP,TIME\n"

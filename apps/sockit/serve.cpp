@@ -17,6 +17,7 @@
 #include "commands.hpp"
 #include "serve_proxy_protocol.hpp"
 #include "serve_tls.hpp"
+#include "sockit/address.hpp"
 #include "sockit/auth/command_service.hpp"
 #include "sockit/error.hpp"
 #include "sockit/http/http_service.hpp"
@@ -174,9 +175,27 @@ std::shared_ptr<Service> make_tcp_service(const ServeArgs& args) {
   }
 }
 
+// True when `host` can only be reached from this machine: a loopback address, or the name
+// localhost. Any other name may resolve to anything.
+bool loopback_only(const std::string& host) {
+  if (host == "localhost") return true;
+  auto address = Address::try_parse(host);
+  return address && address->is_loopback();
+}
+
 int run_serve(const ServeArgs& args) {
   if (wants_udp(args)) return run_udp_serve(args);
   auto service = make_tcp_service(args);
+  // A service that reads passwords sends them in clear text without TLS: said at start
+  // when the listener is reachable from other machines.
+  const ServiceEntry* entry = find_service_entry(args.service, Transport::tcp);
+  if (entry != nullptr && entry->needs_users_file && !args.tls.enabled() &&
+      args.unix_path.empty() && !loopback_only(args.host)) {
+    fmt::print(stderr,
+               "sockit: serve: warning: {} on {} without TLS: passwords cross the network in "
+               "clear text (--tls-cert and --tls-key encrypt them)\n",
+               args.service, args.host);
+  }
   ServerOptions options;
   options.log_level = log_level(args);
   options.architecture = *parse_architecture(args.arch);  // validated by the parser

@@ -13,6 +13,7 @@
 
 #include "sockit/auth/password.hpp"
 #include "sockit/error.hpp"
+#include "sockit/file_descriptor.hpp"
 
 namespace sockit::auth {
 namespace {
@@ -178,11 +179,45 @@ std::string UserFile::serialize() const {
   return text;
 }
 
+namespace {
+
+// The directory holding `path`, for syncing the rename.
+std::string directory_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
 void UserFile::save(const std::string& path) const {
+  // A symbolic link is refused rather than replaced by a file (or followed to one the
+  // caller did not name). An existing file's owner, group and the owner's and group's
+  // permission bits carry over to the new one, so access given to the service's account
+  // survives an update; others never get to read the hashes.
+  struct stat existing {};
+  bool exists = false;
+  if (::lstat(path.c_str(), &existing) == 0) {
+    if (S_ISLNK(existing.st_mode)) {
+      throw_error(errc::invalid_argument, "replace", path,
+                  "is a symbolic link; name the file it points to");
+    }
+    if (!S_ISREG(existing.st_mode)) {
+      throw_error(errc::invalid_argument, "replace", path, "not a regular file");
+    }
+    exists = true;
+  } else if (errno != ENOENT) {
+    throw_errno("stat", path, errno);
+  }
   std::string text = serialize();
   TempFile temp(path + ".tmp.XXXXXX");
-  // mkstemp already creates it 0600; fchmod keeps that true whatever the umask did.
-  if (::fchmod(temp.fd(), S_IRUSR | S_IWUSR) != 0) {
+  // mkstemp creates it 0600; fchmod keeps that true whatever the umask did.
+  const mode_t mode = exists ? existing.st_mode & (S_IRWXU | S_IRWXG) : S_IRUSR | S_IWUSR;
+  if (exists && ::fchown(temp.fd(), existing.st_uid, existing.st_gid) != 0) {
+    throw_errno("chown", temp.path(), errno);
+  }
+  if (::fchmod(temp.fd(), mode) != 0) {
     throw_errno("chmod", temp.path(), errno);
   }
   std::string_view left = text;
@@ -203,6 +238,11 @@ void UserFile::save(const std::string& path) const {
     throw_errno("rename", temp.path() + " to " + path, err);
   }
   temp.keep();
+  // The rename is durable once the directory is synced.
+  const std::string directory = directory_of(path);
+  const FileDescriptor dir(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) throw_errno("open", directory, errno);
+  if (::fsync(dir.get()) != 0) throw_errno("fsync", directory, errno);
 }
 
 const UserRecord* UserFile::find(std::string_view name) const {

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cctype>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -22,13 +24,55 @@ std::string folded(std::string_view nick) {
   return key;
 }
 
+// The length of the well-formed UTF-8 sequence at the start of `text`, 0 when there is
+// none (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF).
+std::size_t utf8_sequence(std::string_view text) {
+  auto at = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = at(0);
+  std::size_t length = 0;
+  unsigned char low = 0x80;  // the range of the second byte
+  unsigned char high = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead == 0xe0) low = 0xa0;
+    if (lead == 0xed) high = 0x9f;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead == 0xf0) low = 0x90;
+    if (lead == 0xf4) high = 0x8f;
+  } else {
+    return 0;
+  }
+  if (text.size() < length || at(1) < low || at(1) > high) return 0;
+  for (std::size_t i = 2; i < length; ++i) {
+    if (at(i) < 0x80 || at(i) > 0xbf) return 0;
+  }
+  return length;
+}
+
 // Control characters would let one client move the cursor or clear the screen of every
-// other client's terminal.
+// other client's terminal. That holds for C0 and DEL, and for C1 (0x80-0x9f: CSI is 0x9b)
+// both as UTF-8 (U+0080..U+009F) and as lone bytes outside any UTF-8 sequence; each
+// becomes one '?'. Other UTF-8, and other lone bytes (Latin-1 text), pass unchanged.
 std::string printable(std::string_view text) {
-  std::string clean(text);
-  for (char& c : clean) {
-    auto byte = static_cast<unsigned char>(c);
-    if ((byte < 0x20 && c != '\t') || byte == 0x7f) c = '?';
+  std::string clean;
+  clean.reserve(text.size());
+  while (!text.empty()) {
+    const auto byte = static_cast<unsigned char>(text.front());
+    std::size_t length = byte < 0x80 ? 1 : utf8_sequence(text);
+    if (length == 0) {
+      clean += byte <= 0x9f ? '?' : text.front();
+      length = 1;
+    } else if (length == 1) {
+      clean += (byte < 0x20 && byte != '\t') || byte == 0x7f ? '?' : text.front();
+    } else if (byte == 0xc2 && static_cast<unsigned char>(text[1]) <= 0x9f) {
+      clean += '?';
+    } else {
+      clean.append(text.substr(0, length));
+    }
+    text.remove_prefix(length);
   }
   return clean;
 }

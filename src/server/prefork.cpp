@@ -3,6 +3,8 @@
 // its PID and exit status and replaced; on SIGINT/SIGTERM the master stops every worker
 // (SIGTERM), waits within the drain deadline, then kills. Each worker has a stop signal of
 // its own, so a signal sent to one worker ends that worker, and the master replaces it.
+// The per-address limit is counted across workers in slots mapped before the first fork,
+// one per worker; the master empties a dead worker's slot before replacing it.
 #include <poll.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -12,17 +14,20 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "accept_loop.hpp"
 #include "child_processes.hpp"
 #include "runtime.hpp"
+#include "shared_address_slots.hpp"
 #include "signals.hpp"
 
 namespace sockit::server::detail {
 namespace {
 
-[[noreturn]] void worker_main(Runtime& rt, unsigned workers, pid_t parent) {
+[[noreturn]] void worker_main(Runtime& rt, unsigned workers, pid_t parent,
+                              SharedAddressSlots* addresses, std::size_t slot) {
   try {
     // The worker's own: a signal sent to this worker ends this worker only.
     StopSignal stop;
@@ -31,10 +36,15 @@ namespace {
     std::size_t share = rt.options.max_connections == 0
                             ? 0
                             : std::max<std::size_t>(1, rt.options.max_connections / workers);
-    ConnectionGate gate(share, rt.options.max_connections_per_ip);
+    std::optional<ConnectionGate> gate;
+    if (addresses != nullptr) {
+      gate.emplace(share, rt.options.max_connections_per_ip, *addresses, slot);
+    } else {
+      gate.emplace(share, rt.options.max_connections_per_ip);
+    }
     // The output budget is the parent's, copied by fork: each worker counts its own.
     Runtime worker{rt.service, rt.options, rt.listener, rt.local, rt.log,
-                   gate,       stop,       rt.workers,  rt.output};
+                   *gate,      stop,       rt.workers,  rt.output};
     run_serial(worker);
   } catch (const std::exception& e) {
     rt.log.error("worker: " + std::string(e.what()));
@@ -52,17 +62,32 @@ void run_prefork(Runtime& rt) {
   unsigned missing = 0;
   Clock::time_point respawn_at{};
 
+  // Which worker holds each per-address slot (0: none).
+  std::optional<SharedAddressSlots> addresses;
+  if (rt.options.max_connections_per_ip != 0) addresses.emplace(workers);
+  std::vector<pid_t> slot_owner(workers, 0);
+
   const pid_t parent = ::getpid();
   auto spawn = [&]() -> bool {
+    // A slot whose worker is gone unseen (reaped elsewhere) is free too.
+    for (std::size_t i = 0; i < slot_owner.size(); ++i) {
+      if (slot_owner[i] != 0 && std::find(pids.begin(), pids.end(), slot_owner[i]) == pids.end()) {
+        slot_owner[i] = 0;
+        if (addresses) addresses->release(i);
+      }
+    }
+    const auto free_slot = static_cast<std::size_t>(
+        std::find(slot_owner.begin(), slot_owner.end(), 0) - slot_owner.begin());
     StopSignalsBlocked blocked;
     pid_t pid = ::fork();
     if (pid < 0) {
       rt.log.error(std::string("fork worker: ") + std::strerror(errno));
       return false;
     }
-    if (pid == 0) worker_main(rt, workers, parent);
+    if (pid == 0) worker_main(rt, workers, parent, addresses ? &*addresses : nullptr, free_slot);
     rt.log.debug("worker " + std::to_string(pid) + " started");
     pids.push_back(pid);
+    if (free_slot < slot_owner.size()) slot_owner[free_slot] = pid;
     return true;
   };
 
@@ -72,6 +97,12 @@ void run_prefork(Runtime& rt) {
   rt.log.info("prefork: " + std::to_string(pids.size()) + " workers");
 
   auto on_exit = [&](pid_t pid, int status) {
+    // A worker killed while serving leaves its address counted: its slot is emptied here.
+    auto owner = std::find(slot_owner.begin(), slot_owner.end(), pid);
+    if (owner != slot_owner.end()) {
+      *owner = 0;
+      if (addresses) addresses->release(static_cast<std::size_t>(owner - slot_owner.begin()));
+    }
     if (stop_requested(rt.stop)) return;
     rt.log.error("worker " + std::to_string(pid) + " exited with status " +
                  describe_wait_status(status) + "; respawning");

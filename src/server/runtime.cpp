@@ -16,26 +16,6 @@
 namespace sockit::server::detail {
 namespace {
 
-void write_line(std::string_view level, std::string_view message) {
-  std::string line = "sockit[" + std::to_string(::getpid()) + "] ";
-  line += level;
-  line += ' ';
-  line += message;
-  line += '\n';
-  // One write per line so lines from threads and worker processes never interleave.
-  const char* p = line.data();
-  std::size_t left = line.size();
-  while (left > 0) {
-    ssize_t n = ::write(STDERR_FILENO, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;  // stderr gone: nothing better to do
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-}
-
 // The per-address key: the IP for IP peers (so two ports of one client share a limit);
 // Unix peers all share one key.
 std::string address_key(const Address& peer) {
@@ -44,6 +24,32 @@ std::string address_key(const Address& peer) {
 }
 
 }  // namespace
+
+void Logger::write_line(std::string_view level, std::string_view message) const {
+  std::string line = "sockit[" + std::to_string(::getpid()) + "] ";
+  line += level;
+  line += ' ';
+  line += message;
+  line += '\n';
+  if (writer_ != nullptr) {
+    writer_->write(line);
+    return;
+  }
+  // One write per line so lines from threads and worker processes never interleave.
+  std::string_view left = line;
+  while (!left.empty()) {
+    ssize_t n = ::write(STDERR_FILENO, left.data(), left.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // stderr gone: nothing better to do
+    }
+    left.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+void Logger::flush() const noexcept {
+  if (writer_ != nullptr) writer_->flush(LogWriter::flush_at_exit);
+}
 
 void Logger::info(std::string_view message) const {
   if (level_ != LogLevel::quiet) write_line("INFO", message);
@@ -76,6 +82,10 @@ ConnectionGate::Ticket::~Ticket() {
 ConnectionGate::ConnectionGate(std::size_t max_total, std::size_t max_per_address)
     : max_total_(max_total), max_per_address_(max_per_address) {}
 
+ConnectionGate::ConnectionGate(std::size_t max_total, std::size_t max_per_address,
+                               SharedAddressSlots& shared, std::size_t slot)
+    : max_total_(max_total), max_per_address_(max_per_address), shared_(&shared), slot_(slot) {}
+
 ConnectionGate::Ticket ConnectionGate::admit(const Address& peer, std::string* reason) {
   if (max_per_address_ == 0) {
     // No per-address limit: the count is all there is to keep, so no key is formatted, no
@@ -94,6 +104,16 @@ ConnectionGate::Ticket ConnectionGate::admit(const Address& peer, std::string* r
   if (max_total_ != 0 && active_.load(std::memory_order_relaxed) >= max_total_) {
     if (reason != nullptr) *reason = "connection limit " + std::to_string(max_total_) + " reached";
     return {};
+  }
+  if (shared_ != nullptr) {
+    if (!shared_->claim(slot_, key, max_per_address_)) {
+      if (reason != nullptr) {
+        *reason = "per-address limit " + std::to_string(max_per_address_) + " reached for " + key;
+      }
+      return {};
+    }
+    active_.fetch_add(1, std::memory_order_relaxed);
+    return Ticket(this, std::move(key));
   }
   if (max_per_address_ != 0) {
     auto it = per_address_.find(key);
@@ -115,6 +135,11 @@ void ConnectionGate::release(const std::string& key) noexcept {
     return;
   }
   std::lock_guard lock(mutex_);
+  if (shared_ != nullptr) {
+    shared_->release(slot_);
+    active_.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
   auto it = per_address_.find(key);
   if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
   active_.fetch_sub(1, std::memory_order_relaxed);

@@ -11,7 +11,9 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "log_writer.hpp"
 #include "output_budget.hpp"
+#include "shared_address_slots.hpp"
 #include "sockit/address.hpp"
 #include "sockit/file_descriptor.hpp"
 #include "sockit/server/server.hpp"
@@ -22,22 +24,29 @@
 namespace sockit::server::detail {
 
 // Thread-safe line logger to stderr: "sockit[PID] LEVEL message". Errors always print;
-// info unless quiet; debug only when verbose. One write(2) per line (safe across fork).
+// info unless quiet; debug only when verbose. Through a LogWriter, lines are queued for
+// its thread and never wait for stderr (and may be dropped, counted, when it stalls);
+// without one, or in a forked child, each line is one write(2), so lines never interleave.
 class Logger {
  public:
-  explicit Logger(LogLevel level) : level_(level) {}
+  explicit Logger(LogLevel level, LogWriter* writer = nullptr) : level_(level), writer_(writer) {}
   void info(std::string_view message) const;
   void debug(std::string_view message) const;
   void error(std::string_view message) const;
   LogLevel level() const noexcept { return level_; }
+  // Waits (a few seconds at most) until the queued lines are written.
+  void flush() const noexcept;
 
  private:
+  void write_line(std::string_view level, std::string_view message) const;
   LogLevel level_;
+  LogWriter* writer_;
 };
 
 // The connection limits (global and per client address). admit() either gives a ticket
 // that releases the slot when destroyed, or an empty ticket with the refusal reason.
-// Thread-safe. Process-local: prefork workers each hold their share (max / workers).
+// Thread-safe. Process-local, except that prefork workers count addresses in slots all
+// workers share (a worker holds its share of the total: max / workers).
 class ConnectionGate {
  public:
   class Ticket {
@@ -58,6 +67,10 @@ class ConnectionGate {
   };
 
   ConnectionGate(std::size_t max_total, std::size_t max_per_address);
+  // A prefork worker's gate: the per-address limit is counted in `shared`, where this
+  // process's one connection at a time holds `slot`. `shared` must outlive the gate.
+  ConnectionGate(std::size_t max_total, std::size_t max_per_address, SharedAddressSlots& shared,
+                 std::size_t slot);
   // An empty ticket when over a limit; `reason` then says which ("connection limit 1024
   // reached" / "per-address limit 4 reached for 127.0.0.1").
   Ticket admit(const Address& peer, std::string* reason = nullptr);
@@ -68,6 +81,8 @@ class ConnectionGate {
   void release(const std::string& key) noexcept;
   std::size_t max_total_;
   std::size_t max_per_address_;
+  SharedAddressSlots* shared_ = nullptr;
+  std::size_t slot_ = 0;
   std::atomic<std::size_t> active_{0};
   std::mutex mutex_;
   std::unordered_map<std::string, std::size_t> per_address_;

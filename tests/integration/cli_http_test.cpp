@@ -183,6 +183,16 @@ TEST_F(HttpPeerTest, AServersReasonPhraseIsEscapedOnTheTerminal) {
   EXPECT_TRUE(contains(run.err, "HTTP 404 Not\\x1b[31mFound")) << run.err;
 }
 
+TEST_F(HttpPeerTest, ARedirectsLocationAndReasonAreEscapedOnTheTerminal) {
+  const auto run = sockit_http({url("/evil-location")}, "get");
+  EXPECT_EQ(run.status.code, 1);
+  EXPECT_FALSE(contains(run.err, "\x9b")) << run.err;
+  EXPECT_TRUE(contains(run.err,
+                       "HTTP 302 Fo\\x9bund (use --location to follow it to "
+                       "/target\\x9b[31m)"))
+      << run.err;
+}
+
 TEST_F(HttpPeerTest, GetIsTheSameCodePath) {
   const auto run = sockit_http({url("/echo")}, "get");
   EXPECT_TRUE(run.status.success()) << run.err;

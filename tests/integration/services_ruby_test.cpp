@@ -5,10 +5,13 @@
 // protocol, and the command server's answers, all compared as exact strings.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -345,6 +348,75 @@ TEST(Passwd, RefusesUnknownCommandsEmptyPasswordsAndBadNames) {
   EXPECT_FALSE(std::filesystem::exists(users)) << "nothing written on failure";
 }
 
+// The service reads "AUTH user password" as one line of at most 256 bytes without control
+// characters: a password that cannot fit in it, or holds one, could never log in.
+TEST(Passwd, RefusesPasswordsTheServiceCouldNeverAccept) {
+  TempDir dir;
+  std::string users = dir.file("users.txt");
+  std::string err;
+  // "AUTH alice " is 11 bytes: 245 bytes of password fill the line exactly.
+  ASSERT_TRUE(run_passwd({users, "alice"}, std::string(245, 'p') + "\n", &err).success()) << err;
+  ExitStatus status = run_passwd({users, "alice"}, std::string(246, 'p') + "\n", &err);
+  EXPECT_EQ(status.code, 2);
+  EXPECT_EQ(err,
+            "sockit: passwd: password longer than 245 bytes (the service reads AUTH, the user "
+            "name and the password as one line of at most 256 bytes)\n");
+  for (const std::string& bad : std::vector<std::string>{"tab\there", std::string("nul\0here", 8),
+                                                         "esc\x1b[2J", "del\x7f"}) {
+    status = run_passwd({users, "bob"}, bad + "\n", &err);
+    EXPECT_EQ(status.code, 2) << bad;
+    EXPECT_EQ(err,
+              "sockit: passwd: password holds a control character, which the service refuses\n");
+  }
+  EXPECT_EQ(lines_of(read_file(users)).size(), 1u) << "nothing written for a refused password";
+}
+
+// The lock file and the user file are opened without following a symbolic link, so a link
+// planted in the directory cannot point an update at another file.
+TEST(Passwd, RefusesSymbolicLinksForTheUserFileAndItsLock) {
+  TempDir dir;
+  const std::string users = dir.file("users.txt");
+  const std::string target = dir.file("target.txt");
+  std::string err;
+  {
+    std::ofstream out(target);
+    out << "# not a user file of ours\n";
+  }
+  std::filesystem::create_symlink(target, users);
+  ExitStatus status = run_passwd({users, "alice"}, "pw\n", &err);
+  EXPECT_EQ(status.code, 1);
+  EXPECT_NE(err.find("is a symbolic link"), std::string::npos) << err;
+  EXPECT_TRUE(std::filesystem::is_symlink(users)) << "the link was replaced";
+  EXPECT_EQ(read_file(target), "# not a user file of ours\n");
+
+  const std::string other = dir.file("other.txt");
+  std::filesystem::create_symlink(target, other + ".lock");
+  status = run_passwd({other, "alice"}, "pw\n", &err);
+  EXPECT_EQ(status.code, 1);
+  EXPECT_NE(err.find("passwd: open " + other + ".lock"), std::string::npos) << err;
+  EXPECT_EQ(read_file(target), "# not a user file of ours\n");
+  EXPECT_FALSE(std::filesystem::exists(other));
+}
+
+// Rewriting keeps the file's mode, owner and group, so an administrator's chgrp/chmod for
+// the service's account survives a password change.
+TEST(Passwd, KeepsTheUserFilesModeAndGroup) {
+  TempDir dir;
+  const std::string users = dir.file("users.txt");
+  std::string err;
+  ASSERT_TRUE(run_passwd({users, "alice"}, "pw\n", &err).success()) << err;
+  ASSERT_EQ(::chmod(users.c_str(), 0640), 0);
+  // Root may give the file any group; anyone else, their own.
+  const gid_t group = ::geteuid() == 0 ? 1 : ::getegid();
+  ASSERT_EQ(::chown(users.c_str(), static_cast<uid_t>(-1), group), 0) << std::strerror(errno);
+  ASSERT_TRUE(run_passwd({users, "bob"}, "pw\n", &err).success()) << err;
+  struct stat st {};
+  ASSERT_EQ(::stat(users.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  EXPECT_EQ(st.st_gid, group);
+  EXPECT_EQ(lines_of(read_file(users)).size(), 2u);
+}
+
 class CommandServer : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -453,6 +525,33 @@ TEST(CommandServerSetup, MissingOrBrokenUserFileIsAClearError) {
   EXPECT_EQ(status.code, 1);
   EXPECT_NE(broken.stderr_text().find(users + ":1: expected user:pbkdf2-sha256"), std::string::npos)
       << broken.stderr_text();
+}
+
+// Passwords cross the network in clear text without TLS: a command server on anything but
+// loopback says so at start. 192.0.2.1 (TEST-NET-1) is no address of this host, so the
+// server warns, then fails to bind, and nothing listens beyond loopback.
+TEST(CommandServerSetup, WarnsAtStartThatPasswordsCrossTheNetworkInClear) {
+  TempDir dir;
+  std::string users = dir.file("users.txt");
+  std::string err;
+  ASSERT_TRUE(run_passwd({users, "alice"}, "pw\n", &err).success()) << err;
+  const std::string warning =
+      "sockit: serve: warning: command on 192.0.2.1 without TLS: passwords cross the network "
+      "in clear text (--tls-cert and --tls-key encrypt them)\n";
+
+  Process exposed({binary("bin/sockit"), "serve", "command", "--users", users, "--host",
+                   "192.0.2.1", "--port", "0"});
+  EXPECT_EQ(exposed.finish().code, 1);
+  EXPECT_EQ(exposed.stderr_text().rfind(warning, 0), 0u) << exposed.stderr_text();
+
+  for (const char* host : {"127.0.0.1", "::1"}) {
+    Process local({binary("bin/sockit"), "serve", "command", "--users", users, "--host", host,
+                   "--port", "0"});
+    ASSERT_TRUE(local.wait_stderr("listening on")) << local.stderr_text();
+    local.signal(SIGTERM);
+    EXPECT_TRUE(local.finish().success()) << local.stderr_text();
+    EXPECT_EQ(local.stderr_text().find("warning"), std::string::npos) << local.stderr_text();
+  }
 }
 
 }  // namespace

@@ -99,6 +99,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.redirect(int(code), to)
         elif path == "/evil-reason":
             self.raw(b"HTTP/1.1 404 Not\x1b[31mFound\r\nContent-Length: 0\r\n\r\n")
+        elif path == "/evil-location":
+            # 0x9b is CSI to a terminal that takes C1 controls; HTTP allows it (obs-text).
+            self.raw(b"HTTP/1.1 302 Fo\x9bund\r\nLocation: /target\x9b[31m\r\n"
+                     b"Content-Length: 0\r\n\r\n")
         elif path == "/target":
             self.send_body(200, b"you made it\n")
         elif path == "/headers":

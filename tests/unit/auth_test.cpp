@@ -173,7 +173,9 @@ TEST(UserFile, NameAndPermissionRules) {
   EXPECT_THROW(file.upsert(UserRecord{"alice", "plaintext", {}}), std::invalid_argument);
 }
 
-TEST(UserFile, SaveIsAtomicOwnerOnlyAndLoadsBack) {
+// The owner's and group's bits carry over (a group may be how the service reads the file);
+// others never get to read the hashes.
+TEST(UserFile, SaveIsAtomicKeepsOwnerAndGroupBitsDropsOthersAndLoadsBack) {
   TempDir dir;
   std::string path = dir.file("users.txt");
   {
@@ -190,7 +192,7 @@ TEST(UserFile, SaveIsAtomicOwnerOnlyAndLoadsBack) {
 
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
   EXPECT_EQ(dir.entries(), 1u) << "no temporary file left behind";
 
   UserFile loaded = UserFile::load(path);

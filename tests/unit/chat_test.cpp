@@ -171,6 +171,28 @@ TEST(ChatService, ControlCharactersInMessagesAreNeutralised) {
   EXPECT_EQ(bob.received(), "alice: hi?[2J? there\ttab\n");
 }
 
+// C1 controls (CSI is 0x9b) act on terminals too: as UTF-8 (U+0080..U+009F) and as lone
+// bytes that are not UTF-8 at all. Other UTF-8 and other lone high bytes pass unchanged.
+TEST(ChatService, C1ControlsInMessagesAreNeutralised) {
+  ChatService service;
+  ChatClient alice(service), bob(service);
+  alice.send("alice\n");
+  bob.send("bob\n");
+  alice.received();
+  bob.received();
+  alice.send(
+      "a\xc2\x9b"
+      "2J b\x9b"
+      "2J c\x85 d\xc2\x80\n");
+  EXPECT_EQ(bob.received(), "alice: a?2J b?2J c? d?\n");
+  alice.send("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xc2\xa0 latin1 \xe9\n");
+  EXPECT_EQ(bob.received(),
+            "alice: caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xc2\xa0 latin1 \xe9\n");
+  alice.send("cut \xe2\x82 \xed\x9f\xbf \xed\xa0\x80\n");
+  EXPECT_EQ(bob.received(), "alice: cut \xe2? \xed\x9f\xbf \xed\xa0?\n")
+      << "0x80-0x9f outside a valid sequence is replaced, even after a lead byte";
+}
+
 TEST(ChatService, ClientLeavingBeforeNicknameIsNotAnnounced) {
   ChatService service;
   ChatClient alice(service);

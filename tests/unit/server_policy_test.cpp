@@ -26,6 +26,7 @@ using sockit::server::Peer;
 using sockit::server::SessionLimits;
 using sockit::server::TokenBucket;
 using sockit::server::detail::ConnectionGate;
+using sockit::server::detail::SharedAddressSlots;
 
 class RecordingOutput final : public sockit::test::FakeRuntime {
  public:
@@ -76,6 +77,30 @@ TEST(ConnectionGate, PerAddressLimitCountsPortsOfOneAddressTogether) {
   EXPECT_FALSE(gate.admit(Address::parse("10.0.0.1", 1003)));
   moved = {};
   EXPECT_TRUE(gate.admit(Address::parse("10.0.0.1", 1004)));
+}
+
+// Prefork's workers: one gate per process, one slot each in the shared table, so the
+// per-address count spans the gates (here in one process; the table is MAP_SHARED).
+TEST(ConnectionGate, GatesSharingAddressSlotsCountAnAddressAcrossThem) {
+  SharedAddressSlots slots(3);
+  ConnectionGate first(0, 2, slots, 0);
+  ConnectionGate second(0, 2, slots, 1);
+  ConnectionGate third(0, 2, slots, 2);
+  auto a = first.admit(Address::parse("10.0.0.1", 1000));
+  auto b = second.admit(Address::parse("::ffff:10.0.0.1", 1001));
+  ASSERT_TRUE(a && b);
+  std::string reason;
+  EXPECT_FALSE(third.admit(Address::parse("10.0.0.1", 1002), &reason));
+  EXPECT_EQ(reason, "per-address limit 2 reached for 10.0.0.1");
+  a = {};
+  auto c = third.admit(Address::parse("10.0.0.1", 1003));
+  EXPECT_TRUE(c);
+  // A worker holds one connection at a time: its slot is taken until the ticket dies.
+  EXPECT_FALSE(third.admit(Address::parse("10.0.0.2", 1000)));
+  EXPECT_TRUE(first.admit(Address::parse("10.0.0.2", 1000)));
+  // The master empties the slot of a worker it reaped.
+  slots.release(1);
+  EXPECT_TRUE(second.admit(Address::parse("10.0.0.1", 1004)));
 }
 
 TEST(ConnectionGate, IsSafeFromManyThreads) {

@@ -28,8 +28,11 @@ class UserFile {
 
   // The file's text, comments in place.
   std::string serialize() const;
-  // Replaces `path` atomically: writes a temporary file beside it (mode 0600), syncs it,
-  // renames it over `path`. Throws sockit::Error naming the step that failed.
+  // Replaces `path` atomically: writes a temporary file beside it with the owner, group
+  // and owner/group permission bits of the file it replaces (others get none; a new file
+  // is mode 0600), syncs it, renames it over
+  // `path` and syncs the directory. A symbolic link or other non-regular file at `path` is
+  // refused. Throws sockit::Error naming the step that failed.
   void save(const std::string& path) const;
 
   const UserRecord* find(std::string_view name) const;

@@ -25,9 +25,10 @@ namespace sockit::server {
 // "Invalid nickname: ...") and the client may send another; after max_nick_attempts
 // refusals the connection is closed. Nicknames are 1..max_nick_length bytes of printable
 // ASCII without spaces or ':' (so "NICK: message" cannot be forged), unique ignoring case.
-// Control characters in messages are replaced by '?' so one client cannot drive the
-// others' terminals. On the pool architecture each member holds a thread: a room larger
-// than --workers leaves the extra clients waiting in the queue.
+// Control characters in messages (C0, DEL, and C1 whether UTF-8 encoded or as lone bytes)
+// are replaced by '?' so one client cannot drive the others' terminals. On the pool architecture
+// each member holds a thread: a room larger than --workers leaves the extra clients waiting in the
+// queue.
 struct ChatOptions {
   std::size_t max_nick_length = 32;
   unsigned max_nick_attempts = 5;
