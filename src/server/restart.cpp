@@ -69,7 +69,7 @@ std::string program_path(const std::string& argv0) {
   std::string_view dirs = path != nullptr ? path : "";
   while (!dirs.empty()) {
     const std::size_t colon = dirs.find(':');
-    const std::string candidate = std::string(dirs.substr(0, colon)) + "/" + argv0;
+    std::string candidate = std::string(dirs.substr(0, colon)) + "/" + argv0;
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
     if (colon == std::string_view::npos) break;
     dirs.remove_prefix(colon + 1);
