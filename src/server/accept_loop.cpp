@@ -17,6 +17,17 @@ namespace {
 // default): clients that keep arriving while it is served cannot hold the stop off.
 constexpr int kMaxDrainAccepts = 4096;
 
+// The gate's answer for a client just accepted: admitted, or turned away (nullopt).
+std::optional<Admitted> admit(Runtime& rt, Accepted& accepted) {
+  std::string reason;
+  ConnectionGate::Ticket ticket = rt.gate.admit(accepted.peer, &reason);
+  if (!ticket) {
+    turn_away(rt, accepted.socket, accepted.peer, rt.service.full_message(), reason);
+    return std::nullopt;
+  }
+  return Admitted{std::move(accepted.socket), accepted.peer, std::move(ticket)};
+}
+
 }  // namespace
 
 std::optional<Admitted> AcceptLoop::next(const std::function<void()>& tick,
@@ -51,13 +62,7 @@ std::optional<Admitted> AcceptLoop::next(const std::function<void()>& tick,
       rt_.log.info("accepting connections again");
     }
 
-    std::string reason;
-    ConnectionGate::Ticket ticket = rt_.gate.admit(accepted->peer, &reason);
-    if (!ticket) {
-      turn_away(rt_, accepted->socket, accepted->peer, rt_.service.full_message(), reason);
-      continue;
-    }
-    return Admitted{std::move(accepted->socket), accepted->peer, std::move(ticket)};
+    if (std::optional<Admitted> admitted = admit(rt_, *accepted)) return admitted;
   }
 }
 
@@ -76,13 +81,7 @@ std::optional<Admitted> AcceptLoop::take_backlog() {
     std::optional<Accepted> accepted = rt_.listener.accept_nonblock(ec);
     if (!accepted) break;
     ++backlog_taken_;
-    std::string reason;
-    ConnectionGate::Ticket ticket = rt_.gate.admit(accepted->peer, &reason);
-    if (!ticket) {
-      turn_away(rt_, accepted->socket, accepted->peer, rt_.service.full_message(), reason);
-      continue;
-    }
-    return Admitted{std::move(accepted->socket), accepted->peer, std::move(ticket)};
+    if (std::optional<Admitted> admitted = admit(rt_, *accepted)) return admitted;
   }
   rt_.listener.close();
   return std::nullopt;

@@ -10,6 +10,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -79,6 +80,22 @@ class FakeRuntime : public server::Output {
 
  protected:
   ~FakeRuntime() = default;
+};
+
+// A FakeRuntime that keeps what is written until it is closed.
+class RecordingOutput final : public FakeRuntime {
+ public:
+  void write(std::string_view bytes) override {
+    if (!closed_) written += bytes;
+  }
+  void close() override { closed_ = true; }
+  bool closing() const noexcept override { return closed_; }
+  std::shared_ptr<server::Peer> peer() override { return nullptr; }
+
+  std::string written;
+
+ private:
+  bool closed_ = false;
 };
 
 }  // namespace sockit::test

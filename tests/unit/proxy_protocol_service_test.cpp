@@ -20,19 +20,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class FakeOutput final : public test::FakeRuntime {
- public:
-  void write(std::string_view bytes) override {
-    if (!closed_) written += bytes;
-  }
-  void close() override { closed_ = true; }
-  bool closing() const noexcept override { return closed_; }
-  std::shared_ptr<Peer> peer() override { return nullptr; }
-  std::string written;
-
- private:
-  bool closed_ = false;
-};
+using FakeOutput = test::RecordingOutput;
 
 // What the inner sessions saw.
 struct Record {
