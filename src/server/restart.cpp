@@ -106,7 +106,15 @@ RestartOnSignal::RestartOnSignal(const Socket& listener, StopSignal& stop, const
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
   ::sigaction(SIGUSR2, &action, &g_old_usr2);
-  thread_ = std::thread([this] { watch(); });
+  // Returns once the thread is running: a fork that prefork or fork makes right after must
+  // not catch it half-started, holding a lock of the runtime's its child would inherit.
+  std::atomic<bool> started{false};
+  thread_ = std::thread([this, &started] {
+    started.store(true);
+    started.notify_one();
+    watch();
+  });
+  started.wait(false);
 }
 
 RestartOnSignal::~RestartOnSignal() {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -113,12 +114,17 @@ StoppingNotice::StoppingNotice(const SupervisorNotifier& notifier, const StopSig
   if (!notifier.active()) return;
   done_ = FileDescriptor(::eventfd(0, EFD_CLOEXEC));
   if (done_.get() < 0) return;
-  thread_ = std::thread([this, &notifier, &stop] {
+  // Returns once the thread runs, so no fork catches it half-started (see restart.cpp).
+  std::atomic<bool> started{false};
+  thread_ = std::thread([this, &notifier, &stop, &started] {
+    started.store(true);
+    started.notify_one();
     std::array<pollfd, 2> fds{pollfd{stop.fd(), POLLIN, 0}, pollfd{done_.get(), POLLIN, 0}};
     while (::poll(fds.data(), fds.size(), -1) < 0 && errno == EINTR) {
     }
     if ((fds[0].revents & POLLIN) != 0) notifier.notify("STOPPING=1");
   });
+  started.wait(false);
 }
 
 StoppingNotice::~StoppingNotice() {
