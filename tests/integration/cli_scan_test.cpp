@@ -22,6 +22,9 @@ struct Targets {
   std::vector<TcpServer> listeners;
   std::set<std::uint16_t> open;
   std::set<std::uint16_t> closed;
+  // Bound, never listening: a connection to one is refused, and no other test running
+  // beside this one can take the port meanwhile (a port found free and let go could be).
+  std::vector<Socket> closed_holders;
   std::string spec;  // a port list naming all of them, including a one-port range
 };
 
@@ -32,8 +35,10 @@ Targets make_targets(int listeners, int closed) {
     t.open.insert(t.listeners.back().port());
   }
   while (static_cast<int>(t.closed.size()) < closed) {
-    auto port = free_tcp_port();
-    if (!t.open.count(port)) t.closed.insert(port);
+    Socket holder(AF_INET, SOCK_STREAM);
+    holder.bind(Address::loopback_ipv4(0));
+    t.closed.insert(holder.local_address().port());
+    t.closed_holders.push_back(std::move(holder));
   }
   // Appended piece by piece: g++ 12 at -O3 misreads `"," + std::to_string(port)` as an
   // overflow (-Wstringop-overflow).
