@@ -3,64 +3,27 @@
 // connection, with the client's address, to the inner service's session.
 #include "sockit/server/proxy_protocol_service.hpp"
 
-#include <mutex>
-#include <optional>
 #include <stdexcept>
 #include <string>
-#include <unordered_map>
 #include <utility>
 
+#include "runtime.hpp"
 #include "sockit/proxy_protocol.hpp"
 #include "sockit/server/blocking_service.hpp"
 
 namespace sockit::server {
 
-namespace {
-
-class ClientCounts {
- public:
-  // Releases its count when destroyed.
-  class Ticket {
-   public:
-    Ticket(std::shared_ptr<ClientCounts> counts, std::string key)
-        : counts_(std::move(counts)), key_(std::move(key)) {}
-    Ticket(const Ticket&) = delete;
-    Ticket& operator=(const Ticket&) = delete;
-    ~Ticket() { counts_->release(key_); }
-
-   private:
-    std::shared_ptr<ClientCounts> counts_;
-    std::string key_;
-  };
-
-  bool admit(const std::string& key, std::size_t limit) {
-    const std::lock_guard lock(mutex_);
-    std::size_t& open = open_[key];
-    if (open >= limit) {
-      if (open == 0) open_.erase(key);
-      return false;
-    }
-    ++open;
-    return true;
-  }
-
- private:
-  void release(const std::string& key) noexcept {
-    const std::lock_guard lock(mutex_);
-    const auto it = open_.find(key);
-    if (it != open_.end() && --it->second == 0) open_.erase(it);
-  }
-  std::mutex mutex_;
-  std::unordered_map<std::string, std::size_t> open_;
-};
-
-}  // namespace
-
 struct ProxyProtocolService::Shared {
+  Shared(std::shared_ptr<Service> i, ProxyProtocolOptions o, Log l)
+      : inner(std::move(i)),
+        options(std::move(o)),
+        log(std::move(l)),
+        clients(0, options.max_connections_per_ip) {}
   std::shared_ptr<Service> inner;
   ProxyProtocolOptions options;
   Log log;
-  std::shared_ptr<ClientCounts> counts = std::make_shared<ClientCounts>();
+  // The server's own gate, counting the clients the headers name.
+  mutable detail::ConnectionGate clients;
 };
 
 namespace {
@@ -150,18 +113,16 @@ class ProxyHeaderSession final : public Session {
       say("proxied connection from " + info.peer.to_string() + " via " +
           connection_.peer.to_string());
       if (options_.max_connections_per_ip > 0) {
-        const std::string key =
-            info.peer.is_ip() ? info.peer.unmap_v4().ip() : info.peer.to_string();
-        if (!shared_->counts->admit(key, options_.max_connections_per_ip)) {
+        std::string reason;
+        ticket_ = shared_->clients.admit(info.peer, &reason);
+        if (!ticket_) {
           refused_ = true;
           say("closing " + info.peer.to_string() + " (via " + connection_.peer.to_string() +
-              "): per-address limit " + std::to_string(options_.max_connections_per_ip) +
-              " reached for " + key);
+              "): " + reason);
           out.write(shared_->inner->full_message());
           out.close();
           return false;
         }
-        ticket_.emplace(shared_->counts, key);
       }
     }
     inner_ = shared_->inner->open(info);
@@ -175,7 +136,7 @@ class ProxyHeaderSession final : public Session {
   std::string held_;
   TimerId timer_ = 0;
   bool refused_ = false;
-  std::optional<ClientCounts::Ticket> ticket_;
+  detail::ConnectionGate::Ticket ticket_;
   std::unique_ptr<Session> inner_;
 };
 
@@ -184,7 +145,7 @@ class ProxyHeaderSession final : public Session {
 ProxyProtocolService::ProxyProtocolService(std::shared_ptr<Service> inner,
                                            ProxyProtocolOptions options, Log log)
     : inner_(std::move(inner)),
-      shared_(std::make_shared<Shared>(Shared{inner_, std::move(options), std::move(log)})) {
+      shared_(std::make_shared<Shared>(inner_, std::move(options), std::move(log))) {
   if (!inner_) throw std::invalid_argument("proxy protocol: no service to wrap");
   if (dynamic_cast<BlockingService*>(inner_.get()) != nullptr) {
     throw std::invalid_argument("service '" + std::string(inner_->name()) +
