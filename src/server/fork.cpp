@@ -16,6 +16,7 @@
 #include "accept_loop.hpp"
 #include "blocking_connection.hpp"
 #include "child_processes.hpp"
+#include "fork_gate.hpp"
 #include "runtime.hpp"
 #include "signals.hpp"
 
@@ -63,7 +64,7 @@ void run_fork(Runtime& rt) {
     pid_t pid = 0;
     {
       StopSignalsBlocked blocked;
-      pid = ::fork();
+      pid = ForkGate::fork_when_clear();
       if (pid == 0) connection_process_main(rt, *admitted, parent);
     }
     if (pid < 0) {

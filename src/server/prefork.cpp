@@ -19,6 +19,7 @@
 
 #include "accept_loop.hpp"
 #include "child_processes.hpp"
+#include "fork_gate.hpp"
 #include "runtime.hpp"
 #include "shared_address_slots.hpp"
 #include "signals.hpp"
@@ -79,7 +80,7 @@ void run_prefork(Runtime& rt) {
     const auto free_slot = static_cast<std::size_t>(
         std::find(slot_owner.begin(), slot_owner.end(), 0) - slot_owner.begin());
     StopSignalsBlocked blocked;
-    pid_t pid = ::fork();
+    pid_t pid = ForkGate::fork_when_clear();
     if (pid < 0) {
       rt.log.error(std::string("fork worker: ") + std::strerror(errno));
       return false;

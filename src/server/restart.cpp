@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "fork_gate.hpp"
 #include "signals.hpp"
 #include "sockit/address.hpp"
 #include "sockit/error.hpp"
@@ -135,19 +136,21 @@ void RestartOnSignal::watch() {
     std::uint64_t count = 0;
     static_cast<void>(::read(wake_.get(), &count, sizeof count));
     if (done_.load()) return;
+    // Everything from here allocates or logs: forks wait for it (see fork_gate.hpp).
+    ForkGate::Hold hold;
     if (handed_over) {
       log_.info("restart: already handed over to a new copy; this one is draining");
       continue;
     }
     try {
-      handed_over = restart();
+      handed_over = restart(hold);
     } catch (const std::exception& e) {
       log_.error(std::string("restart: ") + e.what() + "; serving on");
     }
   }
 }
 
-bool RestartOnSignal::restart() {
+bool RestartOnSignal::restart(ForkGate::Hold& hold) {
   const std::vector<std::string> args = own_arguments();
   if (args.empty()) {
     log_.error("restart: cannot read this process's arguments; serving on");
@@ -189,8 +192,10 @@ bool RestartOnSignal::restart() {
   envp.push_back(pid_variable.data());
   envp.push_back(nullptr);
 
+  // This fork's child only calls exec, so it needs no gate; the gate opens for the server's
+  // own forks while this thread forks, and waits for the new copy.
+  hold.release();
   const pid_t child = ::fork();
-  if (child < 0) throw_errno("fork", "restart", errno);
   if (child == 0) {
     sigset_t none;
     sigemptyset(&none);
@@ -215,6 +220,10 @@ bool RestartOnSignal::restart() {
     ::execve(path.c_str(), argv.data(), envp.data());
     ::_exit(127);
   }
+  // Only here, in the parent: the child may have copied the gate closed for a fork of the
+  // server's, by a thread it does not have.
+  hold.acquire();
+  if (child < 0) throw_errno("fork", "restart", errno);
   // Said even when quiet, as the listening line is: scripts wait for these.
   const Logger say(LogLevel::info);
   say.info("restart: started " + path + " as PID " + std::to_string(child) +
@@ -228,7 +237,10 @@ bool RestartOnSignal::restart() {
       return false;
     }
     pollfd ready{notify.fd(), POLLIN, 0};
-    if (::poll(&ready, 1, 100) <= 0) continue;
+    hold.release();
+    const int polled = ::poll(&ready, 1, 100);
+    hold.acquire();
+    if (polled <= 0) continue;
     char datagram[512];
     const ssize_t got = ::recv(notify.fd(), datagram, sizeof datagram, 0);
     if (got <= 0) continue;

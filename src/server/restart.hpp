@@ -10,6 +10,7 @@
 #include <functional>
 #include <thread>
 
+#include "fork_gate.hpp"
 #include "runtime.hpp"
 #include "sockit/file_descriptor.hpp"
 #include "sockit/socket.hpp"
@@ -28,7 +29,7 @@ class RestartOnSignal {
 
  private:
   void watch();
-  bool restart();
+  bool restart(ForkGate::Hold& hold);
 
   const Socket& listener_;
   StopSignal& stop_;
