@@ -2,12 +2,13 @@
 // health checks), started on a listening socket this test made on port 0: connections are
 // spread over the instances, each instance sees the real client (127.0.0.2, 127.0.0.3) in
 // its logs, its HTTP access log and its per-client limit, and a killed instance is routed
-// around once its health check has failed.
+// around once its health check has failed. Two of the tests run deploy/haproxy.cfg as shipped.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -40,11 +41,9 @@ struct Backend {
 // socket the test asks which servers are up.
 class Haproxy {
  public:
+  // A config written here, for the backends given (v1 or v2 headers).
   Haproxy(const TempDir& dir, const std::vector<Backend>& backends) : stats_(dir.file("stats")) {
-    Socket listener(AF_INET, SOCK_STREAM);
-    listener.bind(Address::loopback_ipv4(0));
-    listener.listen();
-    port_ = listener.local_address().port();
+    Socket listener = make_listener();
     std::string config =
         "global\n"
         "  stats socket " +
@@ -63,15 +62,28 @@ class Haproxy {
         "backend instances\n"
         "  balance roundrobin\n";
     for (std::size_t i = 0; i < backends.size(); ++i) {
-      config += "  server s" + std::to_string(i + 1) +
+      config += "  server app" + std::to_string(i + 1) +
                 " 127.0.0.1:" + std::to_string(backends[i].port) + " " + backends[i].send_proxy +
                 " check inter 200ms fall 1 rise 1\n";
     }
     const std::string path = dir.file("haproxy.cfg");
     std::ofstream(path) << config;
-    // The listener goes to haproxy alone: inherited across its spawn, then closed here.
-    ::fcntl(listener.fd(), F_SETFD, 0);
-    process_.emplace(std::vector<std::string>{"haproxy", "-f", path, "-db", "-q"});
+    start(listener, path, {});
+  }
+
+  // deploy/haproxy.cfg as shipped, its three instances on `ports` (a port may repeat), its
+  // health checks every 200 ms.
+  Haproxy(const TempDir& dir, const std::array<std::uint16_t, 3>& ports)
+      : stats_(dir.file("stats")) {
+    Socket listener = make_listener();
+    std::vector<std::string> env{"SOCKIT_HAPROXY_STATS=" + stats_,
+                                 "SOCKIT_FRONT=fd@" + std::to_string(listener.fd()),
+                                 "SOCKIT_CHECK_INTER=200ms"};
+    for (std::size_t i = 0; i < ports.size(); ++i) {
+      env.push_back("SOCKIT_APP" + std::to_string(i + 1) +
+                    "=127.0.0.1:" + std::to_string(ports[i]));
+    }
+    start(listener, std::string(SOCKIT_SOURCE_DIR) + "/deploy/haproxy.cfg", std::move(env));
   }
   ~Haproxy() {
     if (process_) {
@@ -89,8 +101,8 @@ class Haproxy {
     Deadline deadline(timeout);
     while (!deadline.expired()) {
       const std::string csv = ask("show stat\n");
-      // Lines: "instances,s2,...,status,..." with status UP, DOWN, "DOWN 1/1"...
-      const std::string key = "instances," + server + ",";
+      // Lines: "BACKEND,app2,...,status,..." with status UP, DOWN, "DOWN 1/1"...
+      const std::string key = "," + server + ",";
       const std::size_t line = csv.find(key);
       if (line != std::string::npos) {
         const std::string row = csv.substr(line, csv.find('\n', line) - line);
@@ -102,6 +114,20 @@ class Haproxy {
   }
 
  private:
+  Socket make_listener() {
+    Socket listener(AF_INET, SOCK_STREAM);
+    listener.bind(Address::loopback_ipv4(0));
+    listener.listen();
+    port_ = listener.local_address().port();
+    return listener;
+  }
+  // The listener goes to haproxy alone: inherited across its spawn, then closed here.
+  void start(const Socket& listener, const std::string& config, std::vector<std::string> env) {
+    ::fcntl(listener.fd(), F_SETFD, 0);
+    process_.emplace(std::vector<std::string>{"haproxy", "-f", config, "-db", "-q"},
+                     std::move(env));
+  }
+
   std::string ask(const std::string& command) {
     try {
       Socket socket = UnixSocket::connect(stats_);
@@ -189,7 +215,7 @@ TEST_F(HaproxyFront, SpreadsConnectionsAndEachInstanceSeesTheRealClients) {
 TEST_F(HaproxyFront, PerClientLimitCountsEachClientBehindTheBalancer) {
   ServeProcess instance("echo", "reactor", {"--proxy-protocol", "--max-conns-per-ip", "1"});
   ASSERT_TRUE(instance.ok());
-  Haproxy haproxy(dir_, {{instance.port, "send-proxy-v2"}});
+  Haproxy haproxy(dir_, {instance.port, instance.port, instance.port});
   Socket first = connect_from("127.0.0.2", haproxy.port());
   first.send("one\n");
   ASSERT_EQ(read_until(first, "one\n"), "one\n");
@@ -224,14 +250,12 @@ TEST_F(HaproxyFront, AKilledInstanceIsRoutedAroundAfterItsHealthCheckFails) {
         "echo", "reactor", std::vector<std::string>{"--proxy-protocol", "--quiet"}));
     ASSERT_TRUE(instances.back()->ok());
   }
-  Haproxy haproxy(dir_, {{instances[0]->port, "send-proxy-v2"},
-                         {instances[1]->port, "send-proxy-v2"},
-                         {instances[2]->port, "send-proxy-v2"}});
-  ASSERT_TRUE(haproxy.wait_status("s2", "UP")) << haproxy.errors();
+  Haproxy haproxy(dir_, {instances[0]->port, instances[1]->port, instances[2]->port});
+  ASSERT_TRUE(haproxy.wait_status("app2", "UP")) << haproxy.errors();
   EXPECT_EQ(echo_through("127.0.0.2", haproxy.port(), "before\n"), "before\n");
   instances[1]->process->signal(SIGKILL);
   instances[1]->process->finish(10s);
-  ASSERT_TRUE(haproxy.wait_status("s2", "DOWN")) << "haproxy never saw s2 go down";
+  ASSERT_TRUE(haproxy.wait_status("app2", "DOWN")) << "haproxy never saw app2 go down";
   for (int i = 0; i < 30; ++i) {
     const std::string line = "after " + std::to_string(i) + "\n";
     EXPECT_EQ(echo_through(i % 2 == 0 ? "127.0.0.2" : "127.0.0.3", haproxy.port(), line), line);

@@ -2,18 +2,22 @@
 // systemd-socket-activate (a Unix listener, on every architecture) and by hand (a TCP
 // listener on port 0 passed as descriptor 3 with LISTEN_FDS/LISTEN_PID), a passed descriptor
 // that is not a listener refused, and readiness told to NOTIFY_SOCKET: READY=1 with the
-// server's PID once it listens, STOPPING=1 when a SIGTERM starts the drain.
+// server's PID once it listens, STOPPING=1 when a SIGTERM starts the drain. The unit files
+// in deploy/ run as written.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
 #include <chrono>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "serve_fixture.hpp"
 #include "sockit/deadline.hpp"
+#include "sockit/options.hpp"
 #include "sockit/poll.hpp"
 #include "sockit/unix.hpp"
 #include "support/process.hpp"
@@ -65,13 +69,19 @@ INSTANTIATE_TEST_SUITE_P(Architectures, SocketActivation, ::testing::ValuesIn(al
 // Starts `sockit serve echo --arch ARCH` with `fd` as its descriptor 3 and LISTEN_PID set to
 // its own PID by a shell that then execs it. Its --port is one it cannot bind: the passed
 // socket is served instead.
-Process start_with_listener(int fd, const std::string& arch) {
+Process start_with_listener(int fd, std::vector<std::string> command,
+                            std::vector<std::string> env = {}) {
   ::fcntl(fd, F_SETFD, 0);
   const std::string move_to_3 =
       fd == 3 ? "" : "exec 3<&" + std::to_string(fd) + " " + std::to_string(fd) + "<&-; ";
   const std::string script = move_to_3 + "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$0\" \"$@\"";
-  return Process({"/bin/sh", "-c", script, binary("bin/sockit"), "serve", "echo", "--arch", arch,
-                  "--port", "1"});
+  command.insert(command.begin(), {"/bin/sh", "-c", script});
+  return Process(std::move(command), std::move(env));
+}
+
+Process start_with_listener(int fd, const std::string& arch) {
+  return start_with_listener(
+      fd, {binary("bin/sockit"), "serve", "echo", "--arch", arch, "--port", "1"});
 }
 
 TEST(SocketActivationByHand, ATcpListenerOnPortZeroIsServedAndItsPortIsTheOneUsed) {
@@ -142,5 +152,66 @@ TEST_P(Readiness, ReadyOnceListeningAndStoppingAtTheDrain) {
 INSTANTIATE_TEST_SUITE_P(Architectures, Readiness,
                          ::testing::Values("thread", "prefork", "uring-hybrid"), arch_param_name);
 
+// A systemd unit file's `Key=value` settings (the last one of each key wins, as in systemd).
+std::map<std::string, std::string> unit_settings(const std::string& path) {
+  std::map<std::string, std::string> settings;
+  std::ifstream file(path);
+  for (std::string line; std::getline(file, line);) {
+    if (line.empty() || line[0] == '#' || line[0] == '[') continue;
+    const std::size_t equals = line.find('=');
+    if (equals != std::string::npos) settings[line.substr(0, equals)] = line.substr(equals + 1);
+  }
+  return settings;
+}
+
+std::vector<std::string> split_words(const std::string& text) {
+  std::vector<std::string> words;
+  std::istringstream in(text);
+  for (std::string word; in >> word;)
+    words.push_back(word);
+  return words;
+}
+
+// deploy/sockit-echo.socket and .service, as written: the socket's address (on a port the
+// test picks) with SO_REUSEPORT as the unit asks, the service's ExecStart (the installed
+// path replaced by the built program) with NOTIFY_SOCKET, since the unit says Type=notify:
+// ready, serving, then stopping and gone within TimeoutStopSec.
+TEST(DeployUnits, TheEchoSocketAndServiceRunAsWritten) {
+  auto socket_unit = unit_settings(std::string(SOCKIT_SOURCE_DIR) + "/deploy/sockit-echo.socket");
+  auto service = unit_settings(std::string(SOCKIT_SOURCE_DIR) + "/deploy/sockit-echo.service");
+  ASSERT_EQ(service["Type"], "notify");
+  const std::string listen = socket_unit["ListenStream"];
+  const std::string host = listen.substr(0, listen.rfind(':'));
+  Socket listener(AF_INET, SOCK_STREAM);
+  if (socket_unit["ReusePort"] == "yes") listener.set(option::ReusePort{true});
+  listener.bind(Address::parse(host, 0));
+  listener.listen();
+  const Address address = listener.local_address();
+
+  std::vector<std::string> command = split_words(service["ExecStart"]);
+  ASSERT_GE(command.size(), 2U);
+  EXPECT_EQ(command[0], "/usr/local/bin/sockit");
+  command[0] = binary("bin/sockit");
+  TempDir dir("sockit-units");
+  const std::string notify = dir.file("notify");
+  UnixSocket supervisor(SOCK_DGRAM);
+  supervisor.bind(Address::unix_path(notify));
+  Process server = start_with_listener(listener.fd(), command, {"NOTIFY_SOCKET=" + notify});
+  listener.close();
+  ASSERT_TRUE(wait_readable(supervisor, Deadline(20s))) << server.stderr_text();
+  char datagram[1024];
+  std::size_t n = supervisor.recv(std::span<char>(datagram, sizeof datagram));
+  EXPECT_EQ(std::string(datagram, n).rfind("READY=1\n", 0), 0U);
+  for (int i = 0; i < 4; ++i) {
+    const std::string line = "unit " + std::to_string(i) + "\n";
+    EXPECT_EQ(echo_once(TcpSocket::connect(address, 10s), line), line);
+  }
+  server.signal(SIGTERM);
+  ASSERT_TRUE(wait_readable(supervisor, Deadline(20s)));
+  n = supervisor.recv(std::span<char>(datagram, sizeof datagram));
+  EXPECT_EQ(std::string(datagram, n), "STOPPING=1");
+  const auto stop_within = std::chrono::seconds(std::stoi(service["TimeoutStopSec"]));
+  EXPECT_TRUE(server.finish(stop_within).success()) << server.stderr_text();
+}
 }  // namespace
 }  // namespace sockit::test
