@@ -79,8 +79,8 @@ std::string program_path(const std::string& argv0) {
 }
 
 bool is_supervisor_variable(std::string_view entry) {
-  for (const std::string_view name :
-       {"LISTEN_PID=", "LISTEN_FDS=", "LISTEN_FDNAMES=", "NOTIFY_SOCKET="}) {
+  for (const std::string_view name : {"LISTEN_PID=", "LISTEN_FDS=", "LISTEN_FDNAMES=",
+                                      "NOTIFY_SOCKET=", "SOCKIT_SUPERVISOR_NOTIFY_SOCKET="}) {
     if (entry.starts_with(name)) return true;
   }
   return false;
@@ -95,8 +95,13 @@ std::string describe_exit(int status) {
 }  // namespace
 
 RestartOnSignal::RestartOnSignal(const Socket& listener, StopSignal& stop, const Logger& log,
-                                 bool enabled, std::function<void()> handover)
-    : listener_(listener), stop_(stop), log_(log), handover_(std::move(handover)) {
+                                 bool enabled, std::string supervisor_socket,
+                                 std::function<void(pid_t)> handover)
+    : listener_(listener),
+      stop_(stop),
+      log_(log),
+      supervisor_socket_(std::move(supervisor_socket)),
+      handover_(std::move(handover)) {
   if (!enabled) return;
   wake_ = FileDescriptor(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (wake_.get() < 0) throw_errno("eventfd", "restart signal", errno);
@@ -180,6 +185,8 @@ bool RestartOnSignal::restart(ForkGate::Hold& hold) {
   const int count = static_cast<int>(listeners.size());
   env.emplace_back("LISTEN_FDS=" + std::to_string(count));
   env.emplace_back("NOTIFY_SOCKET=@" + name);
+  // Set even when empty: it tells the new copy that NOTIFY_SOCKET is this one's alone.
+  env.emplace_back(std::string(kSupervisorSocketVariable) + "=" + supervisor_socket_);
   std::string pid_variable = "LISTEN_PID=" + std::string(24, '\0');
   std::vector<char*> argv;
   for (const std::string& arg : args)
@@ -250,7 +257,7 @@ bool RestartOnSignal::restart(ForkGate::Hold& hold) {
     }
     say.info("restart: PID " + std::to_string(child) +
              " is ready and serves the same socket; this one drains and exits");
-    if (handover_) handover_();
+    if (handover_) handover_(child);
     stop_.request();
     return true;
   }

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <functional>
+#include <string>
 #include <thread>
 
 #include "fork_gate.hpp"
@@ -19,10 +20,12 @@ namespace sockit::server::detail {
 
 class RestartOnSignal {
  public:
-  // `handover` runs once the new copy is ready, before the stop is requested (a Unix
-  // listener keeps its socket file then). Nothing is installed unless `enabled`.
+  // `handover` runs with the new copy's PID once it is ready, before the stop is requested
+  // (a Unix listener keeps its socket file then, the supervisor hears the new main PID).
+  // `supervisor_socket` (may be "") is passed on to the new copy. Nothing is installed
+  // unless `enabled`.
   RestartOnSignal(const Socket& listener, StopSignal& stop, const Logger& log, bool enabled,
-                  std::function<void()> handover);
+                  std::string supervisor_socket, std::function<void(pid_t)> handover);
   ~RestartOnSignal();
   RestartOnSignal(const RestartOnSignal&) = delete;
   RestartOnSignal& operator=(const RestartOnSignal&) = delete;
@@ -34,7 +37,8 @@ class RestartOnSignal {
   const Socket& listener_;
   StopSignal& stop_;
   const Logger& log_;
-  std::function<void()> handover_;
+  std::string supervisor_socket_;
+  std::function<void(pid_t)> handover_;
   FileDescriptor wake_;  // written by the SIGUSR2 handler and by the destructor
   std::atomic<bool> done_{false};
   std::thread thread_;

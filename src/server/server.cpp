@@ -185,13 +185,18 @@ void Server::run() {
   detail::Logger(LogLevel::info)
       .info(listening + (s.inherited ? ", socket passed by LISTEN_FDS" : ""));
   // A supervisor (systemd's Type=notify) hears when the server is ready and when it stops.
-  const detail::SupervisorNotifier supervisor;
-  const detail::StoppingNotice stopping(supervisor, s.stop);
-  supervisor.notify("READY=1\nSTATUS=" + listening + "\nMAINPID=" + std::to_string(::getpid()));
-  // SIGUSR2: a new copy of the program takes the listener over, and this one drains.
-  const detail::RestartOnSignal restart(*s.listener, s.stop, s.log, s.options.handle_signals, [&s] {
-    if (s.unix_listener) s.unix_listener->keep_file();
-  });
+  detail::SupervisorNotifier supervisor;
+  supervisor.ready("READY=1\nSTATUS=" + listening + "\nMAINPID=" + std::to_string(::getpid()));
+  detail::StoppingNotice stopping(supervisor, s.stop);
+  // SIGUSR2: a new copy of the program takes the listener over, and this one drains. The
+  // supervisor follows: the new copy is the service's main process from then on.
+  const detail::RestartOnSignal restart(*s.listener, s.stop, s.log, s.options.handle_signals,
+                                        supervisor.supervisor_socket(),
+                                        [&s, &supervisor, &stopping](pid_t successor) {
+                                          if (s.unix_listener) s.unix_listener->keep_file();
+                                          stopping.handed_over();
+                                          supervisor.notify("MAINPID=" + std::to_string(successor));
+                                        });
 
   if (!shares_memory(s.options.architecture) && !s.service->per_process_state().empty()) {
     s.log.info(per_process_note(*s.service, s.options.architecture));

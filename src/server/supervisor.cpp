@@ -93,7 +93,15 @@ std::vector<Socket> take_inherited_listeners() {
 
 SupervisorNotifier::SupervisorNotifier() {
   const char* where = std::getenv("NOTIFY_SOCKET");
-  if (where == nullptr || where[0] == '\0') return;
+  const char* supervisor = std::getenv(kSupervisorSocketVariable);
+  // Started by a restart: the supervisor's socket was passed on; else it is NOTIFY_SOCKET.
+  supervisor_ = supervisor != nullptr ? supervisor : (where != nullptr ? where : "");
+  if (where != nullptr) aim(where);
+}
+
+void SupervisorNotifier::aim(const std::string& where) {
+  socket_ = Socket();
+  if (where.empty()) return;
   const std::string_view path(where);
   try {
     target_ =
@@ -102,6 +110,11 @@ SupervisorNotifier::SupervisorNotifier() {
   } catch (const std::exception&) {
     socket_ = Socket();  // an unusable NOTIFY_SOCKET: nobody to tell
   }
+}
+
+void SupervisorNotifier::ready(std::string_view state) {
+  notify(state);
+  if (std::getenv(kSupervisorSocketVariable) != nullptr) aim(supervisor_);
 }
 
 void SupervisorNotifier::notify(std::string_view state) const noexcept {
@@ -122,7 +135,7 @@ StoppingNotice::StoppingNotice(const SupervisorNotifier& notifier, const StopSig
     std::array<pollfd, 2> fds{pollfd{stop.fd(), POLLIN, 0}, pollfd{done_.get(), POLLIN, 0}};
     while (::poll(fds.data(), fds.size(), -1) < 0 && errno == EINTR) {
     }
-    if ((fds[0].revents & POLLIN) != 0) notifier.notify("STOPPING=1");
+    if ((fds[0].revents & POLLIN) != 0 && !handed_over_.load()) notifier.notify("STOPPING=1");
   });
   started.wait(false);
 }

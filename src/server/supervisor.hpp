@@ -4,6 +4,8 @@
 // to the Unix socket NOTIFY_SOCKET names (a path, or "@name" for an abstract one).
 #pragma once
 
+#include <atomic>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -30,7 +32,12 @@ std::vector<int> sibling_listeners();
 void keep_inherited_siblings(std::vector<Socket> sockets);
 std::vector<Socket> take_inherited_siblings();
 
-// Sends state lines to NOTIFY_SOCKET; does nothing when it is not set.
+// The variable a restart passes a new copy besides its own NOTIFY_SOCKET (where it says
+// READY=1 to the old copy): the supervisor's socket, which it speaks to from then on.
+inline constexpr const char* kSupervisorSocketVariable = "SOCKIT_SUPERVISOR_NOTIFY_SOCKET";
+
+// Sends state lines to NOTIFY_SOCKET; does nothing when it is not set. In a copy started
+// by a restart, readiness goes to the old copy, and what follows to the supervisor.
 class SupervisorNotifier {
  public:
   SupervisorNotifier();
@@ -38,23 +45,34 @@ class SupervisorNotifier {
   // One datagram, e.g. "READY=1\nMAINPID=1234". Failures are ignored: a supervisor that
   // went away must not stop the server.
   void notify(std::string_view state) const noexcept;
+  // Sends `state` (READY=1...), then speaks to the supervisor alone. Before any thread
+  // that notifies starts.
+  void ready(std::string_view state);
+  // The supervisor's NOTIFY_SOCKET ("" when there is none): what a restart passes on.
+  const std::string& supervisor_socket() const noexcept { return supervisor_; }
 
  private:
+  void aim(const std::string& where);
   Socket socket_;
   Address target_;
+  std::string supervisor_;
 };
 
 // While it lives, sends "STOPPING=1" once a stop is requested (from a thread of its own,
-// started only when the notifier is active).
+// started only when the notifier is active), unless the server was handed over first.
 class StoppingNotice {
  public:
   StoppingNotice(const SupervisorNotifier& notifier, const StopSignal& stop);
   ~StoppingNotice();
   StoppingNotice(const StoppingNotice&) = delete;
   StoppingNotice& operator=(const StoppingNotice&) = delete;
+  // A new copy took over (and the supervisor was told its PID): this one's stop is not the
+  // service's. Call before the stop is requested.
+  void handed_over() noexcept { handed_over_.store(true); }
 
  private:
   FileDescriptor done_;
+  std::atomic<bool> handed_over_{false};
   std::thread thread_;
 };
 

@@ -4,15 +4,17 @@
 // refused or reset, and every answer comes back whole. On every architecture. (One gap is
 // counted, not failed: a connection accepted in the instant before the stop whose request
 // has not arrived is closed unanswered.)
-// Also: a Unix socket's file outlives the old copy, and a new copy that cannot start leaves
-// the old one serving.
+// Also: a Unix socket's file outlives the old copy, a supervisor hears each new main PID,
+// and a new copy that cannot start leaves the old one serving.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -196,6 +198,85 @@ TEST(RestartUnix, TheSocketFileOutlivesTheOldCopy) {
   server.pump(100ms);
   end_copies(server.stderr_text());
   EXPECT_EQ(load.failed(), 0) << load.first_failure();
+}
+
+// A supervisor's notification socket that learns each sender's PID (SO_PASSCRED), as
+// systemd's does.
+class SupervisorSocket {
+ public:
+  explicit SupervisorSocket(const std::string& path) : socket_(SOCK_DGRAM) {
+    socket_.bind(Address::unix_path(path));
+    socket_.set_option_raw(SOL_SOCKET, SO_PASSCRED, &kOn, sizeof kOn);
+  }
+  struct Message {
+    std::string state;
+    pid_t sender = 0;
+  };
+  // The next datagram, or an empty state after `patience`.
+  Message next(std::chrono::milliseconds patience = 20s) {
+    if (!wait_readable(socket_, Deadline(patience))) return {};
+    char data[1024];
+    iovec io{data, sizeof data};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+    msghdr header{};
+    header.msg_iov = &io;
+    header.msg_iovlen = 1;
+    header.msg_control = control;
+    header.msg_controllen = sizeof control;
+    const ssize_t n = ::recvmsg(socket_.fd(), &header, 0);
+    if (n < 0) return {};
+    Message message{std::string(data, static_cast<std::size_t>(n)), 0};
+    for (cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr; c = CMSG_NXTHDR(&header, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+        ucred credentials{};
+        std::memcpy(&credentials, CMSG_DATA(c), sizeof credentials);
+        message.sender = credentials.pid;
+      }
+    }
+    return message;
+  }
+
+ private:
+  static constexpr int kOn = 1;
+  UnixSocket socket_;
+};
+
+// Under a supervisor (systemd's Type=notify, ExecReload sending SIGUSR2): each copy that
+// hands over tells the supervisor its successor's PID, and never says STOPPING=1 itself;
+// a copy started by a restart speaks to the supervisor from then on, so the second restart
+// and the final stop are told by the copies that own them.
+TEST_F(Restart, TheSupervisorFollowsTheNewMainProcess) {
+  TempDir dir("sockit-restart");
+  const std::string path = dir.file("notify");
+  SupervisorSocket supervisor(path);
+  Process first({binary("bin/sockit"), "serve", "echo", "--arch", "reactor", "--port", "0"},
+                {"NOTIFY_SOCKET=" + path});
+  auto message = supervisor.next();
+  EXPECT_EQ(message.state.rfind("READY=1\n", 0), 0U) << message.state;
+  EXPECT_EQ(message.sender, first.pid());
+  pid_t serving = first.pid();
+  for (int i = 1; i <= 2; ++i) {
+    ::kill(serving, SIGUSR2);
+    message = supervisor.next(60s);
+    ASSERT_EQ(message.state.rfind("MAINPID=", 0), 0U) << message.state << first.stderr_text();
+    EXPECT_EQ(message.sender, serving);
+    const pid_t next = static_cast<pid_t>(std::stol(message.state.substr(8)));
+    first.pump(100ms);
+    EXPECT_EQ(next, ready_pid(first.stderr_text(), i)) << first.stderr_text();
+    if (serving == first.pid()) {
+      first.wait(30s);
+    } else {
+      wait_exit(serving);
+    }
+    serving = next;
+  }
+  ::kill(serving, SIGTERM);
+  message = supervisor.next();
+  EXPECT_EQ(message.state, "STOPPING=1");
+  EXPECT_EQ(message.sender, serving);
+  wait_exit(serving);
+  // Nothing else: no STOPPING=1 from the copies that handed over.
+  EXPECT_EQ(supervisor.next(200ms).state, "");
 }
 
 // An upgrade whose new binary cannot start: the old copy says so and serves on.

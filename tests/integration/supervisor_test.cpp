@@ -6,7 +6,9 @@
 // in deploy/ run as written.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <fstream>
@@ -175,8 +177,10 @@ std::vector<std::string> split_words(const std::string& text) {
 // deploy/sockit-echo.socket and .service, as written: the socket's address (on a port the
 // test picks) with SO_REUSEPORT as the unit asks, the service's ExecStart (the installed
 // path replaced by the built program) with NOTIFY_SOCKET, since the unit says Type=notify:
-// ready, serving, then stopping and gone within TimeoutStopSec.
+// ready, serving, reloaded by its ExecReload (the old copy naming the new main PID), then
+// stopping and gone within TimeoutStopSec.
 TEST(DeployUnits, TheEchoSocketAndServiceRunAsWritten) {
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   auto socket_unit = unit_settings(std::string(SOCKIT_SOURCE_DIR) + "/deploy/sockit-echo.socket");
   auto service = unit_settings(std::string(SOCKIT_SOURCE_DIR) + "/deploy/sockit-echo.service");
   ASSERT_EQ(service["Type"], "notify");
@@ -206,12 +210,29 @@ TEST(DeployUnits, TheEchoSocketAndServiceRunAsWritten) {
     const std::string line = "unit " + std::to_string(i) + "\n";
     EXPECT_EQ(echo_once(TcpSocket::connect(address, 10s), line), line);
   }
-  server.signal(SIGTERM);
+  // systemctl reload: ExecReload with $MAINPID. The old copy names its successor, which
+  // serves the same socket and is the one that stops at last.
+  std::string reload = service["ExecReload"];
+  ASSERT_NE(reload.find("$MAINPID"), std::string::npos);
+  reload.replace(reload.find("$MAINPID"), 8, std::to_string(server.pid()));
+  Process reloader(split_words(reload));
+  EXPECT_TRUE(reloader.finish(10s).success());
+  ASSERT_TRUE(wait_readable(supervisor, Deadline(60s))) << server.stderr_text();
+  n = supervisor.recv(std::span<char>(datagram, sizeof datagram));
+  const std::string handover(datagram, n);
+  ASSERT_EQ(handover.rfind("MAINPID=", 0), 0U) << handover;
+  const auto main_pid = static_cast<pid_t>(std::stol(handover.substr(8)));
+  const auto stop_within = std::chrono::seconds(std::stoi(service["TimeoutStopSec"]));
+  EXPECT_TRUE(server.finish(stop_within).success()) << server.stderr_text();
+  EXPECT_EQ(echo_once(TcpSocket::connect(address, 10s), "reloaded\n"), "reloaded\n");
+  ::kill(main_pid, SIGTERM);
   ASSERT_TRUE(wait_readable(supervisor, Deadline(20s)));
   n = supervisor.recv(std::span<char>(datagram, sizeof datagram));
   EXPECT_EQ(std::string(datagram, n), "STOPPING=1");
-  const auto stop_within = std::chrono::seconds(std::stoi(service["TimeoutStopSec"]));
-  EXPECT_TRUE(server.finish(stop_within).success()) << server.stderr_text();
+  // The new copy came back to this process, the subreaper, when the old one ended.
+  int status = 0;
+  EXPECT_EQ(::waitpid(main_pid, &status, 0), main_pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 }  // namespace
 }  // namespace sockit::test
