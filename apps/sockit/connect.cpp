@@ -1,6 +1,7 @@
 // sockit connect: netcat as a client. stdin goes to the socket, the socket to stdout; when
 // stdin ends the write side is shut down (the peer sees EOF and may still answer), and the
-// command exits 0 when the peer closes.
+// command exits 0 when the peer closes. A ws:// or wss:// URL speaks WebSocket instead
+// (connect_websocket.hpp).
 //   printf 'GET / HTTP/1.0\r\n\r\n' | sockit connect example.com 80
 #include <fmt/core.h>
 
@@ -11,6 +12,7 @@
 
 #include "cli_support.hpp"
 #include "commands.hpp"
+#include "connect_websocket.hpp"
 #include "relay.hpp"
 #include "sockit/connect.hpp"
 #include "sockit/stream.hpp"
@@ -33,7 +35,8 @@ struct ConnectArgs {
   double retry_delay = 1;
   double wait = 2;
   bool verbose = false;
-  TlsClientArgs tls;  // --tls, --ca, --insecure
+  TlsClientArgs tls;   // --tls, --ca, --insecure
+  std::string origin;  // ws:// and wss:// only
 };
 
 TcpSocket connect_tcp(const ConnectArgs& args, std::uint16_t port) {
@@ -55,6 +58,16 @@ TcpSocket connect_tcp(const ConnectArgs& args, std::uint16_t port) {
 }
 
 void run_connect(const ConnectArgs& args) {
+  if (is_websocket_url(args.host)) {
+    if (!args.port.empty()) usage_error("connect: a ws:// or wss:// URL takes no PORT");
+    if (args.udp || !args.unix_path.empty() || args.retries > 0) {
+      usage_error("connect: --udp, --unix and --retries do not apply to a WebSocket URL");
+    }
+    if (args.tls.tls) usage_error("connect: use wss:// for WebSocket over TLS, not --tls");
+    connect_websocket({args.host, args.timeout, args.origin, args.verbose, args.tls});
+    return;
+  }
+  if (!args.origin.empty()) usage_error("connect: --origin applies to ws:// and wss:// URLs");
   if (!args.unix_path.empty()) {
     if (args.tls.tls) usage_error("connect: --tls works over TCP only");
     if (args.udp) usage_error("connect: --unix and --udp exclude each other");
@@ -103,7 +116,9 @@ void register_connect(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<ConnectArgs>();
   CLI::App* cmd = app.add_subcommand(
       "connect", "Connect to HOST PORT and relay stdin/stdout (netcat as a client)");
-  cmd->add_option("host", args->host, "Host name or address");
+  cmd->add_option("host", args->host,
+                  "Host name or address, or a ws:// or wss:// URL (WebSocket: a line of stdin "
+                  "per text message)");
   cmd->add_option("port", args->port, "Port (1-65535)");
   cmd->add_flag("--udp,-u", args->udp, "Use UDP: each stdin read is one datagram");
   cmd->add_option("--unix,-U", args->unix_path, "Connect to this Unix socket path instead");
@@ -123,6 +138,8 @@ void register_connect(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_flag("--verbose,-v", args->verbose, "Say on stderr where it connected");
   add_tls_client_options(*cmd, args->tls, true);
+  cmd->add_option("--origin", args->origin,
+                  "WebSocket: send this Origin field, as a browser on that site would");
   cmd->footer(
       "\nWhen stdin ends, the write side is shut down (the peer sees EOF and can still\n"
       "answer); the command exits 0 once the peer closes.\n"
@@ -130,7 +147,13 @@ void register_connect(CLI::App& app, int& exit_code) {
       "  printf 'hello\\n' | sockit connect 127.0.0.1 7777\n"
       "  printf 'hello\\n' | sockit connect localhost 7777 --tls --ca localhost.crt\n"
       "  echo TIME | sockit connect --udp 127.0.0.1 3000\n"
-      "  sockit connect --unix /run/app.sock < request.txt\n");
+      "  sockit connect --unix /run/app.sock < request.txt\n"
+      "  sockit connect ws://127.0.0.1:8080/echo          # WebSocket: lines in, messages out\n"
+      "  sockit connect wss://localhost:8443/chat --ca localhost.crt\n"
+      "\nWith a WebSocket URL, each line of stdin is sent as one text message and each\n"
+      "message received is printed on a line of its own; pings are answered. When stdin\n"
+      "ends the client closes (1000) and exits 0 once the server answers; a server that\n"
+      "closes with another code, or without a close frame, exits 1 with the reason.\n");
   cmd->callback([args, &exit_code] {
     run_connect(*args);
     exit_code = exit_ok;

@@ -18,12 +18,13 @@
 
 namespace sockit::test {
 
-inline constexpr auto generous = std::chrono::seconds(30);
+inline constexpr auto generous = std::chrono::seconds(60);
 
 struct Finished {
   ExitStatus status;
   std::string out;
   std::string err;
+  std::string describe() const;  // for failure messages
 };
 
 inline std::string sockit_bin() {
@@ -49,6 +50,10 @@ inline std::string describe(const Finished& f) {
   os << "exited=" << f.status.exited << " code=" << f.status.code << " signal=" << f.status.signal
      << "\nstdout: " << f.out << "\nstderr: " << f.err;
   return os.str();
+}
+
+inline std::string Finished::describe() const {
+  return sockit::test::describe(*this);
 }
 
 // A TCP port on 127.0.0.1 that was free a moment ago (bound on port 0, then closed). Another

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "integration/cli_helpers.hpp"
 #include "support/process.hpp"
 #include "support/require_tool.hpp"
 #include "support/temp_dir.hpp"
@@ -29,23 +30,8 @@ class TlsTempDir : public sockit::test::TempDir {
   TlsTempDir() : TempDir("sockit-tls", 0755) {}
 };
 
-struct Ran {
-  ExitStatus status;
-  std::string out;
-  std::string err;
-  std::string describe() const {
-    return "exit " + std::to_string(status.code) + " signal " + std::to_string(status.signal) +
-           "\nstdout: " + out + "\nstderr: " + err;
-  }
-};
-
-inline Ran run(std::vector<std::string> argv, std::string_view input = {}) {
-  Process p(std::move(argv));
-  if (!input.empty()) p.write_stdin(input);
-  p.close_stdin();
-  auto status = p.finish(std::chrono::seconds(60));
-  return {status, p.stdout_text(), p.stderr_text()};
-}
+// What a program run to its end did (cli_helpers.hpp's run()).
+using Ran = Finished;
 
 struct CertPair {
   std::string cert;
