@@ -339,6 +339,11 @@ void register_serve(CLI::App& app, int& exit_code) {
   cmd->add_option("--ws-max-message", args->http.http_ws_max_message,
                   "http: largest WebSocket message accepted, in bytes (larger: close 1009)")
       ->capture_default_str();
+  cmd->add_option("--ws-ping", args->http.http_ws_ping,
+                  "http: ping a WebSocket peer silent this many seconds, and close it (1011) "
+                  "if it stays silent as long again (0: never)")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
   add_tls_serve_options(*cmd, args->tls);
   add_proxy_protocol_serve_options(*cmd, args->proxy);
   cmd->footer(help_footer());

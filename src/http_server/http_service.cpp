@@ -134,6 +134,8 @@ void register_http_service() {
     if (!config.http_ws_echo.empty()) {
       websocket::MessageLimits limits;
       limits.max_message = config.http_ws_max_message;
+      limits.idle_ping =
+          std::chrono::milliseconds(static_cast<std::int64_t>(config.http_ws_ping * 1000));
       service->websocket(
           config.http_ws_echo,
           [](const Request&, const websocket::MessageLimits& message_limits) {

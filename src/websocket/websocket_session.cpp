@@ -23,9 +23,16 @@ std::string_view fit_reason(std::string_view reason) {
 
 }  // namespace
 
-WebSocketSession::WebSocketSession(MessageLimits limits) : assembler_(Role::server, limits) {}
+WebSocketSession::WebSocketSession(MessageLimits limits)
+    : assembler_(Role::server, limits), idle_ping_(limits.idle_ping) {}
+
+void WebSocketSession::on_open(server::Output& out) {
+  if (idle_ping_.count() > 0) ping_timer_ = out.start_timer(idle_ping_);
+  on_start(out);
+}
 
 void WebSocketSession::on_data(std::string_view bytes, server::Output& out) {
+  heard_ = true;  // any byte, a pong or not, shows the peer is there
   // After our close frame, what the peer still sends is read and dropped until its EOF.
   if (close_sent_ || assembler_.closed()) return;
   try {
@@ -90,7 +97,22 @@ void WebSocketSession::on_timer(server::TimerId id, server::Output& out) {
   if (id == close_timer_) {
     close_timer_ = 0;
     out.close();
+    return;
   }
+  if (id != ping_timer_) return;
+  ping_timer_ = 0;
+  if (close_sent_ || out.closing()) return;
+  if (heard_) {
+    ping_sent_ = false;
+  } else if (ping_sent_) {
+    close(out, CloseCode::internal_error, "no answer to ping");
+    return;
+  } else {
+    send(Opcode::ping, {}, out);
+    ping_sent_ = true;
+  }
+  heard_ = false;
+  ping_timer_ = out.start_timer(idle_ping_);
 }
 
 void WebSocketSession::on_close() {

@@ -3,7 +3,7 @@
 // binary and fragmented messages, ping, the close handshake, and the violations that close
 // with 1009 and 1007; and from raw sockets, what that client will not send: an unmasked
 // frame (1002), a refused handshake, an upgrade with a body, frames arriving with the
-// upgrade request.
+// upgrade request, and a client that never answers the server's pings.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -106,6 +106,32 @@ TEST_P(WebSocketServe, UnmaskedFrameIsClosedWith1002) {
   EXPECT_EQ(static_cast<unsigned char>(all[frame_at]), 0x88);  // close, final
   EXPECT_EQ(static_cast<unsigned char>(all[frame_at + 2]), 0x03);
   EXPECT_EQ(static_cast<unsigned char>(all[frame_at + 3]), 0xea);  // 1002
+}
+
+// A client that never answers: pinged after --ws-ping seconds of silence, then closed with
+// 1011 after as long again, and the connection ends.
+TEST_P(WebSocketServe, ASilentClientIsPingedThenClosed) {
+  ServeProcess pinging(
+      "http", GetParam(),
+      {"--root", site_.root(), "--quiet", "--ws-echo", "/echo", "--ws-ping", "0.3"});
+  ASSERT_TRUE(pinging.ok());
+  Client client(pinging.port);
+  client.send(upgrade_request("/echo"));
+  const std::string all = client.read_to_eof();
+  EXPECT_TRUE(client.eof());
+  const auto end = all.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos) << all;
+  ASSERT_EQ(all.substr(0, 12), "HTTP/1.1 101") << all;
+  // A ping with no payload, then a close frame with 1011 and its reason.
+  const std::string frames = all.substr(end + 4);
+  ASSERT_GE(frames.size(), 6U) << frames;
+  EXPECT_EQ(frames.substr(0, 2), std::string("\x89\x00", 2));
+  EXPECT_EQ(static_cast<unsigned char>(frames[2]), 0x88);
+  EXPECT_EQ(static_cast<unsigned char>(frames[4]) << 8 | static_cast<unsigned char>(frames[5]),
+            1011);
+  EXPECT_NE(frames.find("no answer to ping"), std::string::npos);
+  auto stopped = pinging.terminate();
+  EXPECT_TRUE(stopped.exited && stopped.code == 0) << pinging.process->stderr_text();
 }
 
 TEST_P(WebSocketServe, RefusedHandshakeIsAnAnswerAndAClose) {

@@ -122,6 +122,64 @@ TEST(WebSocketSession, ViolationIsClosedWithItsCodeAndTheConnectionEndsAfterTime
   EXPECT_EQ(s.closes[0].first, CloseCode::protocol_error);
 }
 
+TEST(WebSocketSession, ASilentPeerIsPingedThenClosedIfItStaysSilent) {
+  MessageLimits limits;
+  limits.idle_ping = std::chrono::seconds(30);
+  Probe s(limits);
+  FakeOutput out;
+  s.on_open(out);
+  ASSERT_EQ(out.timers.size(), 1U);
+  EXPECT_EQ(out.timers[0].after, std::chrono::seconds(30));
+  // Silent for the interval: a ping.
+  ASSERT_TRUE(out.fire(out.timers[0].id, s));
+  EXPECT_EQ(out.take(), server_frame(Opcode::ping, ""));
+  // Silent again: closed with 1011, and the connection ends after the close timeout.
+  ASSERT_EQ(out.timers.size(), 1U);
+  ASSERT_TRUE(out.fire(out.timers[0].id, s));
+  const std::string written = out.take();
+  ASSERT_GE(written.size(), 4U);
+  EXPECT_EQ(static_cast<unsigned char>(written[0]), 0x88);
+  EXPECT_EQ(static_cast<unsigned char>(written[2]) << 8 | static_cast<unsigned char>(written[3]),
+            1011);
+  EXPECT_TRUE(out.write_closed);
+  ASSERT_EQ(s.closes.size(), 1U);
+  EXPECT_EQ(s.closes[0].second, "no answer to ping");
+}
+
+TEST(WebSocketSession, APeerThatAnswersOrTalksIsNeverClosedForSilence) {
+  Probe s;  // the default: every 30 s
+  FakeOutput out;
+  s.on_open(out);
+  for (int round = 0; round < 5; ++round) {
+    // Silent for an interval: pinged. It answers, so the next interval passes quietly.
+    ASSERT_EQ(out.timers.size(), 1U);
+    ASSERT_TRUE(out.fire(out.timers[0].id, s));
+    EXPECT_EQ(out.take(), server_frame(Opcode::ping, "")) << round;
+    s.on_data(client_frame(Opcode::pong, ""), out);
+    ASSERT_EQ(out.timers.size(), 1U);
+    ASSERT_TRUE(out.fire(out.timers[0].id, s));
+    EXPECT_EQ(out.take(), "") << round;
+  }
+  // A peer that sends messages is not pinged at all.
+  ASSERT_EQ(out.timers.size(), 1U);
+  s.on_data(client_frame(Opcode::text, "busy"), out);
+  EXPECT_EQ(out.take(), server_frame(Opcode::text, "busy"));
+  ASSERT_TRUE(out.fire(out.timers[0].id, s));
+  EXPECT_EQ(out.take(), "");
+  EXPECT_FALSE(out.closing());
+  EXPECT_FALSE(out.write_closed);
+  EXPECT_TRUE(s.closes.empty());
+}
+
+TEST(WebSocketSession, NoPingWhenTheIntervalIsZero) {
+  MessageLimits limits;
+  limits.idle_ping = std::chrono::milliseconds(0);
+  Probe s(limits);
+  FakeOutput out;
+  s.on_open(out);
+  EXPECT_TRUE(out.timers.empty());
+}
+
 TEST(WebSocketSession, InvalidUtf8IsClosedWith1007AndOversizeWith1009) {
   {
     Probe s;

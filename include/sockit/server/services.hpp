@@ -70,7 +70,8 @@ struct ServiceConfig {
   // A WebSocket echo endpoint at this path (empty: none), and its largest message.
   std::string http_ws_echo;
   std::uint64_t http_ws_max_message = 1024 * 1024;
-  bool quiet = false;  // the server logs errors only (serve --quiet)
+  double http_ws_ping = 30;  // seconds of silence before a ping (as long again: closed); 0: off
+  bool quiet = false;        // the server logs errors only (serve --quiet)
 };
 
 // One entry of the registry. A name may be registered once per transport (echo is both).

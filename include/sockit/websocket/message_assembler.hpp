@@ -3,6 +3,7 @@
 // What a WebSocket session puts between its socket and its application.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -18,6 +19,10 @@ struct MessageLimits {
   // A message (all its fragments together) over it is refused with 1009 as soon as a
   // frame's header declares it.
   std::uint64_t max_message = 16 * 1024 * 1024;
+  // A peer silent this long is pinged, and closed (1011) if it stays silent as long again:
+  // a peer gone without a FIN (a dead NAT entry, a pulled cable) does not hold its
+  // connection for ever. 0: never. Used by WebSocketSession; the assembler ignores it.
+  std::chrono::milliseconds idle_ping{30'000};
 };
 
 enum class MessageEvent {

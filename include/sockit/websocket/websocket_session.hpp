@@ -24,6 +24,8 @@ class WebSocketSession : public server::Session {
  public:
   explicit WebSocketSession(MessageLimits limits = {});
 
+  // Starts the idle ping (limits.idle_ping), then calls on_start.
+  void on_open(server::Output& out) final;
   void on_data(std::string_view bytes, server::Output& out) final;
   void on_eof(server::Output& out) final;
   void on_timer(server::TimerId id, server::Output& out) final;
@@ -36,6 +38,8 @@ class WebSocketSession : public server::Session {
   static constexpr std::chrono::milliseconds close_timeout{5'000};
 
  protected:
+  // The connection is the application's: send a greeting, join a room.
+  virtual void on_start(server::Output& out) { (void)out; }
   // A complete message (valid UTF-8 for text); the view lasts until the call returns.
   virtual void on_text(std::string_view message, server::Output& out) {
     (void)message;
@@ -72,6 +76,12 @@ class WebSocketSession : public server::Session {
   bool reported_ = false;
   bool reading_paused_ = false;
   server::TimerId close_timer_ = 0;
+  // The idle ping: its timer, whether anything came since it was started, and whether a
+  // ping of ours is waiting for its answer.
+  std::chrono::milliseconds idle_ping_;
+  server::TimerId ping_timer_ = 0;
+  bool heard_ = false;
+  bool ping_sent_ = false;
 };
 
 }  // namespace sockit::websocket
