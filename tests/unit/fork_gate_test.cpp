@@ -62,16 +62,22 @@ TEST(ForkGate, ChildrenForkedWhileAThreadAllocatesAllFinish) {
   EXPECT_EQ(stuck, 0) << "children that never finished";
 }
 
-TEST(ForkGate, AForkWaitsForAHoldToBeReleased) {
-  auto hold = std::make_unique<ForkGate::Hold>();
-  std::atomic<bool> forked{false};
-  std::thread forker([&forked] {
+// A thread that forks through the gate, sets `forked` once the fork is made, and reaps the
+// child (which exits at once).
+std::thread fork_in_a_thread(std::atomic<bool>& forked) {
+  return std::thread([&forked] {
     const pid_t pid = ForkGate::fork_when_clear();
     if (pid == 0) ::_exit(0);
     forked.store(true);
     int status = 0;
     ::waitpid(pid, &status, 0);
   });
+}
+
+TEST(ForkGate, AForkWaitsForAHoldToBeReleased) {
+  auto hold = std::make_unique<ForkGate::Hold>();
+  std::atomic<bool> forked{false};
+  std::thread forker = fork_in_a_thread(forked);
   std::this_thread::sleep_for(200ms);
   EXPECT_FALSE(forked.load()) << "the fork went through a hold";
   hold.reset();
@@ -88,13 +94,7 @@ TEST(ForkGate, AReleasedHoldLetsAForkThroughAndIsTakenAgainAfter) {
   EXPECT_TRUE(finished_cleanly(pid, 10s));
   hold.acquire();
   std::atomic<bool> forked{false};
-  std::thread forker([&forked] {
-    const pid_t child = ForkGate::fork_when_clear();
-    if (child == 0) ::_exit(0);
-    forked.store(true);
-    int status = 0;
-    ::waitpid(child, &status, 0);
-  });
+  std::thread forker = fork_in_a_thread(forked);
   std::this_thread::sleep_for(200ms);
   EXPECT_FALSE(forked.load());
   hold.release();
