@@ -178,6 +178,13 @@ void Server::run() {
   detail::Runtime rt{*s.service, s.options, *s.listener, s.local, s.log,
                      s.gate,     s.stop,    workers,     output};
 
+  // SIGUSR2: a new copy of the program takes the listener over, and this one drains. Handled
+  // before the listening line and READY=1, so that a restart asked for as soon as they are
+  // seen finds the handler in place (SIGUSR2's default action ends the process).
+  const detail::RestartOnSignal restart(*s.listener, s.stop, s.log, s.options.handle_signals, [&s] {
+    if (s.unix_listener) s.unix_listener->keep_file();
+  });
+
   // Scripts and tests wait for this line (with the real port), so it prints even when quiet.
   const std::string listening = "listening on " + s.local.to_string() + " (" +
                                 std::string(s.service->name()) + ", " +
@@ -188,10 +195,6 @@ void Server::run() {
   const detail::SupervisorNotifier supervisor;
   const detail::StoppingNotice stopping(supervisor, s.stop);
   supervisor.notify("READY=1\nSTATUS=" + listening + "\nMAINPID=" + std::to_string(::getpid()));
-  // SIGUSR2: a new copy of the program takes the listener over, and this one drains.
-  const detail::RestartOnSignal restart(*s.listener, s.stop, s.log, s.options.handle_signals, [&s] {
-    if (s.unix_listener) s.unix_listener->keep_file();
-  });
 
   if (!shares_memory(s.options.architecture) && !s.service->per_process_state().empty()) {
     s.log.info(per_process_note(*s.service, s.options.architecture));
