@@ -25,7 +25,7 @@ std::optional<Admitted> admit(Runtime& rt, Accepted& accepted) {
     turn_away(rt, accepted.socket, accepted.peer, rt.service.full_message(), reason);
     return std::nullopt;
   }
-  return Admitted{std::move(accepted.socket), accepted.peer, std::move(ticket)};
+  return Admitted{std::move(accepted.socket), accepted.peer, std::move(ticket), Clock::now()};
 }
 
 }  // namespace

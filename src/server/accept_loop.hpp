@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "runtime.hpp"
+#include "sockit/deadline.hpp"
 #include "sockit/socket.hpp"
 
 namespace sockit::server::detail {
@@ -18,6 +19,7 @@ struct Admitted {
   Socket socket;
   Address peer;
   ConnectionGate::Ticket ticket;  // holds the connection's slot until destroyed
+  Clock::time_point accepted;     // when
 };
 
 class AcceptLoop {

@@ -82,6 +82,7 @@ struct Channel {
   std::size_t charged = 0;  // of its queue, what the server's output budget counts
   bool drained = false;     // output that had to wait has all gone: on_drain is due
   bool read_open = true;
+  bool heard = false;   // the peer has sent bytes
   bool hangup = false;  // POLLHUP while not reading: stop polling until reading resumes
   bool ended = false;
   std::string reason;
@@ -112,9 +113,10 @@ class ChannelPeer final : public Peer {
 
 class Connection final : public ChannelHost {
  public:
-  Connection(Runtime& rt, Socket& socket, const Address& peer)
+  Connection(Runtime& rt, Socket& socket, const Address& peer, Clock::time_point accepted)
       : rt_(rt),
         peer_(peer),
+        accepted_(accepted),
         buffer_(thread_read_buffer()),
         fds_(thread_poll_set()),
         primary_(*this, accepted_channel, socket) {}
@@ -432,6 +434,7 @@ class Connection final : public ChannelHost {
     }
     if (r.would_block()) return ReadOutcome::nothing;
     if (r.eof()) return ReadOutcome::eof;
+    ch.heard = true;
     invoke(ch, [&] { ch.session->on_data(std::string_view(buffer_, r.bytes), ch.out); });
     return ReadOutcome::data;
   }
@@ -662,6 +665,7 @@ class Connection final : public ChannelHost {
     drain_deadline_ = Deadline(rt_.options.drain_timeout);
     if (primary_.write_until) primary_.write_until = *drain_deadline_.time_point();
     close_outbound("server stopping");
+    await_first_bytes();
     for (int rounds = 0; can_read(primary_) && rounds < 64; ++rounds) {
       ReadOutcome outcome = read_once(primary_);
       if (outcome == ReadOutcome::failed || primary_.ended) return;
@@ -682,6 +686,24 @@ class Connection final : public ChannelHost {
     }
     primary_.out.close();
     if (flush_blocking(primary_, drain_deadline_)) linger();
+  }
+
+  // A connection accepted less than kFirstBytesGrace before the stop whose client has sent
+  // nothing yet is not idle but new, its request perhaps on its way: it is given until
+  // then (within the drain deadline) for its first bytes, which begin_drain then answers.
+  // One that has been silent longer is idle, and closes at once.
+  void await_first_bytes() {
+    if (primary_.heard || !can_read(primary_)) return;
+    const Deadline until =
+        Deadline::at(std::min(accepted_ + kFirstBytesGrace, *drain_deadline_.time_point()));
+    for (;;) {
+      if (until.expired()) return;
+      pollfd p{primary_.socket->fd(), POLLIN, 0};
+      const int ready = ::poll(&p, 1, until.poll_timeout_ms());
+      // Bytes, an EOF or an error: the reads in begin_drain tell which.
+      if (ready > 0) return;
+      if (ready < 0 && errno != EINTR) return;
+    }
   }
 
   // A close with unread input makes the kernel send RST, which can destroy the answer we
@@ -724,6 +746,7 @@ class Connection final : public ChannelHost {
 
   Runtime& rt_;
   Address peer_;
+  Clock::time_point accepted_;
   char* buffer_;
   std::vector<pollfd>& fds_;
   Channel primary_;
@@ -806,13 +829,14 @@ void run_blocking_handler(Runtime& rt, const BlockingService& service, Socket& s
 
 }  // namespace
 
-void serve_connection(Runtime& rt, Socket& socket, const Address& peer) noexcept {
+void serve_connection(Runtime& rt, Socket& socket, const Address& peer,
+                      Clock::time_point accepted) noexcept {
   try {
     if (auto* blocking = dynamic_cast<BlockingService*>(&rt.service)) {
       run_blocking_handler(rt, *blocking, socket, peer);
       return;
     }
-    Connection connection(rt, socket, peer);
+    Connection connection(rt, socket, peer, accepted);
     try {
       connection.run();
     } catch (const std::exception& e) {

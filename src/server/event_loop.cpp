@@ -13,6 +13,8 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace sockit::server::detail {
 
@@ -141,8 +143,9 @@ void EventLoop::prefetch_session(std::uint64_t token) const noexcept {
 }
 
 // Stop: no new connections, but those already waiting in the backlog are taken in; take in
-// what each connection already sent and answer it; close those with nothing left to send;
-// let the rest flush (and linger) until the drain deadline.
+// what each connection already sent and answer it; close those with nothing left to send,
+// except new ones whose first bytes may still be on their way (drain_late_arrivals); let
+// the rest flush (and linger) until the drain deadline.
 void EventLoop::begin_drain() {
   if (shared_.draining) return;
   shared_.draining = true;
@@ -163,6 +166,22 @@ void EventLoop::begin_drain() {
   settle_others();
 }
 
+// Draining: the new connections that waited for their first bytes are drained like the
+// others once those bytes (or an EOF) have come and been answered, or once their wait is
+// over, whichever is first. The rest wait on.
+void EventLoop::drain_late_arrivals() {
+  std::vector<std::pair<LoopConnection*, std::uint32_t>> waiting;
+  waiting.swap(shared_.awaiting_first_bytes);
+  for (const auto& [c, generation] : waiting) {
+    if (!c->is(generation)) continue;
+    if (c->awaits_first_bytes()) {
+      shared_.awaiting_first_bytes.emplace_back(c, generation);
+      continue;
+    }
+    c->drain_and_close();
+  }
+}
+
 void EventLoop::unwatch_stop() {
   if (!stop_watched_) return;
   if (shared_.uring) {
@@ -176,6 +195,7 @@ void EventLoop::unwatch_stop() {
 void EventLoop::end_turn() {
   if (shared_.mailbox->has_mail()) deliver_mail();
   expire_timers();
+  if (!shared_.awaiting_first_bytes.empty()) drain_late_arrivals();
   if (!shared_.settle_later.empty() || !shared_.refused.empty()) settle_others();
 }
 
@@ -233,6 +253,9 @@ int EventLoop::next_timeout_ms() const noexcept {
   }
   if (acceptor_.paused()) consider(acceptor_.resume_at());
   if (shared_.draining) consider(drain_deadline_);
+  for (const auto& [c, generation] : shared_.awaiting_first_bytes) {
+    if (c->is(generation)) consider(c->first_bytes_due());
+  }
   if (const auto timer = shared_.timers.next_deadline()) consider(*timer);
   if (!next) return -1;
   if (*next <= shared_.now) return 0;

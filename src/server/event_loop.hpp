@@ -47,6 +47,7 @@ class EventLoop {
   void prefetch_slot(std::uint64_t token) const noexcept;
   void prefetch_session(std::uint64_t token) const noexcept;
   void begin_drain();
+  void drain_late_arrivals();
   // Once per iteration: inlined like the per-message path.
   SOCKIT_HOT void deliver_mail();
   SOCKIT_HOT void expire_timers();

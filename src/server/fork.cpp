@@ -32,7 +32,7 @@ namespace {
     rt.listener.close();
     Runtime child{rt.service, rt.options, rt.listener, rt.local, rt.log,
                   rt.gate,    stop,       rt.workers,  rt.output};
-    serve_connection(child, admitted.socket, admitted.peer);
+    serve_connection(child, admitted.socket, admitted.peer, admitted.accepted);
     admitted.socket.close();
   } catch (const std::exception& e) {
     rt.log.error("connection process: " + std::string(e.what()));

@@ -17,7 +17,9 @@ void LoopConnection::start(Socket accepted, Address peer, ConnectionGate::Ticket
   remote_ = peer;
   ticket_ = std::move(admission);
   state = State::open;
+  heard = false;
   touched = loop.now;
+  accepted_at_ = loop.now;
   ++loop.live;
   loop.counters.connections.store(loop.live, std::memory_order_relaxed);
   LoopCounters::add(loop.counters.accepted);
@@ -223,6 +225,10 @@ void LoopConnection::drain_and_close() {
     if (!on_readable()) break;
   }
   if (!is(current)) return;
+  if (awaits_first_bytes()) {
+    loop.awaiting_first_bytes.emplace_back(this, generation);
+    return;
+  }
   close();
   if (is(current)) settle();
 }

@@ -93,8 +93,17 @@ class alignas(64) LoopConnection final : public Output {
   // Returns true when bytes were read and handed to the session.
   SOCKIT_HOT bool on_readable();
   // At a stop: takes in what the peer has already sent (answered like any input), then
-  // closes once the answers are out.
+  // closes once the answers are out. A new connection that has sent nothing yet (see
+  // awaits_first_bytes) stays open instead, listed in loop.awaiting_first_bytes, and is
+  // drained again once its bytes have come or its wait is over.
   void drain_and_close();
+  // Draining: accepted less than kFirstBytesGrace ago, its client has sent nothing yet (not
+  // even an EOF), and it is reading.
+  bool awaits_first_bytes() const noexcept {
+    return state == State::open && !heard && !eof && hold == 0 && !outbound_ &&
+           loop.now < first_bytes_due();
+  }
+  Clock::time_point first_bytes_due() const noexcept { return accepted_at_ + kFirstBytesGrace; }
   // Runs one session callback with its writes staged, then sends them.
   template <class Callback>
   SOCKIT_HOT void call(const char* what, Callback&& callback);
@@ -140,7 +149,8 @@ class alignas(64) LoopConnection final : public Output {
   std::uint32_t generation = 1;
   std::uint32_t interest = kUnwatched;  // what the backend watches now
   State state = State::free;
-  bool eof = false;  // the peer half-closed
+  bool eof = false;    // the peer half-closed
+  bool heard = false;  // the peer has sent bytes
   // Not reading, while any reason holds: back-pressure (until output drains) or the
   // session's set_reading(false). One byte, so settle's fast path tests both at once.
   std::uint8_t hold = 0;
@@ -214,6 +224,7 @@ class alignas(64) LoopConnection final : public Output {
   ConnectionGate::Ticket ticket_;
   std::error_code error_;  // what broke the connection, for its "closed" line
   Address remote_;
+  Clock::time_point accepted_at_{};
   bool listed_ = false;  // in loop.settle_later
   // close_write: asked for (FIN once the queue is empty), then done.
   enum class WriteShut : std::uint8_t { no, asked, done };
@@ -276,6 +287,7 @@ inline bool LoopConnection::on_readable() {
     return false;
   }
   touch();
+  heard = true;
   char* const bytes = loop.read_buffer.get();
   loop.staging.set_source(bytes, r.bytes);
   call("on_data", [&] { session->on_data({bytes, r.bytes}, *this); });

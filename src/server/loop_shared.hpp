@@ -164,6 +164,9 @@ struct LoopShared {
   // Idle-list precision: activity moves a connection at most once a tick.
   std::chrono::milliseconds tick;
   bool draining = false;
+  // Draining: new connections whose first bytes have not come yet, with their generation
+  // (see LoopConnection::awaits_first_bytes).
+  std::vector<std::pair<LoopConnection*, std::uint32_t>> awaiting_first_bytes;
   LoopTimers timers;  // what sessions started, and outbound connections' deadlines
   // Connections another's callback changed, with their generation: settled once per
   // iteration (see LoopConnection::settle_later).

@@ -74,6 +74,7 @@ void LoopConnection::on_received(const UringCompletion& done) {
         stash(bytes, size);
       } else {
         touch();
+        heard = true;
         loop.staging.set_source(bytes, size);
         call("on_data", [&] { session->on_data({bytes, size}, *this); });
         loop.staging.clear_source();
@@ -181,6 +182,7 @@ void LoopConnection::replay_stash() {
   const std::uint32_t current = generation;
   if (!held->empty()) {
     touch();
+    heard = true;
     const std::string_view bytes = held->data();
     call("on_data", [&] { session->on_data(bytes, *this); });
   }

@@ -76,7 +76,7 @@ void work(Runtime& rt, ConnectionQueue& queue, WorkerState& state) {
       std::lock_guard lock(state.mutex);
       state.current = &connection->socket;
     }
-    serve_connection(rt, connection->socket, connection->peer);
+    serve_connection(rt, connection->socket, connection->peer, connection->accepted);
     std::lock_guard lock(state.mutex);
     state.current = nullptr;
     connection->socket.close();

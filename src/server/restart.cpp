@@ -112,6 +112,11 @@ RestartOnSignal::RestartOnSignal(const Socket& listener, StopSignal& stop, const
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
   ::sigaction(SIGUSR2, &action, &g_old_usr2);
+  installed_ = true;
+}
+
+void RestartOnSignal::start() {
+  if (!installed_ || thread_.joinable()) return;
   // Returns once the thread is running: a fork that prefork or fork makes right after must
   // not catch it half-started, holding a lock of the runtime's its child would inherit.
   std::atomic<bool> started{false};
@@ -124,9 +129,10 @@ RestartOnSignal::RestartOnSignal(const Socket& listener, StopSignal& stop, const
 }
 
 RestartOnSignal::~RestartOnSignal() {
-  if (!thread_.joinable()) return;
+  if (!installed_) return;
   ::sigaction(SIGUSR2, &g_old_usr2, nullptr);
   g_wake_fd.store(-1);
+  if (!thread_.joinable()) return;
   done_.store(true);
   const std::uint64_t one = 1;
   static_cast<void>(::write(wake_.get(), &one, sizeof one));

@@ -24,8 +24,12 @@ class RestartOnSignal {
   // (a Unix listener keeps its socket file then, the supervisor hears the new main PID).
   // `supervisor_socket` (may be "") is passed on to the new copy. Nothing is installed
   // unless `enabled`.
+  // The handler is installed at once (SIGUSR2 no longer ends the process); a signal that
+  // comes before start() waits for it.
   RestartOnSignal(const Socket& listener, StopSignal& stop, const Logger& log, bool enabled,
                   std::string supervisor_socket, std::function<void(pid_t)> handover);
+  // Starts acting on SIGUSR2, from a thread of its own.
+  void start();
   ~RestartOnSignal();
   RestartOnSignal(const RestartOnSignal&) = delete;
   RestartOnSignal& operator=(const RestartOnSignal&) = delete;
@@ -40,6 +44,7 @@ class RestartOnSignal {
   std::string supervisor_socket_;
   std::function<void(pid_t)> handover_;
   FileDescriptor wake_;  // written by the SIGUSR2 handler and by the destructor
+  bool installed_ = false;
   std::atomic<bool> done_{false};
   std::thread thread_;
 };

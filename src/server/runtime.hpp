@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -110,6 +111,14 @@ struct Runtime {
   WorkerPool& workers;   // for Output::run_off_loop; shared by every connection
   OutputBudget& output;  // the bounds on output waiting for slow peers
 };
+
+// At a stop, a connection whose client has sent nothing yet is closed as idle, unless it
+// is new: one accepted less than this before the stop (or taken from the backlog by it) is
+// given until this long after its accept, within the drain deadline, for its first bytes,
+// and is then answered and closed like any other. Its client connected as the stop came,
+// with its request on the way (a restart's old copy accepted it in its last instant):
+// closing it would leave that request unanswered.
+inline constexpr std::chrono::milliseconds kFirstBytesGrace{1000};
 
 // The seven runners. Each returns once it has stopped accepting and drained (or the
 // drain deadline, options.drain_timeout after stop was requested, has passed).

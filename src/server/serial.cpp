@@ -9,7 +9,7 @@ namespace sockit::server::detail {
 void run_serial(Runtime& rt) {
   AcceptLoop acceptor(rt);
   while (auto connection = acceptor.next()) {
-    serve_connection(rt, connection->socket, connection->peer);
+    serve_connection(rt, connection->socket, connection->peer, connection->accepted);
   }
 }
 

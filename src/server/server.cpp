@@ -178,6 +178,20 @@ void Server::run() {
   detail::Runtime rt{*s.service, s.options, *s.listener, s.local, s.log,
                      s.gate,     s.stop,    workers,     output};
 
+  // SIGUSR2: a new copy of the program takes the listener over, and this one drains. The
+  // supervisor follows: the new copy is the service's main process from then on. Handled
+  // before the listening line and READY=1, so that a restart asked for as soon as they are
+  // seen finds the handler in place (SIGUSR2's default action ends the process); acted on
+  // once READY=1 is said.
+  detail::SupervisorNotifier supervisor;
+  std::atomic<bool> handed_over{false};
+  detail::RestartOnSignal restart(*s.listener, s.stop, s.log, s.options.handle_signals,
+                                  supervisor.supervisor_socket(), [&](pid_t successor) {
+                                    if (s.unix_listener) s.unix_listener->keep_file();
+                                    handed_over.store(true);
+                                    supervisor.notify("MAINPID=" + std::to_string(successor));
+                                  });
+
   // Scripts and tests wait for this line (with the real port), so it prints even when quiet.
   const std::string listening = "listening on " + s.local.to_string() + " (" +
                                 std::string(s.service->name()) + ", " +
@@ -185,18 +199,9 @@ void Server::run() {
   detail::Logger(LogLevel::info)
       .info(listening + (s.inherited ? ", socket passed by LISTEN_FDS" : ""));
   // A supervisor (systemd's Type=notify) hears when the server is ready and when it stops.
-  detail::SupervisorNotifier supervisor;
   supervisor.ready("READY=1\nSTATUS=" + listening + "\nMAINPID=" + std::to_string(::getpid()));
-  detail::StoppingNotice stopping(supervisor, s.stop);
-  // SIGUSR2: a new copy of the program takes the listener over, and this one drains. The
-  // supervisor follows: the new copy is the service's main process from then on.
-  const detail::RestartOnSignal restart(*s.listener, s.stop, s.log, s.options.handle_signals,
-                                        supervisor.supervisor_socket(),
-                                        [&s, &supervisor, &stopping](pid_t successor) {
-                                          if (s.unix_listener) s.unix_listener->keep_file();
-                                          stopping.handed_over();
-                                          supervisor.notify("MAINPID=" + std::to_string(successor));
-                                        });
+  const detail::StoppingNotice stopping(supervisor, s.stop, handed_over);
+  restart.start();
 
   if (!shares_memory(s.options.architecture) && !s.service->per_process_state().empty()) {
     s.log.info(per_process_note(*s.service, s.options.architecture));

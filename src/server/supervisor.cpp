@@ -123,19 +123,20 @@ void SupervisorNotifier::notify(std::string_view state) const noexcept {
                              target_.size()));
 }
 
-StoppingNotice::StoppingNotice(const SupervisorNotifier& notifier, const StopSignal& stop) {
+StoppingNotice::StoppingNotice(const SupervisorNotifier& notifier, const StopSignal& stop,
+                               const std::atomic<bool>& handed_over) {
   if (!notifier.active()) return;
   done_ = FileDescriptor(::eventfd(0, EFD_CLOEXEC));
   if (done_.get() < 0) return;
   // Returns once the thread runs, so no fork catches it half-started (see restart.cpp).
   std::atomic<bool> started{false};
-  thread_ = std::thread([this, &notifier, &stop, &started] {
+  thread_ = std::thread([this, &notifier, &stop, &handed_over, &started] {
     started.store(true);
     started.notify_one();
     std::array<pollfd, 2> fds{pollfd{stop.fd(), POLLIN, 0}, pollfd{done_.get(), POLLIN, 0}};
     while (::poll(fds.data(), fds.size(), -1) < 0 && errno == EINTR) {
     }
-    if ((fds[0].revents & POLLIN) != 0 && !handed_over_.load()) notifier.notify("STOPPING=1");
+    if ((fds[0].revents & POLLIN) != 0 && !handed_over.load()) notifier.notify("STOPPING=1");
   });
   started.wait(false);
 }

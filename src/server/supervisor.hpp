@@ -59,20 +59,18 @@ class SupervisorNotifier {
 };
 
 // While it lives, sends "STOPPING=1" once a stop is requested (from a thread of its own,
-// started only when the notifier is active), unless the server was handed over first.
+// started only when the notifier is active), unless `handed_over` was set first: a new copy
+// took over (and the supervisor was told its PID), so this one's stop is not the service's.
 class StoppingNotice {
  public:
-  StoppingNotice(const SupervisorNotifier& notifier, const StopSignal& stop);
+  StoppingNotice(const SupervisorNotifier& notifier, const StopSignal& stop,
+                 const std::atomic<bool>& handed_over);
   ~StoppingNotice();
   StoppingNotice(const StoppingNotice&) = delete;
   StoppingNotice& operator=(const StoppingNotice&) = delete;
-  // A new copy took over (and the supervisor was told its PID): this one's stop is not the
-  // service's. Call before the stop is requested.
-  void handed_over() noexcept { handed_over_.store(true); }
 
  private:
   FileDescriptor done_;
-  std::atomic<bool> handed_over_{false};
   std::thread thread_;
 };
 

@@ -25,7 +25,7 @@ struct ConnectionThread {
   std::atomic<bool> done{false};
 
   void serve(Runtime& rt) {
-    serve_connection(rt, connection.socket, connection.peer);
+    serve_connection(rt, connection.socket, connection.peer, connection.accepted);
     std::lock_guard lock(mutex);
     connection.socket.close();
     connection.ticket = {};
