@@ -71,6 +71,8 @@ struct ServiceConfig {
   std::string http_ws_echo;
   std::uint64_t http_ws_max_message = 1024 * 1024;
   bool quiet = false;  // the server logs errors only (serve --quiet)
+  // chat: share the room through Redis, "redis://HOST:PORT/NAME" (see ChatOptions).
+  std::string chat_room;
 };
 
 // One entry of the registry. A name may be registered once per transport (echo is both).
