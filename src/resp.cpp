@@ -71,7 +71,11 @@ std::optional<RespValue> RespDecoder::next() {
 bool RespDecoder::line(std::size_t& at, std::string_view& text) {
   const std::size_t end = buffer_.find("\r\n", at);
   if (end == std::string::npos) {
-    if (buffer_.size() - at > limits_.max_line) {
+    // A line of max_line bytes may have come with the "\r" of its terminator but not the
+    // "\n" yet.
+    const std::size_t held = buffer_.size() - at;
+    const bool cr = held > 0 && buffer_.back() == '\r';
+    if (held - (cr ? 1 : 0) > limits_.max_line) {
       too_large("a line longer than " + std::to_string(limits_.max_line) + " bytes");
     }
     return false;

@@ -82,6 +82,12 @@ TEST(Resp, HoldsRepliesToTheirBounds) {
   RespDecoder decoder(limits);
   decoder.feed("*2\r\n*1\r\n:1\r\n$10\r\n0123456789\r\n");
   EXPECT_TRUE(decoder.next().has_value());
+  // A line of exactly max_line bytes, its "\n" still to come.
+  RespDecoder longest(limits);
+  longest.feed("+" + std::string(16, 'a') + "\r");
+  EXPECT_FALSE(longest.next().has_value());
+  longest.feed("\n");
+  EXPECT_TRUE(longest.next().has_value());
 }
 
 using server::detail::parse_chat_room_url;
