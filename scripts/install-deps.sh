@@ -22,6 +22,9 @@ packages=(
   ruby netcat-openbsd socat curl python3 python3-websockets procps util-linux iproute2 openssl
   # TLS peer for the TLS client tests (started by the test itself, never as a service)
   nginx-light
+  # the Redis that chat rooms shared across servers meet on (chat_redis_test starts its
+  # own on a port it picks) and its command-line client
+  redis-server redis-tools
   # clients of the HTTP server tests: a load generator and a headless browser
   wrk chromium
   # /etc/services and /etc/protocols, for service-name lookups ("http" -> 80)

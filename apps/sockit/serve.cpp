@@ -175,6 +175,19 @@ std::shared_ptr<Service> make_tcp_service(const ServeArgs& args) {
   }
 }
 
+// --room: the chat service's, kept by an event loop.
+void check_room(const ServeArgs& args, Architecture arch) {
+  if (args.service != "chat") {
+    usage_error(fmt::format("serve: --room is the chat service's, not {}'s", args.service));
+  }
+  if (arch != Architecture::reactor && arch != Architecture::hybrid &&
+      arch != Architecture::uring && arch != Architecture::uring_hybrid) {
+    usage_error(fmt::format(
+        "serve: --room redis:// needs --arch reactor, hybrid, uring or uring-hybrid (not {})",
+        args.arch));
+  }
+}
+
 // True when `host` can only be reached from this machine: a loopback address, or the name
 // localhost. Any other name may resolve to anything.
 bool loopback_only(const std::string& host) {
@@ -185,6 +198,7 @@ bool loopback_only(const std::string& host) {
 
 int run_serve(const ServeArgs& args) {
   if (wants_udp(args)) return run_udp_serve(args);
+  if (!args.http.chat_room.empty()) check_room(args, *parse_architecture(args.arch));
   auto service = make_tcp_service(args);
   // A service that reads passwords sends them in clear text without TLS: said at start
   // when the listener is reachable from other machines.
@@ -309,6 +323,9 @@ void register_serve(CLI::App& app, int& exit_code) {
                   "command: the user file (write it with 'sockit passwd FILE USER'). A "
                   "connection may send 10 AUTH lines and fail 5; failures back off per client "
                   "address (IPv6: per /64)");
+  cmd->add_option("--room", args->http.chat_room,
+                  "chat: share the room with every server on a Redis channel, "
+                  "redis://HOST:PORT/NAME (event-loop architectures)");
   cmd->add_option("--root", args->http.http_root, "http: the directory served")
       ->check(CLI::ExistingDirectory)
       ->capture_default_str();

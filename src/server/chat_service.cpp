@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "chat_redis.hpp"
 #include "sockit/server/line_session.hpp"
 
 namespace sockit::server {
@@ -79,8 +80,30 @@ std::string printable(std::string_view text) {
 
 }  // namespace
 
-class ChatService::Room {
+class ChatService::Room final : public detail::ChatRelay {
  public:
+  // Shares the room with the other servers on `url`'s channel, as `instance`.
+  void share(detail::ChatRoomUrl url, std::string instance) {
+    url_ = std::move(url);
+    instance_ = std::move(instance);
+  }
+
+  void set_publisher(std::shared_ptr<Peer> publisher) override {
+    std::lock_guard lock(mutex_);
+    publisher_ = std::move(publisher);
+  }
+
+  // Another server's text: one line, its control characters made harmless like a local
+  // member's; anything else (no final newline, several lines) is dropped.
+  void deliver_remote(std::string_view line) override {
+    if (line.size() < 2 || line.back() != '\n') return;
+    line.remove_suffix(1);
+    if (line.find_first_of("\r\n") != std::string_view::npos) return;
+    const std::string clean = printable(line) + "\n";
+    std::lock_guard lock(mutex_);
+    broadcast_locked(clean, 0);
+  }
+
   // Adds a member unless the nickname is in use (ignoring case); false when it is.
   // `greeting` is written to the newcomer's own output under the lock, so it precedes
   // anything others send to it.
@@ -94,12 +117,14 @@ class ChatService::Room {
     members_.push_back(Member{id, key, std::move(peer)});
     newcomer.write("Welcome to the chat, " + nick + "\n");
     broadcast_locked(nick + " joined the chat\n", id);
+    publish_locked(nick + " joined the chat\n");
     return true;
   }
 
   void say(std::uint64_t from, const std::string& line) {
     std::lock_guard lock(mutex_);
     broadcast_locked(line, from);
+    publish_locked(line);
   }
 
   void leave(std::uint64_t id, const std::string& nick) {
@@ -109,6 +134,7 @@ class ChatService::Room {
     if (it == members_.end()) return;
     members_.erase(it);
     broadcast_locked(nick + " left the chat\n", id);
+    publish_locked(nick + " left the chat\n");
   }
 
   std::size_t size() const {
@@ -136,9 +162,18 @@ class ChatService::Room {
     }
   }
 
+  // To the other servers, when the room is shared and its publisher is connected; while it
+  // is not, the line reaches this server's members only.
+  void publish_locked(const std::string& line) {
+    if (publisher_) publisher_->send(detail::chat_publish_command(url_, instance_, line));
+  }
+
   mutable std::mutex mutex_;
-  std::vector<Member> members_;
+  std::vector<Member> members_;  // ids start at 1: 0 excepts no one
   std::uint64_t last_id_ = 0;
+  detail::ChatRoomUrl url_;
+  std::string instance_;
+  std::shared_ptr<Peer> publisher_;
 };
 
 class ChatService::ChatSession final : public LineSession {
@@ -204,12 +239,22 @@ class ChatService::ChatSession final : public LineSession {
 };
 
 ChatService::ChatService(ChatOptions options)
-    : options_(options), room_(std::make_shared<Room>()) {}
+    : options_(std::move(options)), room_(std::make_shared<Room>()) {
+  if (options_.room_url.empty()) return;
+  detail::ChatRoomUrl url = detail::parse_chat_room_url(options_.room_url);
+  std::string instance = detail::new_instance_id();
+  links_ = detail::chat_redis_links(url, instance, room_);
+  room_->share(std::move(url), std::move(instance));
+}
 
 ChatService::~ChatService() = default;
 
 std::unique_ptr<Session> ChatService::open(const ConnectionInfo& connection) {
   return std::make_unique<ChatSession>(connection.limits, room_, options_);
+}
+
+std::vector<std::shared_ptr<ServiceLink>> ChatService::links() const {
+  return links_;
 }
 
 std::size_t ChatService::members() const {

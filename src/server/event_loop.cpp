@@ -51,6 +51,7 @@ void EventLoop::run() {
   shared_.backend.watch(shared_.rt.stop.fd(), LoopBackend::kSignalled, kStopToken);
   stop_watched_ = true;
   acceptor_.start();
+  links_.start();
   while (running()) {
     const std::span<const PollEvent> events = shared_.backend.wait(next_timeout_ms());
     shared_.now = Clock::now();
@@ -83,6 +84,7 @@ void EventLoop::run_uring() {
   ring.poll(shared_.rt.stop.fd(), POLLIN, true, kStopToken);
   stop_watched_ = true;
   acceptor_.start();
+  links_.start();
   while (running()) {
     const std::vector<UringCompletion>& done = ring.wait(next_timeout_ms());
     shared_.now = Clock::now();
@@ -218,6 +220,7 @@ void EventLoop::deliver_mail() {
 
 void EventLoop::expire_timers() {
   acceptor_.expire_timer();
+  links_.expire();
   const Clock::time_point now = shared_.now;
   // Only the timers due now: one a callback starts with no delay waits for the next
   // iteration, so a session that keeps restarting one cannot starve the others.
@@ -257,6 +260,7 @@ int EventLoop::next_timeout_ms() const noexcept {
     if (c->is(generation)) consider(c->first_bytes_due());
   }
   if (const auto timer = shared_.timers.next_deadline()) consider(*timer);
+  if (const auto redial = links_.next_redial()) consider(*redial);
   if (!next) return -1;
   if (*next <= shared_.now) return 0;
   const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*next - shared_.now).count();

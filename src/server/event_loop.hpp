@@ -10,6 +10,7 @@
 
 #include "acceptor.hpp"
 #include "loop_connection.hpp"
+#include "loop_links.hpp"
 #include "loop_shared.hpp"
 #include "mailbox.hpp"
 #include "runtime.hpp"
@@ -58,6 +59,7 @@ class EventLoop {
 
   LoopShared shared_;
   Acceptor acceptor_;
+  LoopLinks links_{shared_};
   std::vector<std::shared_ptr<PeerImpl>> mail_batch_;
   std::vector<Delivery> deliveries_;
   bool stop_watched_ = false;

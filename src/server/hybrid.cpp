@@ -88,7 +88,9 @@ void run_hybrid(Runtime& rt, LoopKind kind) {
   LoopSettings settings;
   settings.use_uring = kind == LoopKind::uring;
   std::vector<std::unique_ptr<EventLoop>> loops;
-  loops.push_back(std::make_unique<EventLoop>(rt, rt.listener, use, settings));
+  LoopSettings first = settings;
+  first.keeps_links = true;  // the service's links, on one loop of them all
+  loops.push_back(std::make_unique<EventLoop>(rt, rt.listener, use, first));
   for (unsigned i = 1; i < reactors; ++i) {
     Socket& listener = shared ? rt.listener : siblings[i - 1];
     loops.push_back(std::make_unique<EventLoop>(rt, listener, use, settings));

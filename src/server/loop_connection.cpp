@@ -367,7 +367,7 @@ void LoopConnection::destroy() noexcept {
   socket.close();
   ticket_ = ConnectionGate::Ticket{};
   // An outbound connection that never connected has said why in its "failed" line.
-  if (loop.info_enabled() && !dialing_) {
+  if (loop.info_enabled() && !dialing_ && !link_) {
     try {
       loop.rt.log.info("closed " + remote_.to_string() +
                        (error_ ? " (" + error_.message() + ")" : ""));
@@ -384,6 +384,7 @@ void LoopConnection::destroy() noexcept {
   listed_ = false;
   if (outbound_) --loop.outbound;
   outbound_ = false;
+  link_ = false;
   dialing_.reset();
   error_.clear();
   loop.slots.release(*this);  // cannot throw: its room was reserved when the slot was made

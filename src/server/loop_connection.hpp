@@ -135,6 +135,9 @@ class alignas(64) LoopConnection final : public Output {
   // Outbound: opens this free slot as a connection for `outbound`, to `request`.
   void dial(OutboundRequest request, std::unique_ptr<Session> outbound);
   bool dialing() const noexcept { return state == State::connecting; }
+  // Outbound, kept for the service (loop_links.hpp): no idle timeout, and no log line of its
+  // own per attempt (its keeper logs an outage once). Set right after dial().
+  void keep_for_service() noexcept { link_ = true; }
   // Outbound, still connecting: gives up with `error`; the session hears on_connect_failed
   // and then on_close.
   void give_up(std::error_code error, const std::string& reason) noexcept;
@@ -230,6 +233,7 @@ class alignas(64) LoopConnection final : public Output {
   enum class WriteShut : std::uint8_t { no, asked, done };
   WriteShut write_shut_ = WriteShut::no;
   bool outbound_ = false;  // opened by connect(), not accepted
+  bool link_ = false;      // kept for the service (keep_for_service)
   std::unique_ptr<Dialing> dialing_;
   // The outbound connections this one opened (slot, generation): closed with it.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> children_;

@@ -185,12 +185,12 @@ void LoopConnection::connected() {
   dialing_.reset();
   state = State::open;
   touched = loop.now;
-  if (loop.idle_timeout.count() > 0) loop.idle.push_back(*this);
+  if (loop.idle_timeout.count() > 0 && !link_) loop.idle.push_back(*this);
   try {
     socket.set(option::NoDelay{true});  // as accepted sockets inherit from the listener
   } catch (const Error&) {
   }
-  if (loop.info_enabled()) {
+  if (loop.info_enabled() && !link_) {
     loop.rt.log.info("connected to " + target + " (" + remote_.to_string() + ")");
   }
   call("on_open", [&] { session->on_open(*this); });
@@ -199,7 +199,7 @@ void LoopConnection::connected() {
 void LoopConnection::give_up(std::error_code error, const std::string& reason) noexcept {
   if (!dialing_) return;
   // A connection's outcome, like its "closed" line: info, not an error of the server's.
-  if (loop.info_enabled()) {
+  if (loop.info_enabled() && !link_) {
     try {
       loop.rt.log.info("connect to " + dial_target() + " failed: " + reason);
     } catch (...) {

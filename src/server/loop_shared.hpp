@@ -53,6 +53,8 @@ struct LoopSettings {
   std::chrono::milliseconds accept_pause{100};
   // After a server-side close with unread input, how long to wait for the peer's EOF.
   std::chrono::milliseconds linger{2000};
+  // This loop keeps the service's links (Service::links): one loop of a server does.
+  bool keeps_links = false;
 };
 
 // Counters a test or a benchmark can read from another thread.

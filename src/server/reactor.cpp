@@ -10,6 +10,7 @@ void run_reactor(Runtime& rt, LoopKind kind) {
   prepare_listener(rt.listener, rt.local);
   LoopSettings settings;
   settings.use_uring = kind == LoopKind::uring;
+  settings.keeps_links = true;
   EventLoop loop(rt, rt.listener, ListenerUse::exclusive, settings);
   loop.run();
 }

@@ -64,6 +64,13 @@ void check_compatible(const Service& service, Architecture arch) {
         "(it serves one connection at a time); use one of: " +
         architectures_where(service.needs_shared_state() ? shared_and_concurrent : concurrent));
   }
+  if (!service.links().empty() && !is_event_loop(arch)) {
+    throw std::invalid_argument(
+        "service '" + std::string(service.name()) +
+        "' keeps connections of its own open (a link to another server), which only the "
+        "event-loop architectures keep; use one of: " +
+        architectures_where(is_event_loop));
+  }
   if (dynamic_cast<const BlockingService*>(&service) != nullptr && is_event_loop(arch)) {
     throw std::invalid_argument(
         "service '" + std::string(service.name()) + "' is a blocking handler, which the " +

@@ -153,6 +153,12 @@ class OneShotSession final : public Session {
   std::string message_;
 };
 
+std::shared_ptr<Service> make_chat(const ServiceConfig& config) {
+  ChatOptions options;
+  options.room_url = config.chat_room;
+  return std::make_shared<ChatService>(std::move(options));
+}
+
 template <class S>
 std::shared_ptr<Service> make(const ServiceConfig&) {
   return std::make_shared<S>();
@@ -189,8 +195,7 @@ std::vector<ServiceEntry>& registry() {
       tcp("daytime", "writes the local time, Ruby's Time.now.to_s, and closes (port 20000)",
           &make<DaytimeService>),
       tcp("hello", "writes \"Hello, world!\" and closes (port 7777)", &make<HelloService>),
-      tcp("chat", "chat room: nickname first, then lines to everyone (port 5000)",
-          &make<ChatService>),
+      tcp("chat", "chat room: nickname first, then lines to everyone (port 5000)", &make_chat),
       udp("time", "UDP: TIME, TIMESTAMP or ISO8601 -> the time in that form (port 3000)",
           &make_udp<UdpTimeService>),
       udp("echo", "UDP (with --udp): answers each datagram with \"Received: <data>\" (port 7777)",

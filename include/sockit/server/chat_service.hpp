@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sockit/server/session.hpp"
 
@@ -29,9 +30,18 @@ namespace sockit::server {
 // are replaced by '?' so one client cannot drive the others' terminals. On the pool architecture
 // each member holds a thread: a room larger than --workers leaves the extra clients waiting in the
 // queue.
+//
+// A room shared by several servers: with room_url "redis://HOST:PORT/NAME" every server on
+// the same Redis channel tells the others its members' joins, lines and leaves, and hands
+// theirs to its own members, in the same format, each once and never back to the sender.
+// Only the event-loop architectures keep the link (see ServiceLink); while Redis is down
+// each server serves its own members, logs the outage once, and reconnects with backoff;
+// lines said meanwhile reach only the members of their own server. Nicknames are unique
+// per server, not across the shared room.
 struct ChatOptions {
   std::size_t max_nick_length = 32;
   unsigned max_nick_attempts = 5;
+  std::string room_url;  // empty: the room is this server's alone
 };
 
 class ChatService : public Service {
@@ -43,6 +53,7 @@ class ChatService : public Service {
   std::uint16_t default_port() const override { return 5000; }
   bool needs_shared_state() const override { return true; }
   bool needs_concurrency() const override { return true; }
+  std::vector<std::shared_ptr<ServiceLink>> links() const override;
   std::unique_ptr<Session> open(const ConnectionInfo& connection) override;
 
   // Members in the room now (after their nickname was accepted).
@@ -57,6 +68,7 @@ class ChatService : public Service {
 
   ChatOptions options_;
   std::shared_ptr<Room> room_;
+  std::vector<std::shared_ptr<ServiceLink>> links_;
 };
 
 }  // namespace sockit::server

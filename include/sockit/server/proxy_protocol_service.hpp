@@ -42,6 +42,7 @@ class ProxyProtocolService final : public Service {
   std::string_view name() const override { return inner_->name(); }
   std::uint16_t default_port() const override { return inner_->default_port(); }
   bool needs_shared_state() const override { return inner_->needs_shared_state(); }
+  std::vector<std::shared_ptr<ServiceLink>> links() const override { return inner_->links(); }
   bool needs_concurrency() const override { return inner_->needs_concurrency(); }
   std::string_view full_message() const override { return inner_->full_message(); }
   std::unique_ptr<Session> open(const ConnectionInfo& connection) override;

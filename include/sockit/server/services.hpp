@@ -72,6 +72,8 @@ struct ServiceConfig {
   std::uint64_t http_ws_max_message = 1024 * 1024;
   double http_ws_ping = 30;  // seconds of silence before a ping (as long again: closed); 0: off
   bool quiet = false;        // the server logs errors only (serve --quiet)
+  // chat: share the room through Redis, "redis://HOST:PORT/NAME" (see ChatOptions).
+  std::string chat_room;
 };
 
 // One entry of the registry. A name may be registered once per transport (echo is both).

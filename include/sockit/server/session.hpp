@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "sockit/address.hpp"
 
@@ -160,6 +161,21 @@ class Session {
   virtual void on_close() {}
 };
 
+// A connection the server keeps open for its service rather than for a client (a chat
+// room's links to Redis). The event-loop architectures dial it on their first loop when
+// they start, serve it like any outbound connection (no idle timeout), and dial it again
+// with backoff (100 ms doubling to 2 s) whenever it fails or ends, until the server stops.
+// An outage is logged once when it begins and once when it ends.
+class ServiceLink {
+ public:
+  virtual ~ServiceLink() = default;
+  // What the link is, for the log ("chat room redis://127.0.0.1:6379/lobby, subscriber").
+  virtual std::string describe() const = 0;
+  virtual OutboundRequest target() const = 0;
+  // A session for the next connection; it hears on_open or on_connect_failed, then on_close.
+  virtual std::unique_ptr<Session> open() = 0;
+};
+
 // A protocol: its name, its defaults, and a factory of sessions. open() may be called
 // from several threads at once.
 class Service {
@@ -179,6 +195,9 @@ class Service {
   virtual bool needs_concurrency() const { return false; }
   // Sent to a client turned away because the server is at its connection limit.
   virtual std::string_view full_message() const { return "Server full, try again later\n"; }
+  // The connections the server keeps open for the service (see ServiceLink). Only the
+  // event-loop architectures keep them; the others refuse a service that has any.
+  virtual std::vector<std::shared_ptr<ServiceLink>> links() const { return {}; }
   virtual std::unique_ptr<Session> open(const ConnectionInfo& connection) = 0;
 };
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sockit/server/session.hpp"
 #include "sockit/tls/tls_context.hpp"
@@ -38,6 +39,9 @@ class TlsService final : public server::Service {
   std::string_view name() const override { return inner_->name(); }
   std::uint16_t default_port() const override { return inner_->default_port(); }
   bool needs_shared_state() const override { return inner_->needs_shared_state(); }
+  std::vector<std::shared_ptr<server::ServiceLink>> links() const override {
+    return inner_->links();
+  }
   bool needs_concurrency() const override { return inner_->needs_concurrency(); }
   std::string_view per_process_state() const override { return inner_->per_process_state(); }
   // A plaintext "server full" line would be garbage to a TLS client: send nothing.
