@@ -378,9 +378,10 @@ TEST_P(Runtime, TimerMayCancelOthersAndItselfFromOnTimer) {
 TEST_P(Runtime, OffLoopResultArrivesWhileTheConnectionStaysResponsive) {
   auto server = start();
   Reader client(server->port());
-  client.send("WORK 300\nPING\n");
-  // The connection answers at once while the work runs elsewhere.
-  EXPECT_EQ(client.until("pong\n", 250ms), "pong\n");
+  client.send("WORK 1500\nPING\n");
+  // The connection answers while the work runs elsewhere: the pong comes before the work's
+  // result, which takes 1.5 s (an order, not a time limit, so a loaded machine cannot fail
+  // it unless it stalls the server for that long).
   EXPECT_EQ(client.lines(2), "pong\ndone\n");
 }
 
@@ -510,14 +511,15 @@ TEST_P(Runtime, OutboundConnectionGivesUpAtItsDeadline) {
   Reader client(server->port());
   auto started = Clock::now();
   client.send("CONNECT " + std::to_string(full.port()) + " 400\n");
-  // Meanwhile the connection answers.
+  // Meanwhile the connection answers: its pong comes before the connect times out.
   client.send("PING\n");
-  EXPECT_EQ(client.until("pong\n", 300ms), "pong\n");
   std::string got = client.lines(3);
   auto took = Clock::now() - started;
   EXPECT_EQ(got, "pong\nfailed: Connection timed out\noutbound closed\n");
   EXPECT_GE(took, 350ms);
-  EXPECT_LT(took, 2500ms);
+  // The 400 ms timeout ended it, not the kernel's own (minutes of SYN retries): a bound
+  // far above 400 ms, so that a loaded machine cannot fail it.
+  EXPECT_LT(took, 8s);
 }
 
 TEST_P(Runtime, OutboundConnectionClosesWithItsOpener) {
