@@ -111,7 +111,7 @@ class Client {
         writer_(websocket::FrameWriter::client(websocket::system_random())),
         messages_(websocket::Role::client) {}
 
-  void run(std::string first_bytes) {
+  void run(std::string_view first_bytes) {
     receive(first_bytes);
     std::vector<char> in(relay_buffer_size);
     std::vector<char> down(relay_buffer_size);
@@ -288,10 +288,10 @@ void connect_websocket(const WebSocketConnectArgs& args) {
   } else {
     transport = std::make_unique<SocketTransport>(socket);
   }
-  std::string first = handshake(*transport, url, args.origin, deadline);
+  const std::string first = handshake(*transport, url, args.origin, deadline);
   if (args.verbose) fmt::print(stderr, "websocket: {} upgraded\n", url.target);
   Client client(*transport, args.verbose);
-  client.run(std::move(first));
+  client.run(first);
   if (!client.closed_normally()) {
     failure(fmt::format("connect: the server closed with {}{}{}", static_cast<int>(client.code()),
                         client.reason().empty() ? "" : ": ", client.reason()));
