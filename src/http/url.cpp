@@ -2,6 +2,7 @@
 #include "sockit/http/url.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 #include <string>
 #include <utility>
@@ -175,6 +176,19 @@ Url parse_url(std::string_view text) {
     std::string literal(authority.substr(1, close - 1));
     if (const auto zone = literal.find("%25"); zone != std::string::npos) {
       literal.erase(zone + 1, 2);  // RFC 6874: "%25" introduces the zone id
+    }
+    // An interface name or number of unreserved characters (what to_string() writes back
+    // the same); '%', ':' and the like would not come back as they went.
+    if (const auto zone = literal.find('%'); zone != std::string::npos) {
+      const std::string_view id = std::string_view(literal).substr(zone + 1);
+      const bool unreserved = std::all_of(id.begin(), id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' ||
+               c == '_' || c == '~';
+      });
+      if (id.empty() || !unreserved) {
+        bad_url(text, "invalid IPv6 zone id in " + quote(authority.substr(0, close + 1)) +
+                          " (expected letters, digits, '-', '.', '_' or '~' after '%25')");
+      }
     }
     if (literal.empty() || !Address::try_parse(literal) ||
         !Address::try_parse(literal)->is_ipv6()) {

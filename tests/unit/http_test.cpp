@@ -112,6 +112,21 @@ TEST(HttpUrl, RejectsMalformedUrlsClearly) {
   EXPECT_NE(url_error("http://h h/").find("invalid character ' ' in host"), std::string::npos);
 }
 
+// RFC 6874: a zone id follows "%25"; here it must be unreserved characters, since one with a '%'
+// or a ':' would not come back the same from to_string() (the fuzzer found
+// "http://[fe80::1%25eth0:1%2]/" parsing to a host that printed differently).
+TEST(HttpUrl, Ipv6ZoneIdsAreUnreservedCharactersAndRoundTrip) {
+  for (const char* text : {"http://[fe80::1%25lo]/", "http://[fe80::1%252]/"}) {
+    const Url url = parse_url(text);
+    EXPECT_EQ(url.to_string(), text);
+    EXPECT_EQ(parse_url(url.to_string()).host, url.host) << text;
+  }
+  for (const char* text : {"http://[fe80::1%25eth0:1%2]/", "http://[fe80::1%25]/",
+                           "http://[fe80::1%25a%b]/", "http://[fe80::1%25a:1]/"}) {
+    EXPECT_NE(url_error(text).find("invalid IPv6 zone id"), std::string::npos) << text;
+  }
+}
+
 TEST(HttpUrl, ResolvesRedirectReferences) {
   const Url base = parse_url("http://h:8080/a/b/c?q=1");
   EXPECT_EQ(resolve_reference(base, "/x").to_string(), "http://h:8080/x");
