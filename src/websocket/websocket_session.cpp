@@ -24,7 +24,9 @@ std::string_view fit_reason(std::string_view reason) {
 }  // namespace
 
 WebSocketSession::WebSocketSession(MessageLimits limits)
-    : assembler_(Role::server, limits), idle_ping_(limits.idle_ping) {}
+    : assembler_(Role::server, limits),
+      idle_ping_(limits.idle_ping),
+      message_timeout_(limits.message_timeout) {}
 
 void WebSocketSession::on_open(server::Output& out) {
   if (idle_ping_.count() > 0) ping_timer_ = out.start_timer(idle_ping_);
@@ -41,12 +43,15 @@ void WebSocketSession::on_data(std::string_view bytes, server::Output& out) {
       bytes.remove_prefix(r.consumed);
       switch (r.event) {
         case MessageEvent::need_more:
+          time_message(out);
           throttle(out);
           return;
         case MessageEvent::text:
+          time_message(out);
           on_text(r.payload, out);
           break;
         case MessageEvent::binary:
+          time_message(out);
           on_binary(r.payload, out);
           break;
         case MessageEvent::ping:
@@ -93,10 +98,26 @@ void WebSocketSession::on_eof(server::Output& out) {
   out.close();
 }
 
+void WebSocketSession::time_message(server::Output& out) {
+  if (message_timeout_.count() == 0) return;
+  const bool unfinished = !assembler_.between_messages();
+  if (unfinished && message_timer_ == 0) {
+    message_timer_ = out.start_timer(message_timeout_);
+  } else if (!unfinished && message_timer_ != 0) {
+    out.cancel_timer(message_timer_);
+    message_timer_ = 0;
+  }
+}
+
 void WebSocketSession::on_timer(server::TimerId id, server::Output& out) {
   if (id == close_timer_) {
     close_timer_ = 0;
     out.close();
+    return;
+  }
+  if (id == message_timer_) {
+    message_timer_ = 0;
+    close(out, CloseCode::policy_violation, "message not finished in time");
     return;
   }
   if (id != ping_timer_) return;
@@ -149,6 +170,10 @@ void WebSocketSession::close(server::Output& out, CloseCode code, std::string_vi
     out.set_reading(true);
   }
   out.close_write();
+  if (message_timer_ != 0) {
+    out.cancel_timer(message_timer_);
+    message_timer_ = 0;
+  }
   close_timer_ = out.start_timer(close_timeout);
 }
 

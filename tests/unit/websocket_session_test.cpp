@@ -180,6 +180,72 @@ TEST(WebSocketSession, NoPingWhenTheIntervalIsZero) {
   EXPECT_TRUE(out.timers.empty());
 }
 
+std::uint16_t close_code(const std::string& written) {
+  if (written.size() < 4 || static_cast<unsigned char>(written[0]) != 0x88) return 0;
+  return static_cast<std::uint16_t>(static_cast<unsigned char>(written[2]) << 8 |
+                                    static_cast<unsigned char>(written[3]));
+}
+
+MessageLimits message_timeout_only(std::chrono::milliseconds timeout) {
+  MessageLimits limits;
+  limits.idle_ping = std::chrono::milliseconds(0);
+  limits.message_timeout = timeout;
+  return limits;
+}
+
+TEST(WebSocketSession, AFrameDribbledInPiecesMustFinishWithinTheMessageTimeout) {
+  Probe s(message_timeout_only(std::chrono::seconds(10)));
+  FakeOutput out;
+  s.on_open(out);
+  ASSERT_TRUE(out.timers.empty());
+  const std::string frame = client_frame(Opcode::text, "slow");
+  // Its first bytes start the clock; later bytes of the same frame do not restart it.
+  s.on_data(frame.substr(0, 3), out);
+  ASSERT_EQ(out.timers.size(), 1U);
+  EXPECT_EQ(out.timers[0].after, std::chrono::seconds(10));
+  const server::TimerId started = out.timers[0].id;
+  s.on_data(frame.substr(3, 1), out);
+  ASSERT_EQ(out.timers.size(), 1U);
+  EXPECT_EQ(out.timers[0].id, started);
+  ASSERT_TRUE(out.fire(started, s));
+  EXPECT_EQ(close_code(out.take()), 1008);
+  EXPECT_TRUE(out.write_closed);
+  ASSERT_EQ(s.closes.size(), 1U);
+  EXPECT_EQ(s.closes[0].first, CloseCode::policy_violation);
+}
+
+TEST(WebSocketSession, AFragmentedMessageIsTimedFromItsFirstFragmentToItsLast) {
+  Probe s(message_timeout_only(std::chrono::seconds(10)));
+  FakeOutput out;
+  s.on_open(out);
+  // Whole messages, however many, leave no clock running.
+  s.on_data(client_frame(Opcode::text, "a") + client_frame(Opcode::text, "b"), out);
+  EXPECT_TRUE(out.timers.empty());
+  out.take();
+  // A first fragment starts it; a ping between fragments does not stop it; the last
+  // fragment does.
+  s.on_data(client_frame(Opcode::text, "he", false), out);
+  ASSERT_EQ(out.timers.size(), 1U);
+  s.on_data(client_frame(Opcode::ping, "p"), out);
+  ASSERT_EQ(out.timers.size(), 1U);
+  s.on_data(client_frame(Opcode::continuation, "llo"), out);
+  EXPECT_TRUE(out.timers.empty());
+  EXPECT_EQ(out.take(), server_frame(Opcode::pong, "p") + server_frame(Opcode::text, "hello"));
+  // A message completed and the next one begun in the same read: timed from the new one.
+  s.on_data(client_frame(Opcode::text, "x") + client_frame(Opcode::text, "yz").substr(0, 2), out);
+  ASSERT_EQ(out.timers.size(), 1U);
+  EXPECT_FALSE(out.closing());
+  EXPECT_FALSE(out.write_closed);
+}
+
+TEST(WebSocketSession, NoMessageTimeoutWhenItIsZero) {
+  Probe s(message_timeout_only(std::chrono::milliseconds(0)));
+  FakeOutput out;
+  s.on_open(out);
+  s.on_data(client_frame(Opcode::text, "slow").substr(0, 3), out);
+  EXPECT_TRUE(out.timers.empty());
+}
+
 TEST(WebSocketSession, InvalidUtf8IsClosedWith1007AndOversizeWith1009) {
   {
     Probe s;

@@ -23,6 +23,11 @@ struct MessageLimits {
   // a peer gone without a FIN (a dead NAT entry, a pulled cable) does not hold its
   // connection for ever. 0: never. Used by WebSocketSession; the assembler ignores it.
   std::chrono::milliseconds idle_ping{30'000};
+  // A frame or a fragmented message begun must be complete this long after its first byte
+  // arrived, else the peer is closed (1008): a peer that dribbles a byte now and then is
+  // never silent, so the idle ping alone would let it hold its connection for ever. Control
+  // frames between fragments do not restart it. 0: no bound. Used by WebSocketSession.
+  std::chrono::milliseconds message_timeout{30'000};
 };
 
 enum class MessageEvent {
@@ -65,6 +70,8 @@ class MessageAssembler {
   bool closed() const noexcept { return closed_; }
   // Some fragments of a message have arrived, not its last one.
   bool in_message() const noexcept { return in_message_; }
+  // No part of a frame or of a fragmented message is waiting for more bytes.
+  bool between_messages() const noexcept { return !in_message_ && frames_.at_frame_boundary(); }
   const MessageLimits& limits() const noexcept { return limits_; }
 
  private:

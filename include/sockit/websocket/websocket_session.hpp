@@ -68,6 +68,9 @@ class WebSocketSession : public server::Session {
   void send(Opcode opcode, std::string_view payload, server::Output& out);
   void report(CloseCode code, std::string_view reason);
   void throttle(server::Output& out);
+  // Starts the message clock when a frame or message is left unfinished, stops it when
+  // none is (limits.message_timeout).
+  void time_message(server::Output& out);
 
   MessageAssembler assembler_;
   FrameWriter writer_ = FrameWriter::server();
@@ -82,6 +85,9 @@ class WebSocketSession : public server::Session {
   server::TimerId ping_timer_ = 0;
   bool heard_ = false;
   bool ping_sent_ = false;
+  // The frame or fragmented message now arriving must be complete by this timer.
+  std::chrono::milliseconds message_timeout_;
+  server::TimerId message_timer_ = 0;
 };
 
 }  // namespace sockit::websocket
