@@ -3,7 +3,7 @@
 // joins, lines and leaves; the page itself is served at /; a nickname in use is refused on
 // the web door as on TCP; an Origin other than the page's own is refused; and the
 // architectures that give each connection its own process (prefork, fork) refuse --web
-// with the reason, as they refuse chat.
+// with the reason, as they refuse chat. With TLS the page is https and the room wss.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -14,6 +14,7 @@
 
 #include "integration/cli_helpers.hpp"
 #include "integration/serve_fixture.hpp"
+#include "integration/tls_fixture.hpp"
 #include "support/process.hpp"
 
 namespace sockit::test {
@@ -21,11 +22,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The web door's port, from the "web page on http://127.0.0.1:PORT/" line.
+// The web door's port, from the "web page on http://127.0.0.1:PORT/" line (https with TLS).
 std::optional<std::uint16_t> web_port(const Process& server) {
   std::smatch m;
   const std::string& err = server.stderr_text();
-  static const std::regex line("web page on http://127\\.0\\.0\\.1:([0-9]+)/");
+  static const std::regex line("web page on https?://127\\.0\\.0\\.1:([0-9]+)/");
   if (!std::regex_search(err, m, line)) return std::nullopt;
   return static_cast<std::uint16_t>(std::stoi(m[1]));
 }
@@ -151,6 +152,25 @@ TEST(ChatWebPage, TheDefaultOriginIsThePagesOwn) {
   EXPECT_TRUE(own.wait_stdout("Welcome to the chat, own\n", 20s)) << own.stderr_text();
   own.close_stdin();
   EXPECT_EQ(own.finish(20s).code, 0) << own.stderr_text();
+  EXPECT_EQ(server.terminate().code, 0) << server.process->stderr_text();
+}
+
+TEST(ChatWebPage, TlsServesThePageOverHttpsAndTheRoomOverWss) {
+  TlsTempDir dir;
+  const CertPair pair = sockit_cert(dir, "127.0.0.1");
+  ServeProcess server("chat", "reactor",
+                      {"--web", "0", "--tls-cert", pair.cert, "--tls-key", pair.key});
+  ASSERT_TRUE(server.ok());
+  EXPECT_NE(server.process->stderr_text().find("web page on https://"), std::string::npos)
+      << server.process->stderr_text();
+  const auto web = web_port(*server.process);
+  ASSERT_TRUE(web) << server.process->stderr_text();
+  Process secure({sockit_bin(), "connect", "wss://127.0.0.1:" + std::to_string(*web) + "/chat",
+                  "--ca", pair.cert});
+  secure.write_stdin("secure\n");
+  EXPECT_TRUE(secure.wait_stdout("Welcome to the chat, secure\n", 20s)) << secure.stderr_text();
+  secure.close_stdin();
+  EXPECT_EQ(secure.finish(20s).code, 0) << secure.stderr_text();
   EXPECT_EQ(server.terminate().code, 0) << server.process->stderr_text();
 }
 
