@@ -3,6 +3,7 @@
 #include "sockit/http/chat_web.hpp"
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -137,7 +138,7 @@ void add_chat_web(HttpService& http, std::shared_ptr<server::ChatService> chat,
   handshake.same_origin = true;
   http.websocket(
       "/chat",
-      [chat](const Request&, const websocket::MessageLimits& limits) {
+      [chat = std::move(chat)](const Request&, const websocket::MessageLimits& limits) {
         return std::make_unique<ChatWebSocket>(limits, chat->member());
       },
       std::move(handshake), options.limits);
