@@ -17,10 +17,12 @@
 #include "commands.hpp"
 #include "serve_proxy_protocol.hpp"
 #include "serve_tls.hpp"
+#include "serve_web.hpp"
 #include "sockit/address.hpp"
 #include "sockit/auth/command_service.hpp"
 #include "sockit/error.hpp"
 #include "sockit/http/http_service.hpp"
+#include "sockit/server/chat_service.hpp"
 #include "sockit/server/server.hpp"
 #include "sockit/server/services.hpp"
 #include "sockit/server/udp_services.hpp"
@@ -54,6 +56,7 @@ struct ServeArgs {
   ServiceConfig http;      // --root, --list, --follow-symlinks, --max-body, --access-log, --ws-*
   TlsServeOptions tls;     // --tls-cert, --tls-key
   ProxyProtocolServeOptions proxy;  // --proxy-protocol, --proxy-from
+  WebServeOptions web;              // --web, --allow-origin
 };
 
 // Registered services, TCP ones first (--help and error messages list them so).
@@ -110,7 +113,9 @@ std::string help_footer() {
       "30\n"
       "  printf 'hi\\n' | nc -q1 127.0.0.1 7777\n"
       "  sockit serve http --root ./site --port 8080 --access-log -\n"
-      "  curl -i http://127.0.0.1:8080/\n";
+      "  curl -i http://127.0.0.1:8080/\n"
+      "  sockit serve chat --web 8000     # nc 127.0.0.1 5000, and http://127.0.0.1:8000/\n"
+      "\nWith --web it also prints \"web page on http://HOST:PORT/\" before the listening line.\n";
   return text;
 }
 
@@ -199,7 +204,10 @@ bool loopback_only(const std::string& host) {
 int run_serve(const ServeArgs& args) {
   if (wants_udp(args)) return run_udp_serve(args);
   if (!args.http.chat_room.empty()) check_room(args, *parse_architecture(args.arch));
+  check_web_options(args.web, args.service);
   auto service = make_tcp_service(args);
+  // The room both doors share, before TLS or PROXY wrap it.
+  auto chat = std::dynamic_pointer_cast<ChatService>(service);
   // A service that reads passwords sends them in clear text without TLS: said at start
   // when the listener is reachable from other machines.
   const ServiceEntry* entry = find_service_entry(args.service, Transport::tcp);
@@ -227,6 +235,7 @@ int run_serve(const ServeArgs& args) {
   options.limits.rate_per_second = std::max(args.rate, 0.0);
   options.max_output = args.max_output;
   options.max_output_per_connection = args.max_output_per_conn;
+  if (args.web.enabled()) options.restart_refused = kWebRestartRefused;
 
   try {
     service = wrap_tls(std::move(service), args.tls, options.log_level);
@@ -235,6 +244,11 @@ int run_serve(const ServeArgs& args) {
         wrap_proxy_protocol(std::move(service), args.proxy,
                             seconds(args.tls.handshake_timeout, "--handshake-timeout"), options);
     Server server(service, options);
+    std::optional<ChatWebDoor> web;
+    if (args.web.enabled()) {
+      web.emplace(chat, args.web, options, args.tls);
+      web->start(server);
+    }
     server.run();
   } catch (const CliError&) {
     throw;  // a usage error found on the way (--handshake-timeout) keeps its exit code
@@ -363,6 +377,7 @@ void register_serve(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   add_tls_serve_options(*cmd, args->tls);
   add_proxy_protocol_serve_options(*cmd, args->proxy);
+  add_web_serve_options(*cmd, args->web);
   cmd->footer(help_footer());
   cmd->callback([args, &exit_code] { exit_code = run_serve(*args); });
 }

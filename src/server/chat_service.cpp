@@ -105,17 +105,16 @@ class ChatService::Room final : public detail::ChatRelay {
   }
 
   // Adds a member unless the nickname is in use (ignoring case); false when it is.
-  // `greeting` is written to the newcomer's own output under the lock, so it precedes
+  // The welcome is replied to the newcomer under the lock, so it precedes
   // anything others send to it.
-  bool join(std::uint64_t id, const std::string& nick, std::shared_ptr<Peer> peer,
-            Output& newcomer) {
+  bool join(std::uint64_t id, const std::string& nick, ChatConnection& newcomer) {
     std::lock_guard lock(mutex_);
     std::string key = folded(nick);
     for (const auto& m : members_) {
       if (m.key == key) return false;
     }
-    members_.push_back(Member{id, key, std::move(peer)});
-    newcomer.write("Welcome to the chat, " + nick + "\n");
+    members_.push_back(Entry{id, key, newcomer.peer()});
+    newcomer.reply("Welcome to the chat, " + nick + "\n");
     broadcast_locked(nick + " joined the chat\n", id);
     publish_locked(nick + " joined the chat\n");
     return true;
@@ -129,8 +128,8 @@ class ChatService::Room final : public detail::ChatRelay {
 
   void leave(std::uint64_t id, const std::string& nick) {
     std::lock_guard lock(mutex_);
-    auto it = std::find_if(members_.begin(), members_.end(),
-                           [id](const Member& m) { return m.id == id; });
+    auto it =
+        std::find_if(members_.begin(), members_.end(), [id](const Entry& m) { return m.id == id; });
     if (it == members_.end()) return;
     members_.erase(it);
     broadcast_locked(nick + " left the chat\n", id);
@@ -148,7 +147,7 @@ class ChatService::Room final : public detail::ChatRelay {
   }
 
  private:
-  struct Member {
+  struct Entry {
     std::uint64_t id;
     std::string key;  // the nickname, case-folded
     std::shared_ptr<Peer> peer;
@@ -169,74 +168,96 @@ class ChatService::Room final : public detail::ChatRelay {
   }
 
   mutable std::mutex mutex_;
-  std::vector<Member> members_;  // ids start at 1: 0 excepts no one
+  std::vector<Entry> members_;  // ids start at 1: 0 excepts no one
   std::uint64_t last_id_ = 0;
   detail::ChatRoomUrl url_;
   std::string instance_;
   std::shared_ptr<Peer> publisher_;
 };
 
+namespace {
+
+// A TCP client: replies are written to its connection as they are.
+class LineConnection final : public ChatConnection {
+ public:
+  explicit LineConnection(Output& out) : out_(out) {}
+  void reply(std::string_view line) override { out_.write(line); }
+  void hang_up() override { out_.close(); }
+  std::shared_ptr<Peer> peer() override { return out_.peer(); }
+
+ private:
+  Output& out_;
+};
+
+}  // namespace
+
 class ChatService::ChatSession final : public LineSession {
  public:
   ChatSession(const SessionLimits& limits, std::shared_ptr<Room> room, const ChatOptions& options)
-      : LineSession(limits), room_(std::move(room)), options_(options), id_(room_->next_id()) {}
+      : LineSession(limits), member_(std::move(room), options) {}
 
-  ~ChatSession() override { leave(); }
-
-  void on_close() override { leave(); }
+  void on_close() override { member_.leave(); }
 
  protected:
   void on_line(std::string_view line, Output& out) override {
-    if (!joined_) {
-      choose_nickname(line, out);
-      return;
-    }
-    if (line.empty()) return;
-    room_->say(id_, nick_ + ": " + printable(line) + "\n");
+    LineConnection connection(out);
+    member_.on_line(line, connection);
   }
 
  private:
-  void choose_nickname(std::string_view line, Output& out) {
-    std::string nick(line);
-    // Surrounding blanks are a typing accident, not part of the name.
-    auto first = nick.find_first_not_of(" \t");
-    auto last = nick.find_last_not_of(" \t");
-    nick = first == std::string::npos ? std::string() : nick.substr(first, last - first + 1);
-
-    std::string problem = ChatService::nickname_problem(nick, options_.max_nick_length);
-    if (problem.empty()) {
-      if (room_->join(id_, nick, out.peer(), out)) {
-        nick_ = std::move(nick);
-        joined_ = true;
-        return;
-      }
-      out.write("Nickname taken: " + nick + ", choose another\n");
-    } else {
-      out.write("Invalid nickname: " + problem + "\n");
-    }
-    if (++attempts_ >= options_.max_nick_attempts) {
-      out.write("Too many attempts, goodbye\n");
-      out.close();
-    }
-  }
-
-  void leave() noexcept {
-    if (!joined_) return;
-    joined_ = false;
-    try {
-      room_->leave(id_, nick_);
-    } catch (...) {
-      // Out of memory while announcing: the member is gone either way.
-    }
-  }
-
-  std::shared_ptr<Room> room_;
-  ChatOptions options_;
-  std::uint64_t id_;
-  std::string nick_;
-  bool joined_ = false;
-  unsigned attempts_ = 0;
+  Member member_;
 };
+
+ChatService::Member::Member(std::shared_ptr<Room> room, ChatOptions options)
+    : room_(std::move(room)), options_(std::move(options)), id_(room_->next_id()) {}
+
+ChatService::Member::~Member() {
+  leave();
+}
+
+void ChatService::Member::on_line(std::string_view line, ChatConnection& connection) {
+  if (!joined_) {
+    choose_nickname(line, connection);
+    return;
+  }
+  if (line.empty()) return;
+  room_->say(id_, nick_ + ": " + printable(line) + "\n");
+}
+
+void ChatService::Member::choose_nickname(std::string_view line, ChatConnection& connection) {
+  if (attempts_ >= options_.max_nick_attempts) return;  // hung up already
+  std::string nick(line);
+  // Surrounding blanks are a typing accident, not part of the name.
+  auto first = nick.find_first_not_of(" \t");
+  auto last = nick.find_last_not_of(" \t");
+  nick = first == std::string::npos ? std::string() : nick.substr(first, last - first + 1);
+
+  std::string problem = ChatService::nickname_problem(nick, options_.max_nick_length);
+  if (problem.empty()) {
+    if (room_->join(id_, nick, connection)) {
+      nick_ = std::move(nick);
+      joined_ = true;
+      return;
+    }
+    connection.reply("Nickname taken: " + nick + ", choose another\n");
+  } else {
+    connection.reply("Invalid nickname: " + problem + "\n");
+  }
+  if (++attempts_ >= options_.max_nick_attempts) {
+    connection.reply("Too many attempts, goodbye\n");
+    connection.hang_up();
+  }
+}
+
+void ChatService::Member::leave() noexcept {
+  if (!joined_) return;
+  joined_ = false;
+  try {
+    room_->leave(id_, nick_);
+  } catch (...) {
+    // Out of memory while announcing: the member is gone either way.
+  }
+}
 
 ChatService::ChatService(ChatOptions options)
     : options_(std::move(options)), room_(std::make_shared<Room>()) {
@@ -251,6 +272,10 @@ ChatService::~ChatService() = default;
 
 std::unique_ptr<Session> ChatService::open(const ConnectionInfo& connection) {
   return std::make_unique<ChatSession>(connection.limits, room_, options_);
+}
+
+std::unique_ptr<ChatService::Member> ChatService::member() {
+  return std::make_unique<Member>(room_, options_);
 }
 
 std::vector<std::shared_ptr<ServiceLink>> ChatService::links() const {

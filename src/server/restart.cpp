@@ -149,6 +149,10 @@ void RestartOnSignal::watch() {
     if (done_.load()) return;
     // Everything from here allocates or logs: forks wait for it (see fork_gate.hpp).
     ForkGate::Hold hold;
+    if (!refused_.empty()) {
+      log_.error("restart: refused: " + refused_ + "; serving on");
+      continue;
+    }
     if (handed_over) {
       log_.info("restart: already handed over to a new copy; this one is draining");
       continue;

@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "fork_gate.hpp"
 #include "runtime.hpp"
@@ -28,6 +29,8 @@ class RestartOnSignal {
   // comes before start() waits for it.
   RestartOnSignal(const Socket& listener, StopSignal& stop, const Logger& log, bool enabled,
                   std::string supervisor_socket, std::function<void(pid_t)> handover);
+  // SIGUSR2 starts no new copy from now on: the log says `reason` instead. Before start().
+  void refuse(std::string reason) { refused_ = std::move(reason); }
   // Starts acting on SIGUSR2, from a thread of its own.
   void start();
   ~RestartOnSignal();
@@ -43,6 +46,7 @@ class RestartOnSignal {
   const Logger& log_;
   std::string supervisor_socket_;
   std::function<void(pid_t)> handover_;
+  std::string refused_;
   FileDescriptor wake_;  // written by the SIGUSR2 handler and by the destructor
   bool installed_ = false;
   std::atomic<bool> done_{false};

@@ -190,7 +190,8 @@ void Server::run() {
   // before the listening line and READY=1, so that a restart asked for as soon as they are
   // seen finds the handler in place (SIGUSR2's default action ends the process); acted on
   // once READY=1 is said.
-  detail::SupervisorNotifier supervisor;
+  // A server beside the main one (announce false) tells the supervisor nothing.
+  detail::SupervisorNotifier supervisor(s.options.announce);
   std::atomic<bool> handed_over{false};
   detail::RestartOnSignal restart(*s.listener, s.stop, s.log, s.options.handle_signals,
                                   supervisor.supervisor_socket(), [&](pid_t successor) {
@@ -198,13 +199,16 @@ void Server::run() {
                                     handed_over.store(true);
                                     supervisor.notify("MAINPID=" + std::to_string(successor));
                                   });
+  if (!s.options.restart_refused.empty()) restart.refuse(s.options.restart_refused);
 
   // Scripts and tests wait for this line (with the real port), so it prints even when quiet.
   const std::string listening = "listening on " + s.local.to_string() + " (" +
                                 std::string(s.service->name()) + ", " +
                                 std::string(to_string(s.options.architecture)) + ")";
-  detail::Logger(LogLevel::info)
-      .info(listening + (s.inherited ? ", socket passed by LISTEN_FDS" : ""));
+  if (s.options.announce) {
+    detail::Logger(LogLevel::info)
+        .info(listening + (s.inherited ? ", socket passed by LISTEN_FDS" : ""));
+  }
   // A supervisor (systemd's Type=notify) hears when the server is ready and when it stops.
   supervisor.ready("READY=1\nSTATUS=" + listening + "\nMAINPID=" + std::to_string(::getpid()));
   const detail::StoppingNotice stopping(supervisor, s.stop, handed_over);
@@ -244,7 +248,7 @@ void Server::run() {
       break;
   }
   s.listener->close();
-  detail::Logger(LogLevel::info).info("Shutdown complete");
+  if (s.options.announce) detail::Logger(LogLevel::info).info("Shutdown complete");
 }
 
 }  // namespace sockit::server

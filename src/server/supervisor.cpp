@@ -91,7 +91,8 @@ std::vector<Socket> take_inherited_listeners() {
   return sockets;
 }
 
-SupervisorNotifier::SupervisorNotifier() {
+SupervisorNotifier::SupervisorNotifier(bool enabled) {
+  if (!enabled) return;
   const char* where = std::getenv("NOTIFY_SOCKET");
   const char* supervisor = std::getenv(kSupervisorSocketVariable);
   // Started by a restart: the supervisor's socket was passed on; else it is NOTIFY_SOCKET.

@@ -40,7 +40,9 @@ inline constexpr const char* kSupervisorSocketVariable = "SOCKIT_SUPERVISOR_NOTI
 // by a restart, readiness goes to the old copy, and what follows to the supervisor.
 class SupervisorNotifier {
  public:
-  SupervisorNotifier();
+  // `enabled` false: a server beside the process's main one, which speaks for it: nothing
+  // is sent.
+  explicit SupervisorNotifier(bool enabled = true);
   bool active() const noexcept { return socket_.fd() >= 0; }
   // One datagram, e.g. "READY=1\nMAINPID=1234". Failures are ignored: a supervisor that
   // went away must not stop the server.

@@ -52,6 +52,18 @@ std::optional<std::string_view> single(const http::Headers& headers, std::string
   return all.front();
 }
 
+// Whether `origin` ("http://host:port") names the server the request reached (`host`, the
+// Host field).
+bool same_origin(std::string_view origin, std::optional<std::string_view> host) {
+  if (!host || host->empty()) return false;
+  for (const std::string_view scheme : {"http://", "https://"}) {
+    if (origin.size() > scheme.size() && http::iequals(origin.substr(0, scheme.size()), scheme)) {
+      return http::iequals(origin.substr(scheme.size()), *host);
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 bool is_upgrade_request(const http::RequestHead& request) noexcept {
@@ -94,6 +106,13 @@ UpgradeAnswer accept_upgrade(const http::RequestHead& request,
       why += " is not allowed";
       return refuse(forbidden, why);
     }
+  }
+  if (options.allowed_origins.empty() && options.same_origin && !origins.empty() &&
+      !same_origin(origins.front(), single(headers, "host"))) {
+    std::string why = "origin ";
+    why.append(origins.front());
+    why += " is not this server's own";
+    return refuse(forbidden, why);
   }
   UpgradeAnswer answer;
   answer.status = switching_protocols;

@@ -40,6 +40,12 @@ struct Request {
   }
 };
 
+// The client's answer (sockit/http/client.hpp) is named sockit::http::Response as well.
+// This one lives in an inline namespace, so that the two never share a symbol: a program that
+// links the client and the server (the sockit tool) would otherwise get one's constructor or
+// destructor for the other's, and corrupt memory.
+inline namespace server_side {
+
 // A handler's answer. The session adds Date, Server, Content-Length (or chunked framing
 // for a streamed body of unknown length) and Connection.
 struct Response {
@@ -61,6 +67,8 @@ struct Response {
   // The standard error page for `status` (error_page), with `detail` escaped.
   static Response error(int status, std::string_view detail = {});
 };
+
+}  // namespace server_side
 
 // Runs on the connection's own thread or loop: keep it short (a handler that must wait
 // for something belongs off the loop, which a later version of this API will offer).

@@ -62,6 +62,11 @@ class ChatService : public Service {
   // Why `nick` cannot be a nickname, or "" when it can (uniqueness aside).
   static std::string nickname_problem(std::string_view nick, std::size_t max_length);
 
+  class Member;
+  // A member that reaches the room through another door than TCP lines (the web page's
+  // WebSocket): it hands over the client's lines one by one, as the TCP session does.
+  std::unique_ptr<Member> member();
+
  private:
   class Room;
   class ChatSession;
@@ -69,6 +74,47 @@ class ChatService : public Service {
   ChatOptions options_;
   std::shared_ptr<Room> room_;
   std::vector<std::shared_ptr<ServiceLink>> links_;
+};
+
+// What a member's own connection is to the room, whatever carries it.
+class ChatConnection {
+ public:
+  // One line (ending in "\n") for this member alone: the welcome, a refusal.
+  virtual void reply(std::string_view line) = 0;
+  // Ends the connection after the replies (too many nickname attempts).
+  virtual void hang_up() = 0;
+  // Where the room sends everyone else's lines, one "...\n" line per send.
+  virtual std::shared_ptr<Peer> peer() = 0;
+
+ protected:
+  ~ChatConnection() = default;
+};
+
+// One client of the room, whatever door it came in by: its first line is its nickname
+// (refused ones answered, max_nick_attempts of them allowed), every later line goes to the
+// others as "NICK: line". It leaves when destroyed, if it has not before.
+class ChatService::Member {
+ public:
+  Member(std::shared_ptr<Room> room, ChatOptions options);
+  ~Member();
+  Member(const Member&) = delete;
+  Member& operator=(const Member&) = delete;
+
+  // One line the client sent, without its terminator.
+  void on_line(std::string_view line, ChatConnection& connection);
+  // Leaves the room (announced to the others) if it had joined.
+  void leave() noexcept;
+  bool joined() const noexcept { return joined_; }
+
+ private:
+  void choose_nickname(std::string_view line, ChatConnection& connection);
+
+  std::shared_ptr<Room> room_;
+  ChatOptions options_;
+  std::uint64_t id_;
+  std::string nick_;
+  bool joined_ = false;
+  unsigned attempts_ = 0;
 };
 
 }  // namespace sockit::server

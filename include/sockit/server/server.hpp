@@ -70,6 +70,14 @@ struct ServerOptions {
   std::size_t off_loop_queue = 0;
   LogLevel log_level = LogLevel::info;
   bool handle_signals = true;  // SIGINT/SIGTERM start a graceful stop; SIGPIPE ignored
+  // false: a server run beside the process's main one (the web page of `sockit serve chat
+  // --web`), which speaks for the process: this one prints no "listening on" line and tells
+  // a supervisor nothing (READY=1, STOPPING=1). Give it handle_signals = false too, and
+  // stop() it when the main one returns.
+  bool announce = true;
+  // Non-empty: SIGUSR2 is caught but starts no new copy; the log says this reason instead
+  // (a listener of the process's that a restart would not hand over).
+  std::string restart_refused;
 };
 
 // One server: binds at construction (so the port is known before run()), runs until

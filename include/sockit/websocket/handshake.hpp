@@ -28,6 +28,10 @@ struct ServerHandshakeOptions {
   // ("https://chat.example.com", compared ignoring case). Empty: any origin. A request with
   // no Origin field is not from a browser (browsers always send it) and is not refused for it.
   std::vector<std::string> allowed_origins;
+  // When allowed_origins is empty: allow only the origin of the page the server itself
+  // serves, one whose host and port (after "http://" or "https://") are the request's Host
+  // field (ignoring case). A request with no Origin field is not refused for it either.
+  bool same_origin = false;
 };
 
 struct UpgradeAnswer {
