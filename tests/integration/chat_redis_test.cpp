@@ -1,9 +1,9 @@
-// One chat room across three servers through a real redis-server (Debian's, started here
-// on a loopback port picked for it): `sockit serve chat --room redis://...` on reactor,
-// hybrid and uring. A line typed on one server reaches the members of the others once, in
-// the seed's format, and never comes back to its sender; with Redis killed, each server
-// goes on serving its own members, logs the outage once, and delivers across servers again
-// once Redis is back on the same port.
+// One chat room across three servers through a real redis-server (Debian's, run with
+// deploy/redis-room.conf on a loopback port picked for it): `sockit serve chat --room
+// redis://...` on reactor, hybrid and uring. A line typed on one server reaches the members
+// of the others once, in the seed's format, and never comes back to its sender; with Redis
+// killed, each server goes on serving its own members, logs the outage once, and delivers
+// across servers again once Redis is back on the same port.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "chat_redis_fixture.hpp"
 #include "serve_fixture.hpp"
 #include "sockit/deadline.hpp"
 #include "sockit/tcp.hpp"
@@ -25,101 +26,6 @@ namespace sockit::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-// redis-server on 127.0.0.1:port, in the foreground, keeping nothing on disk.
-class Redis {
- public:
-  // On a free port: one the kernel gave a socket, closed again; another when the server
-  // finds it taken meanwhile.
-  Redis() {
-    for (int attempt = 0; attempt < 5 && !ok(); ++attempt) {
-      std::uint16_t candidate = 0;
-      {
-        TcpServer probe("127.0.0.1", 0);
-        candidate = probe.local_address().port();
-      }
-      start(candidate);
-    }
-  }
-
-  bool ok() const { return process_.has_value() && ready_; }
-  std::uint16_t port() const { return port_; }
-  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/lobby"; }
-  std::string log() const { return process_ ? process_->stdout_text() : std::string(); }
-
-  void kill() {
-    process_->signal(SIGKILL);
-    process_->finish(20s);
-    ready_ = false;
-  }
-
-  // Again on the same port.
-  void restart() { start(port_); }
-
-  // Subscribers of the channel, as Redis counts them (-1 when it cannot say).
-  int subscribers() const {
-    Process cli({"redis-cli", "-p", std::to_string(port_), "PUBSUB", "NUMSUB", "lobby"});
-    cli.finish(20s);
-    const std::string out = cli.stdout_text();  // "lobby\nN\n"
-    const auto newline = out.find('\n');
-    if (newline == std::string::npos) return -1;
-    try {
-      return std::stoi(out.substr(newline + 1));
-    } catch (const std::exception&) {
-      return -1;
-    }
-  }
-
-  // Until `count` servers are subscribed, or 20 s.
-  bool wait_subscribers(int count) const {
-    const Deadline deadline(20s);
-    while (!deadline.expired()) {
-      if (subscribers() == count) return true;
-      std::this_thread::sleep_for(20ms);  // polling Redis's own count, with a deadline
-    }
-    return false;
-  }
-
- private:
-  void start(std::uint16_t port) {
-    port_ = port;
-    process_.reset();
-    process_.emplace(std::vector<std::string>{"redis-server", "--port", std::to_string(port),
-                                              "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                                              "no"});
-    ready_ = process_->wait_stdout("Ready to accept connections", 20s);
-  }
-
-  std::optional<Process> process_;
-  std::uint16_t port_ = 0;
-  bool ready_ = false;
-};
-
-// A chat member: reads its connection line by line.
-class Member {
- public:
-  Member(std::uint16_t port, const std::string& nick) : client_(port) {
-    client_.send(nick + "\n");
-    welcome_ = next_line();
-  }
-  const std::string& welcome() const { return welcome_; }
-  void say(const std::string& line) { client_.send(line + "\n"); }
-
-  // The next whole line with its "\n", or "" when none came within `timeout`.
-  std::string next_line(std::chrono::milliseconds timeout = 20s) {
-    const std::string& text = client_.read_until_from(used_, "\n", timeout);
-    const auto end = text.find('\n', used_);
-    if (end == std::string::npos) return {};
-    std::string line = text.substr(used_, end + 1 - used_);
-    used_ = end + 1;
-    return line;
-  }
-
- private:
-  Client client_;
-  std::size_t used_ = 0;
-  std::string welcome_;
-};
 
 class ChatRedis : public ::testing::Test {
  protected:
