@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -115,5 +116,14 @@ class Member {
   std::size_t used_ = 0;
   std::string welcome_;
 };
+
+// The next line of `member`, after the joins of earlier members that may still reach it
+// (said before it joined, on another server, delivered after): each of those at most once.
+inline std::string next_after_late_joins(Member& member, std::set<std::string>& late_joins) {
+  std::string line = member.next_line();
+  while (late_joins.erase(line) == 1)
+    line = member.next_line();
+  return line;
+}
 
 }  // namespace sockit::test

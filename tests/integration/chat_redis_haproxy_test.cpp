@@ -37,15 +37,6 @@ bool replace(std::string& word, const std::string& from, const std::string& to) 
   return true;
 }
 
-// The next line of `member`, after the joins of earlier members that may still reach it
-// (said before it joined, on another server, delivered after): each of those at most once.
-std::string next_after_late_joins(Member& member, std::set<std::string>& late_joins) {
-  std::string line = member.next_line();
-  while (late_joins.erase(line) == 1)
-    line = member.next_line();
-  return line;
-}
-
 class ChatBehindHaproxy : public ::testing::Test {
  protected:
   void SetUp() override {
