@@ -144,16 +144,18 @@ TEST_F(ChatRedis, OneRoomAcrossFiveServersSurvivesARedisRestart) {
     EXPECT_TRUE(seen_by_dave.insert(line).second) << "twice: " << line;
   }
 
-  // The outage was logged once per link, and its end too.
+  // The outage was logged once per link, and its end too (on thread, each link has a thread
+  // of its own and logs when it finds out: read the log until both are back).
   for (ServeProcess* server : {&first, &third, &blocking}) {
     const std::string& log = server->process->stderr_text();
+    EXPECT_TRUE(server->process->wait_stderr("(subscriber): connected again", 20s)) << log;
+    EXPECT_TRUE(server->process->wait_stderr("(publisher): connected again", 20s)) << log;
     for (const char* line : {"(subscriber): connection lost", "(publisher): connection lost"}) {
       const auto at = log.find(line);
       EXPECT_NE(at, std::string::npos) << log;
       EXPECT_EQ(log.find(line, at + 1), std::string::npos) << "logged twice: " << line << "\n"
                                                            << log;
     }
-    EXPECT_TRUE(server->process->wait_stderr("(subscriber): connected again", 20s)) << log;
   }
   for (auto& server : servers) {
     EXPECT_TRUE(server->terminate().success()) << server->process->stderr_text();
