@@ -180,16 +180,18 @@ std::shared_ptr<Service> make_tcp_service(const ServeArgs& args) {
   }
 }
 
-// --room: the chat service's, kept by an event loop.
+// --room: the chat service's, kept by an event loop or by threads of its own.
 void check_room(const ServeArgs& args, Architecture arch) {
   if (args.service != "chat") {
     usage_error(fmt::format("serve: --room is the chat service's, not {}'s", args.service));
   }
   if (arch != Architecture::reactor && arch != Architecture::hybrid &&
-      arch != Architecture::uring && arch != Architecture::uring_hybrid) {
-    usage_error(fmt::format(
-        "serve: --room redis:// needs --arch reactor, hybrid, uring or uring-hybrid (not {})",
-        args.arch));
+      arch != Architecture::uring && arch != Architecture::uring_hybrid &&
+      arch != Architecture::thread && arch != Architecture::pool) {
+    usage_error(
+        fmt::format("serve: --room redis:// needs --arch reactor, hybrid, uring, "
+                    "uring-hybrid, thread or pool (not {})",
+                    args.arch));
   }
 }
 
@@ -339,7 +341,7 @@ void register_serve(CLI::App& app, int& exit_code) {
                   "address (IPv6: per /64)");
   cmd->add_option("--room", args->http.chat_room,
                   "chat: share the room with every server on a Redis channel, "
-                  "redis://HOST:PORT/NAME (event-loop architectures)");
+                  "redis://HOST:PORT/NAME (the event-loop architectures, thread and pool)");
   cmd->add_option("--root", args->http.http_root, "http: the directory served")
       ->check(CLI::ExistingDirectory)
       ->capture_default_str();

@@ -68,7 +68,10 @@ struct Channel {
       : id(channel_id), owned(std::move(outbound)), socket(&owned), out(host, channel_id, &owned) {}
 
   bool over() const noexcept { return ended || (out.closing() && out.queued() == 0); }
-  Clock::time_point deadline() const noexcept { return write_until ? *write_until : idle_until; }
+  Clock::time_point deadline() const noexcept {
+    if (write_until) return *write_until;
+    return link ? Clock::time_point::max() : idle_until;
+  }
 
   std::uint64_t id;
   Socket owned;  // an outbound channel's socket; the accepted one belongs to its runner
@@ -85,6 +88,7 @@ struct Channel {
   bool heard = false;   // the peer has sent bytes
   bool hangup = false;  // POLLHUP while not reading: stop polling until reading resumes
   bool ended = false;
+  bool link = false;  // a service's link: never idle, however long it is silent
   std::string reason;
 };
 
@@ -120,11 +124,19 @@ class Connection final : public ChannelHost {
         buffer_(thread_read_buffer()),
         fds_(thread_poll_set()),
         primary_(*this, accepted_channel, socket) {}
+  // A service's link, connected to `peer`, served by `session`.
+  Connection(Runtime& rt, Socket& socket, const Address& peer, std::unique_ptr<Session> session)
+      : Connection(rt, socket, peer, Clock::now()) {
+    primary_.session = std::move(session);
+    primary_.link = true;
+  }
 
   void run() {
-    ConnectionInfo info{peer_, local_address(), rt_.options.limits};
-    primary_.session = rt_.service.open(info);
-    if (logging()) rt_.log.info("connection from " + peer_.to_string());
+    if (!primary_.link) {
+      ConnectionInfo info{peer_, local_address(), rt_.options.limits};
+      primary_.session = rt_.service.open(info);
+      if (logging()) rt_.log.info("connection from " + peer_.to_string());
+    }
     primary_.idle_until = Clock::now() + rt_.options.idle_timeout;
     invoke(primary_, [this] { primary_.session->on_open(primary_.out); });
     flush_all();
@@ -147,7 +159,7 @@ class Connection final : public ChannelHost {
       primary_.session.reset();
     }
     uncharge(primary_);
-    if (logging()) {
+    if (logging() && !primary_.link) {
       // A failure during the drain (a write deadline, a poll error) names itself.
       const std::string reason =
           primary_.reason.empty() && draining_ ? "server stopping" : primary_.reason;
@@ -228,7 +240,8 @@ class Connection final : public ChannelHost {
   void callback_failed(Channel& ch, std::string_view what) noexcept {
     try {
       if (ch.id == accepted_channel) {
-        rt_.log.error("connection " + peer_.to_string() + ": " + std::string(what));
+        rt_.log.error(std::string(ch.link ? "link " : "connection ") + peer_.to_string() + ": " +
+                      std::string(what));
       } else {
         rt_.log.error("outbound connection " + ch.name + ": " + std::string(what));
       }
@@ -256,7 +269,13 @@ class Connection final : public ChannelHost {
     for (;;) {
       if (primary_.over()) break;
       if (!draining_ && (stop_seen || rt_.stop.requested())) {
-        begin_drain();
+        if (primary_.link) {
+          // A link has no client waiting for answers: it closes at once.
+          close_outbound("server stopping");
+          end(primary_, "server stopping");
+        } else {
+          begin_drain();
+        }
         return;
       }
       if (std::exchange(read_first, false) && can_read(primary_)) {
@@ -828,6 +847,24 @@ void run_blocking_handler(Runtime& rt, const BlockingService& service, Socket& s
 }
 
 }  // namespace
+
+void serve_link(Runtime& rt, Socket& socket, const Address& peer,
+                std::unique_ptr<Session> session) noexcept {
+  try {
+    Connection connection(rt, socket, peer, std::move(session));
+    try {
+      connection.run();
+    } catch (const std::exception& e) {
+      rt.log.error("link " + peer.to_string() + ": " + e.what());
+      connection.set_reason("error");
+      connection.finish();
+    }
+  } catch (const std::exception& e) {
+    rt.log.error("link " + peer.to_string() + ": " + e.what());
+  } catch (...) {
+    rt.log.error("link " + peer.to_string() + ": unknown error");
+  }
+}
 
 void serve_connection(Runtime& rt, Socket& socket, const Address& peer,
                       Clock::time_point accepted) noexcept {

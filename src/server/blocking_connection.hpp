@@ -4,8 +4,11 @@
 // connection after the idle timeout, and on a stop request answers what has already arrived
 // (on a new connection that has sent nothing yet, waiting a moment for its first bytes)
 // and closes within the drain deadline. The same loop runs the session's timers, the
-// continuations of its off-loop work and the outbound connections it opens.
+// continuations of its off-loop work and the outbound connections it opens. A service's
+// link runs on the same loop (serve_link).
 #pragma once
+
+#include <memory>
 
 #include "runtime.hpp"
 #include "sockit/deadline.hpp"
@@ -20,5 +23,12 @@ namespace sockit::server::detail {
 // logged.
 void serve_connection(Runtime& rt, Socket& socket, const Address& peer,
                       Clock::time_point accepted) noexcept;
+
+// Runs `session` on a link of the service (ServiceLink) that `socket` has just connected to
+// `peer`, with the same loop, until the link ends or a stop is requested; then the session
+// hears on_close. A link has no idle timeout, and closes at once at a stop: no client waits
+// for its answers. Never throws: failures are logged.
+void serve_link(Runtime& rt, Socket& socket, const Address& peer,
+                std::unique_ptr<Session> session) noexcept;
 
 }  // namespace sockit::server::detail

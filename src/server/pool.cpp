@@ -12,6 +12,7 @@
 #include "accept_loop.hpp"
 #include "blocking_connection.hpp"
 #include "runtime.hpp"
+#include "thread_links.hpp"
 
 namespace sockit::server::detail {
 namespace {
@@ -100,6 +101,7 @@ void run_pool(Runtime& rt) {
   rt.log.debug("pool of " + std::to_string(workers) + " threads, queue of " +
                std::to_string(capacity));
 
+  ThreadLinks links(rt);
   AcceptLoop acceptor(rt);
   while (auto admitted = acceptor.next()) {
     if (!queue.push(*admitted)) {

@@ -37,6 +37,11 @@ bool is_event_loop(Architecture arch) {
          arch == Architecture::uring || arch == Architecture::uring_hybrid;
 }
 
+// The event loops keep a service's links on the loop; thread and pool on threads of their own.
+bool keeps_links(Architecture arch) {
+  return is_event_loop(arch) || arch == Architecture::thread || arch == Architecture::pool;
+}
+
 bool on_uring(Architecture arch) {
   return arch == Architecture::uring || arch == Architecture::uring_hybrid;
 }
@@ -64,12 +69,12 @@ void check_compatible(const Service& service, Architecture arch) {
         "(it serves one connection at a time); use one of: " +
         architectures_where(service.needs_shared_state() ? shared_and_concurrent : concurrent));
   }
-  if (!service.links().empty() && !is_event_loop(arch)) {
+  if (!service.links().empty() && !keeps_links(arch)) {
     throw std::invalid_argument(
         "service '" + std::string(service.name()) +
-        "' keeps connections of its own open (a link to another server), which only the "
-        "event-loop architectures keep; use one of: " +
-        architectures_where(is_event_loop));
+        "' keeps connections of its own open (a link to another server), which the " +
+        std::string(to_string(arch)) +
+        " architecture does not keep; use one of: " + architectures_where(keeps_links));
   }
   if (dynamic_cast<const BlockingService*>(&service) != nullptr && is_event_loop(arch)) {
     throw std::invalid_argument(

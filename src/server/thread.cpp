@@ -13,6 +13,7 @@
 #include "accept_loop.hpp"
 #include "blocking_connection.hpp"
 #include "runtime.hpp"
+#include "thread_links.hpp"
 
 namespace sockit::server::detail {
 namespace {
@@ -59,6 +60,7 @@ void join_finished(Threads& threads) {
 }  // namespace
 
 void run_thread(Runtime& rt) {
+  ThreadLinks links(rt);
   Threads threads;
   AcceptLoop acceptor(rt);
   while (auto admitted = acceptor.next([&] { join_finished(threads); })) {

@@ -1,7 +1,8 @@
-// One chat room across three servers through a real redis-server (Debian's, started here
-// on a loopback port picked for it): `sockit serve chat --room redis://...` on reactor,
-// hybrid and uring. A line typed on one server reaches the members of the others once, in
-// the seed's format, and never comes back to its sender; with Redis killed, each server
+// One chat room across three servers through a real redis-server (Debian's, run with
+// deploy/redis-room.conf on a loopback port picked for it): `sockit serve chat --room
+// redis://...` on reactor, hybrid, uring, and thread and pool (which keep the links on
+// threads of their own). A line typed on one server reaches the members of the others once,
+// in the seed's format, and never comes back to its sender; with Redis killed, each server
 // goes on serving its own members, logs the outage once, and delivers across servers again
 // once Redis is back on the same port.
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "chat_redis_fixture.hpp"
 #include "serve_fixture.hpp"
 #include "sockit/deadline.hpp"
 #include "sockit/tcp.hpp"
@@ -26,101 +28,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// redis-server on 127.0.0.1:port, in the foreground, keeping nothing on disk.
-class Redis {
- public:
-  // On a free port: one the kernel gave a socket, closed again; another when the server
-  // finds it taken meanwhile.
-  Redis() {
-    for (int attempt = 0; attempt < 5 && !ok(); ++attempt) {
-      std::uint16_t candidate = 0;
-      {
-        TcpServer probe("127.0.0.1", 0);
-        candidate = probe.local_address().port();
-      }
-      start(candidate);
-    }
-  }
-
-  bool ok() const { return process_.has_value() && ready_; }
-  std::uint16_t port() const { return port_; }
-  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/lobby"; }
-  std::string log() const { return process_ ? process_->stdout_text() : std::string(); }
-
-  void kill() {
-    process_->signal(SIGKILL);
-    process_->finish(20s);
-    ready_ = false;
-  }
-
-  // Again on the same port.
-  void restart() { start(port_); }
-
-  // Subscribers of the channel, as Redis counts them (-1 when it cannot say).
-  int subscribers() const {
-    Process cli({"redis-cli", "-p", std::to_string(port_), "PUBSUB", "NUMSUB", "lobby"});
-    cli.finish(20s);
-    const std::string out = cli.stdout_text();  // "lobby\nN\n"
-    const auto newline = out.find('\n');
-    if (newline == std::string::npos) return -1;
-    try {
-      return std::stoi(out.substr(newline + 1));
-    } catch (const std::exception&) {
-      return -1;
-    }
-  }
-
-  // Until `count` servers are subscribed, or 20 s.
-  bool wait_subscribers(int count) const {
-    const Deadline deadline(20s);
-    while (!deadline.expired()) {
-      if (subscribers() == count) return true;
-      std::this_thread::sleep_for(20ms);  // polling Redis's own count, with a deadline
-    }
-    return false;
-  }
-
- private:
-  void start(std::uint16_t port) {
-    port_ = port;
-    process_.reset();
-    process_.emplace(std::vector<std::string>{"redis-server", "--port", std::to_string(port),
-                                              "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                                              "no"});
-    ready_ = process_->wait_stdout("Ready to accept connections", 20s);
-  }
-
-  std::optional<Process> process_;
-  std::uint16_t port_ = 0;
-  bool ready_ = false;
-};
-
-// A chat member: reads its connection line by line.
-class Member {
- public:
-  Member(std::uint16_t port, const std::string& nick) : client_(port) {
-    client_.send(nick + "\n");
-    welcome_ = next_line();
-  }
-  const std::string& welcome() const { return welcome_; }
-  void say(const std::string& line) { client_.send(line + "\n"); }
-
-  // The next whole line with its "\n", or "" when none came within `timeout`.
-  std::string next_line(std::chrono::milliseconds timeout = 20s) {
-    const std::string& text = client_.read_until_from(used_, "\n", timeout);
-    const auto end = text.find('\n', used_);
-    if (end == std::string::npos) return {};
-    std::string line = text.substr(used_, end + 1 - used_);
-    used_ = end + 1;
-    return line;
-  }
-
- private:
-  Client client_;
-  std::size_t used_ = 0;
-  std::string welcome_;
-};
-
 class ChatRedis : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -130,29 +37,31 @@ class ChatRedis : public ::testing::Test {
 };
 
 TEST_F(ChatRedis, RefusedOnArchitecturesThatKeepNoLink) {
-  Process serve({binary("bin/sockit"), "serve", "chat", "--arch", "thread", "--port", "0", "--room",
-                 "redis://127.0.0.1:6379/lobby"});
+  Process serve({binary("bin/sockit"), "serve", "chat", "--arch", "prefork", "--port", "0",
+                 "--room", "redis://127.0.0.1:6379/lobby"});
   const ExitStatus status = serve.finish(20s);
   EXPECT_TRUE(status.exited);
   EXPECT_EQ(status.code, 2);
   EXPECT_NE(serve.stderr_text().find(
-                "--room redis:// needs --arch reactor, hybrid, uring or uring-hybrid"),
+                "--room redis:// needs --arch reactor, hybrid, uring, uring-hybrid, thread or pool "
+                "(not prefork)"),
             std::string::npos)
       << serve.stderr_text();
 }
 
-TEST_F(ChatRedis, OneRoomAcrossThreeServersSurvivesARedisRestart) {
+TEST_F(ChatRedis, OneRoomAcrossFiveServersSurvivesARedisRestart) {
   Redis redis;
   ASSERT_TRUE(redis.ok()) << redis.log();
   std::vector<std::unique_ptr<ServeProcess>> servers;
-  for (const char* arch : {"reactor", "hybrid", "uring"}) {
+  for (const char* arch : {"reactor", "hybrid", "uring", "thread", "pool"}) {
     servers.push_back(std::make_unique<ServeProcess>(
         "chat", arch, std::vector<std::string>{"--room", redis.url()}));
     ASSERT_TRUE(servers.back()->ok());
   }
   ServeProcess& first = *servers[0];
   ServeProcess& third = *servers[2];
-  ASSERT_TRUE(redis.wait_subscribers(3)) << first.process->stderr_text();
+  ServeProcess& blocking = *servers[3];  // thread
+  ASSERT_TRUE(redis.wait_subscribers(5)) << blocking.process->stderr_text();
   for (auto& server : servers) {
     ASSERT_TRUE(server->process->wait_stderr("(publisher): connected", 20s))
         << server->process->stderr_text();
@@ -163,20 +72,30 @@ TEST_F(ChatRedis, OneRoomAcrossThreeServersSurvivesARedisRestart) {
   Member bob(third.port, "bob");
   EXPECT_EQ(bob.welcome(), "Welcome to the chat, bob\n");
   EXPECT_EQ(alice.next_line(), "bob joined the chat\n");
+  Member dave(blocking.port, "dave");
+  EXPECT_EQ(dave.welcome(), "Welcome to the chat, dave\n");
+  EXPECT_EQ(alice.next_line(), "dave joined the chat\n");
+  // A join said before a member of another server joined may still reach it after, once.
+  std::set<std::string> late_for_bob{"alice joined the chat\n"};
+  std::set<std::string> late_for_dave{"alice joined the chat\n", "bob joined the chat\n"};
+  EXPECT_EQ(next_after_late_joins(bob, late_for_bob), "dave joined the chat\n");
   bob.say("hello from three");
   EXPECT_EQ(alice.next_line(), "bob: hello from three\n");
+  EXPECT_EQ(next_after_late_joins(dave, late_for_dave), "bob: hello from three\n");
   bob.say("second");
   EXPECT_EQ(alice.next_line(), "bob: second\n");  // the first one came once
+  EXPECT_EQ(dave.next_line(), "bob: second\n");
   alice.say("hi bob");
-  // Alice's join went out before bob joined, but may reach the third server after: bob
-  // hears it then, once. His own lines never come back.
-  std::string to_bob = bob.next_line();
-  if (to_bob == "alice joined the chat\n") to_bob = bob.next_line();
-  EXPECT_EQ(to_bob, "alice: hi bob\n");
+  // His own lines never come back.
+  EXPECT_EQ(next_after_late_joins(bob, late_for_bob), "alice: hi bob\n");
+  EXPECT_EQ(dave.next_line(), "alice: hi bob\n");
+  dave.say("from a thread");
+  EXPECT_EQ(alice.next_line(), "dave: from a thread\n");
+  EXPECT_EQ(bob.next_line(), "dave: from a thread\n");
 
   // Redis gone: each server still serves its own room.
   redis.kill();
-  for (ServeProcess* server : {&first, &third}) {
+  for (ServeProcess* server : {&first, &third, &blocking}) {
     EXPECT_TRUE(server->process->wait_stderr("(subscriber): connection lost; reconnecting", 20s))
         << server->process->stderr_text();
   }
@@ -192,7 +111,7 @@ TEST_F(ChatRedis, OneRoomAcrossThreeServersSurvivesARedisRestart) {
   // from then on each comes once, in order.
   redis.restart();
   ASSERT_TRUE(redis.ok()) << redis.log();
-  ASSERT_TRUE(redis.wait_subscribers(3)) << first.process->stderr_text();
+  ASSERT_TRUE(redis.wait_subscribers(5)) << blocking.process->stderr_text();
   std::optional<int> heard;
   for (int n = 0; n < 100 && !heard; ++n) {
     bob.say("after restart " + std::to_string(n));
@@ -213,17 +132,30 @@ TEST_F(ChatRedis, OneRoomAcrossThreeServersSurvivesARedisRestart) {
     EXPECT_TRUE(seen.insert(line).second) << "twice: " << line;
   }
   EXPECT_EQ(carol.next_line(), "bob: after restart " + std::to_string(*heard) + "\n");
+  // On the thread server too: some of the numbered lines, each once, then the final one;
+  // nothing said on the first server while Redis was down.
+  std::set<std::string> seen_by_dave;
+  for (;;) {
+    const std::string line = dave.next_line();
+    ASSERT_FALSE(line.empty()) << "dave never heard bob's final line\n"
+                               << blocking.process->stderr_text();
+    if (line == "bob: final\n") break;
+    ASSERT_EQ(line.rfind("bob: after restart ", 0), 0u) << line;
+    EXPECT_TRUE(seen_by_dave.insert(line).second) << "twice: " << line;
+  }
 
-  // The outage was logged once per link, and its end too.
-  for (ServeProcess* server : {&first, &third}) {
+  // The outage was logged once per link, and its end too (on thread, each link has a thread
+  // of its own and logs when it finds out: read the log until both are back).
+  for (ServeProcess* server : {&first, &third, &blocking}) {
     const std::string& log = server->process->stderr_text();
+    EXPECT_TRUE(server->process->wait_stderr("(subscriber): connected again", 20s)) << log;
+    EXPECT_TRUE(server->process->wait_stderr("(publisher): connected again", 20s)) << log;
     for (const char* line : {"(subscriber): connection lost", "(publisher): connection lost"}) {
       const auto at = log.find(line);
       EXPECT_NE(at, std::string::npos) << log;
       EXPECT_EQ(log.find(line, at + 1), std::string::npos) << "logged twice: " << line << "\n"
                                                            << log;
     }
-    EXPECT_TRUE(server->process->wait_stderr("(subscriber): connected again", 20s)) << log;
   }
   for (auto& server : servers) {
     EXPECT_TRUE(server->terminate().success()) << server->process->stderr_text();

@@ -126,6 +126,8 @@ class Client {
  public:
   explicit Client(std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(20))
       : socket_(TcpSocket::connect(Address::loopback_ipv4(port), timeout)) {}
+  // On a connection made elsewhere (from a chosen source address, say).
+  explicit Client(TcpSocket socket) : socket_(std::move(socket)) {}
 
   Socket& socket() { return socket_; }
 

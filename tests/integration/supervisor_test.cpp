@@ -12,8 +12,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -25,6 +23,7 @@
 #include "support/process.hpp"
 #include "support/require_tool.hpp"
 #include "support/temp_dir.hpp"
+#include "unit_file.hpp"
 
 namespace sockit::test {
 namespace {
@@ -153,26 +152,6 @@ TEST_P(Readiness, ReadyOnceListeningAndStoppingAtTheDrain) {
 
 INSTANTIATE_TEST_SUITE_P(Architectures, Readiness,
                          ::testing::Values("thread", "prefork", "uring-hybrid"), arch_param_name);
-
-// A systemd unit file's `Key=value` settings (the last one of each key wins, as in systemd).
-std::map<std::string, std::string> unit_settings(const std::string& path) {
-  std::map<std::string, std::string> settings;
-  std::ifstream file(path);
-  for (std::string line; std::getline(file, line);) {
-    if (line.empty() || line[0] == '#' || line[0] == '[') continue;
-    const std::size_t equals = line.find('=');
-    if (equals != std::string::npos) settings[line.substr(0, equals)] = line.substr(equals + 1);
-  }
-  return settings;
-}
-
-std::vector<std::string> split_words(const std::string& text) {
-  std::vector<std::string> words;
-  std::istringstream in(text);
-  for (std::string word; in >> word;)
-    words.push_back(word);
-  return words;
-}
 
 // deploy/sockit-echo.socket and .service, as written: the socket's address (on a port the
 // test picks) with SO_REUSEPORT as the unit asks, the service's ExecStart (the installed

@@ -34,10 +34,10 @@ namespace sockit::server {
 // A room shared by several servers: with room_url "redis://HOST:PORT/NAME" every server on
 // the same Redis channel tells the others its members' joins, lines and leaves, and hands
 // theirs to its own members, in the same format, each once and never back to the sender.
-// Only the event-loop architectures keep the link (see ServiceLink); while Redis is down
-// each server serves its own members, logs the outage once, and reconnects with backoff;
-// lines said meanwhile reach only the members of their own server. Nicknames are unique
-// per server, not across the shared room.
+// The event-loop architectures, thread and pool keep the link (see ServiceLink); while Redis is
+// down each server serves its own members, logs the outage once, and reconnects with backoff; lines
+// said meanwhile reach only the members of their own server. Nicknames are unique per server, not
+// across the shared room.
 struct ChatOptions {
   std::size_t max_nick_length = 32;
   unsigned max_nick_attempts = 5;

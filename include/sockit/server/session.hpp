@@ -165,7 +165,8 @@ class Session {
 // room's links to Redis). The event-loop architectures dial it on their first loop when
 // they start, serve it like any outbound connection (no idle timeout), and dial it again
 // with backoff (100 ms doubling to 2 s) whenever it fails or ends, until the server stops.
-// An outage is logged once when it begins and once when it ends.
+// thread and pool do the same on a thread per link, which serves it with the loop of a
+// blocking connection. An outage is logged once when it begins and once when it ends.
 class ServiceLink {
  public:
   virtual ~ServiceLink() = default;
@@ -195,8 +196,8 @@ class Service {
   virtual bool needs_concurrency() const { return false; }
   // Sent to a client turned away because the server is at its connection limit.
   virtual std::string_view full_message() const { return "Server full, try again later\n"; }
-  // The connections the server keeps open for the service (see ServiceLink). Only the
-  // event-loop architectures keep them; the others refuse a service that has any.
+  // The connections the server keeps open for the service (see ServiceLink). The event-loop
+  // architectures, thread and pool keep them; the others refuse a service that has any.
   virtual std::vector<std::shared_ptr<ServiceLink>> links() const { return {}; }
   virtual std::unique_ptr<Session> open(const ConnectionInfo& connection) = 0;
 };
