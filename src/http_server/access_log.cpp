@@ -8,6 +8,7 @@
 #include <ctime>
 #include <string>
 
+#include "../quiet_thread.hpp"
 #include "sockit/error.hpp"
 #include "sockit/http/request_parser.hpp"
 
@@ -131,7 +132,7 @@ void AccessLog::flush() {
 
 void AccessLog::start_writer_locked() {
   writer_pid_ = ::getpid();
-  writer_ = std::thread([this] { writer_main(); });
+  writer_ = sockit::detail::quiet_thread([this] { writer_main(); });
 }
 
 // Writes a batch at most every 100 ms: a busy server makes one write(2) per batch, an idle

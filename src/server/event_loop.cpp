@@ -151,6 +151,10 @@ void EventLoop::prefetch_session(std::uint64_t token) const noexcept {
 void EventLoop::begin_drain() {
   if (shared_.draining) return;
   shared_.draining = true;
+  // The stop arrived through an eventfd, which orders nothing a race detector can see: this
+  // acquire pairs with request()'s release, so what the requester did before (a restart
+  // thread reading the listener about to be closed here) happens before the drain.
+  static_cast<void>(shared_.rt.stop.requested());
   drain_deadline_ = shared_.now + shared_.rt.options.drain_timeout;
   unwatch_stop();
   acceptor_.stop();

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "../quiet_thread.hpp"
 #include "accept_loop.hpp"
 #include "event_loop.hpp"
 #include "runtime.hpp"
@@ -119,7 +120,7 @@ void run_hybrid(Runtime& rt, LoopKind kind) {
     threads.reserve(reactors - 1);
     try {
       for (unsigned i = 1; i < reactors; ++i)
-        threads.emplace_back(run_one, std::ref(*loops[i]));
+        threads.push_back(sockit::detail::quiet_thread<std::jthread>(run_one, std::ref(*loops[i])));
     } catch (...) {
       rt.stop.request();  // the reactors already started drain and return before the join
       throw;

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "../quiet_thread.hpp"
 #include "accept_loop.hpp"
 #include "blocking_connection.hpp"
 #include "runtime.hpp"
@@ -96,7 +97,8 @@ void run_pool(Runtime& rt) {
   std::vector<std::thread> threads;
   threads.reserve(workers);
   for (unsigned i = 0; i < workers; ++i) {
-    threads.emplace_back([&rt, &queue, &state = states[i]] { work(rt, queue, state); });
+    threads.push_back(sockit::detail::quiet_thread(
+        [&rt, &queue, &state = states[i]] { work(rt, queue, state); }));
   }
   rt.log.debug("pool of " + std::to_string(workers) + " threads, queue of " +
                std::to_string(capacity));

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "../quiet_thread.hpp"
 #include "fork_gate.hpp"
 #include "signals.hpp"
 #include "sockit/address.hpp"
@@ -120,7 +121,7 @@ void RestartOnSignal::start() {
   // Returns once the thread is running: a fork that prefork or fork makes right after must
   // not catch it half-started, holding a lock of the runtime's its child would inherit.
   std::atomic<bool> started{false};
-  thread_ = std::thread([this, &started] {
+  thread_ = sockit::detail::quiet_thread([this, &started] {
     started.store(true);
     started.notify_one();
     watch();

@@ -16,26 +16,6 @@
 namespace sockit::server::detail {
 namespace {
 
-void write_line(std::string_view level, std::string_view message) {
-  std::string line = "sockit[" + std::to_string(::getpid()) + "] ";
-  line += level;
-  line += ' ';
-  line += message;
-  line += '\n';
-  // One write per line so lines from threads and worker processes never interleave.
-  const char* p = line.data();
-  std::size_t left = line.size();
-  while (left > 0) {
-    ssize_t n = ::write(STDERR_FILENO, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;  // stderr gone: nothing better to do
-    }
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-}
-
 // The per-address key: the IP for IP peers (so two ports of one client share a limit);
 // Unix peers all share one key.
 std::string address_key(const Address& peer) {
@@ -44,6 +24,32 @@ std::string address_key(const Address& peer) {
 }
 
 }  // namespace
+
+void Logger::write_line(std::string_view level, std::string_view message) const {
+  std::string line = "sockit[" + std::to_string(::getpid()) + "] ";
+  line += level;
+  line += ' ';
+  line += message;
+  line += '\n';
+  if (writer_ != nullptr) {
+    writer_->write(line);
+    return;
+  }
+  // One write per line so lines from threads and worker processes never interleave.
+  std::string_view left = line;
+  while (!left.empty()) {
+    ssize_t n = ::write(STDERR_FILENO, left.data(), left.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // stderr gone: nothing better to do
+    }
+    left.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+void Logger::flush() const noexcept {
+  if (writer_ != nullptr) writer_->flush(LogWriter::flush_at_exit);
+}
 
 void Logger::info(std::string_view message) const {
   if (level_ != LogLevel::quiet) write_line("INFO", message);

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "log_writer.hpp"
 #include "output_budget.hpp"
 #include "shared_address_slots.hpp"
 #include "sockit/address.hpp"
@@ -24,17 +25,23 @@
 namespace sockit::server::detail {
 
 // Thread-safe line logger to stderr: "sockit[PID] LEVEL message". Errors always print;
-// info unless quiet; debug only when verbose. One write(2) per line (safe across fork).
+// info unless quiet; debug only when verbose. Through a LogWriter, lines are queued for
+// its thread and never wait for stderr (and may be dropped, counted, when it stalls);
+// without one, or in a forked child, each line is one write(2), so lines never interleave.
 class Logger {
  public:
-  explicit Logger(LogLevel level) : level_(level) {}
+  explicit Logger(LogLevel level, LogWriter* writer = nullptr) : level_(level), writer_(writer) {}
   void info(std::string_view message) const;
   void debug(std::string_view message) const;
   void error(std::string_view message) const;
   LogLevel level() const noexcept { return level_; }
+  // Waits (a few seconds at most) until the queued lines are written.
+  void flush() const noexcept;
 
  private:
+  void write_line(std::string_view level, std::string_view message) const;
   LogLevel level_;
+  LogWriter* writer_;
 };
 
 // The connection limits (global and per client address). admit() either gives a ticket

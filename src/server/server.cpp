@@ -105,7 +105,7 @@ struct Server::Impl {
   Impl(std::shared_ptr<Service> s, ServerOptions o)
       : service(std::move(s)),
         options(std::move(o)),
-        log(options.log_level),
+        log(options.log_level, &log_writer),
         gate(options.max_connections, options.max_connections_per_ip) {}
 
   std::shared_ptr<Service> service;
@@ -115,6 +115,7 @@ struct Server::Impl {
   std::optional<Socket> inherited;  // passed by a supervisor (socket activation)
   Socket* listener = nullptr;
   Address local;
+  detail::LogWriter log_writer;  // stderr, off the serving threads; flushed when destroyed
   detail::Logger log;
   detail::ConnectionGate gate;
   detail::StopSignal stop;
@@ -253,6 +254,7 @@ void Server::run() {
       break;
   }
   s.listener->close();
+  s.log.flush();  // the runners' lines come before the last one
   if (s.options.announce) detail::Logger(LogLevel::info).info("Shutdown complete");
 }
 

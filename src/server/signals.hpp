@@ -3,7 +3,8 @@
 // children switch to "child mode", where every signal only requests the stop, because a
 // Ctrl-C reaches the whole process group and the master forwards SIGTERM on top of it. A
 // child stops through a stop signal of its own, so a signal sent to one worker or one
-// connection process ends that process alone.
+// connection process ends that process alone. The threads the server starts block every
+// asynchronous signal (quiet_thread.hpp), so the handlers run on the program's own threads.
 #pragma once
 
 #include <signal.h>

@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "../quiet_thread.hpp"
 #include "sockit/options.hpp"
 
 namespace sockit::server::detail {
@@ -131,7 +132,7 @@ StoppingNotice::StoppingNotice(const SupervisorNotifier& notifier, const StopSig
   if (done_.get() < 0) return;
   // Returns once the thread runs, so no fork catches it half-started (see restart.cpp).
   std::atomic<bool> started{false};
-  thread_ = std::thread([this, &notifier, &stop, &handed_over, &started] {
+  thread_ = sockit::detail::quiet_thread([this, &notifier, &stop, &handed_over, &started] {
     started.store(true);
     started.notify_one();
     std::array<pollfd, 2> fds{pollfd{stop.fd(), POLLIN, 0}, pollfd{done_.get(), POLLIN, 0}};

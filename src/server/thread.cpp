@@ -10,6 +10,7 @@
 #include <system_error>
 #include <thread>
 
+#include "../quiet_thread.hpp"
 #include "accept_loop.hpp"
 #include "blocking_connection.hpp"
 #include "runtime.hpp"
@@ -67,7 +68,7 @@ void run_thread(Runtime& rt) {
     auto entry = std::make_unique<ConnectionThread>(std::move(*admitted));
     ConnectionThread* raw = entry.get();
     try {
-      raw->thread = std::thread([&rt, raw] { raw->serve(rt); });
+      raw->thread = sockit::detail::quiet_thread([&rt, raw] { raw->serve(rt); });
     } catch (const std::system_error& e) {
       turn_away(rt, raw->connection.socket, raw->connection.peer, rt.service.full_message(),
                 std::string("cannot start a thread: ") + e.what());

@@ -11,6 +11,7 @@
 #include <system_error>
 #include <utility>
 
+#include "../quiet_thread.hpp"
 #include "blocking_connection.hpp"
 #include "sockit/address.hpp"
 #include "sockit/deadline.hpp"
@@ -78,7 +79,7 @@ ThreadLinks::ThreadLinks(Runtime& rt) : rt_(rt) {
   threads_.reserve(links_.size());
   for (auto& link : links_) {
     try {
-      threads_.emplace_back([this, kept = link.get()] { keep(*kept); });
+      threads_.push_back(sockit::detail::quiet_thread([this, kept = link.get()] { keep(*kept); }));
     } catch (const std::system_error& e) {
       rt_.log.error(link->describe() + ": cannot start its thread: " + e.what());
     }

@@ -123,7 +123,7 @@ struct UdpServer::Impl {
   Impl(std::shared_ptr<UdpService> s, UdpServerOptions o)
       : service(std::move(s)),
         options(std::move(o)),
-        log(options.log_level),
+        log(options.log_level, &log_writer),
         socket(UdpSocket::bound(options.host, options.port)),
         rates(options.rate_per_second) {}
 
@@ -132,6 +132,7 @@ struct UdpServer::Impl {
 
   std::shared_ptr<UdpService> service;
   UdpServerOptions options;
+  detail::LogWriter log_writer;  // stderr, off the serving thread; flushed when destroyed
   detail::Logger log;
   UdpSocket socket;
   RateTable rates;
@@ -161,6 +162,7 @@ void UdpServer::run() {
       .info("listening on " + local_address().to_string() + " (" + std::string(s.service->name()) +
             ", udp)");
   s.serve();
+  s.log.flush();  // the service's lines come before the last one
   detail::Logger(LogLevel::info).info("Shutdown complete");
 }
 

@@ -5,6 +5,8 @@
 
 #include <utility>
 
+#include "../quiet_thread.hpp"
+
 namespace sockit::server::detail {
 
 struct WorkerPool::State {
@@ -42,7 +44,7 @@ void WorkerPool::start_locked() {
   state_->threads.reserve(threads_);
   for (unsigned i = 0; i < threads_; ++i) {
     State& s = *state_;
-    state_->threads.emplace_back([&s] { work(s); });
+    state_->threads.push_back(sockit::detail::quiet_thread([&s] { work(s); }));
   }
 }
 

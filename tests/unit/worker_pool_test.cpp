@@ -2,6 +2,7 @@
 // growing, shutdown finishes what was queued, and a forked child starts threads of its own.
 // sockit-test-labels: threaded
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,6 +57,23 @@ TEST(WorkerPool, RunsJobsOnItsOwnThreads) {
   pool.shutdown();
   EXPECT_EQ(done.load(), 10) << "shutdown finishes every queued job";
   EXPECT_TRUE(elsewhere.load());
+}
+
+TEST(WorkerPool, ItsThreadsTakeNoStopSignal) {
+  // A SIGTERM sent to the process must run its handler on a thread that expects it, never
+  // on a pool thread, which may outlive the server's handlers.
+  WorkerPool pool(1, 4);
+  std::atomic<int> blocked{-1};
+  WorkerPool::Job job = [&] {
+    sigset_t mask;
+    sigemptyset(&mask);
+    ::pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+    blocked =
+        sigismember(&mask, SIGTERM) + sigismember(&mask, SIGINT) + sigismember(&mask, SIGUSR2);
+  };
+  ASSERT_TRUE(pool.try_submit(job));
+  pool.shutdown();
+  EXPECT_EQ(blocked.load(), 3);
 }
 
 TEST(WorkerPool, AFullQueueRefusesAndLeavesTheJobWithTheCaller) {
