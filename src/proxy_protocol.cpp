@@ -239,6 +239,9 @@ ProxyParse parse_v2(std::string_view bytes) {
       if (!source || !destination) return invalid("PROXY v2 header: a Unix path without its NUL");
       out.source = *source;
       out.destination = *destination;
+      // Two sun_paths of only NULs name nothing: as for UNSPEC, the connection's own stand.
+      if (source->is_unspecified_family() && destination->is_unspecified_family())
+        out.proxied = false;
     }
   }
   std::size_t at = kV2HeadSize + address_size;

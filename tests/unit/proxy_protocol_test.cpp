@@ -155,6 +155,20 @@ TEST(ProxyProtocolV2, Ipv6MixedAndUnixRoundTrip) {
   EXPECT_FALSE(result.header.proxied);
 }
 
+TEST(ProxyProtocolV2, UnixAddressesOfOnlyZerosSayNothing) {
+  // PROXY over AF_UNIX whose two sun_paths are all NULs (found by the fuzzer): no address is
+  // named, so the connection's own stand, as for UNSPEC; encoded again, it parses the same.
+  std::string header("\r\n\r\n\0\r\nQUIT\n\x21\x31\x00\xd8", 16);
+  header.append(216, '\0');
+  const ProxyParse result = parse(header);
+  ASSERT_EQ(result.status, Status::done) << result.error;
+  EXPECT_EQ(result.size, header.size());
+  EXPECT_FALSE(result.header.proxied);
+  const ProxyParse again = parse(proxy_header_v2(result.header.source, result.header.destination));
+  ASSERT_EQ(again.status, Status::done) << again.error;
+  EXPECT_EQ(again.header.proxied, result.header.proxied);
+}
+
 TEST(ProxyProtocolV2, LocalIsAProxysOwnConnection) {
   const std::string header = proxy_header_v2_local();
   ASSERT_EQ(header.size(), 16U);
