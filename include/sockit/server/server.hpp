@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "sockit/address.hpp"
+#include "sockit/server/metrics.hpp"
 #include "sockit/server/session.hpp"
 
 namespace sockit::server {
@@ -97,6 +98,9 @@ class Server {
   // Graceful stop, from any thread: stop accepting, finish in-flight work, close idle
   // connections, return from run() within the drain timeout.
   void stop() noexcept;
+  // What it has done so far (sockit/server/metrics.hpp), from any thread, at any time from
+  // construction on. Costs a walk over the workers' counters.
+  ServerMetrics metrics() const;
 
  private:
   struct Impl;
