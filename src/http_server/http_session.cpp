@@ -132,6 +132,7 @@ void HttpSession::process(std::string_view input, Output& out) {
 void HttpSession::on_head(Output& out) {
   head_timing_ = false;
   ++requests_;
+  out.tally(server::Counter::messages_in);
   const RequestHead& head = parser_.head();
   head_only_ = head.method == "HEAD";
   path_.reset();

@@ -20,9 +20,10 @@ constexpr int kMaxDrainAccepts = 4096;
 // The gate's answer for a client just accepted: admitted, or turned away (nullopt).
 std::optional<Admitted> admit(Runtime& rt, Accepted& accepted) {
   std::string reason;
-  ConnectionGate::Ticket ticket = rt.gate.admit(accepted.peer, &reason);
+  Counter refusal = Counter::refused_full;
+  ConnectionGate::Ticket ticket = rt.gate.admit(accepted.peer, &reason, &refusal);
   if (!ticket) {
-    turn_away(rt, accepted.socket, accepted.peer, rt.service.full_message(), reason);
+    turn_away(rt, accepted.socket, accepted.peer, rt.service.full_message(), reason, refusal);
     return std::nullopt;
   }
   return Admitted{std::move(accepted.socket), accepted.peer, std::move(ticket), Clock::now()};
@@ -110,7 +111,8 @@ std::optional<Accepted> AcceptLoop::accept_one() {
 }
 
 void turn_away(Runtime& rt, Socket& socket, const Address& peer, std::string_view message,
-               std::string_view reason) {
+               std::string_view reason, Counter counted) {
+  thread_shard().add(counted);
   if (rt.log.level() != LogLevel::quiet) {
     rt.log.info("refused " + peer.to_string() + ": " + std::string(reason));
   }

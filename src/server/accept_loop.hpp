@@ -43,9 +43,10 @@ class AcceptLoop {
   int backlog_taken_ = 0;
 };
 
-// Tells a client it cannot be served (`message`, best effort, never blocking) and closes.
+// Tells a client it cannot be served (`message`, best effort, never blocking) and closes;
+// counted as `counted` in the calling thread's shard.
 void turn_away(Runtime& rt, Socket& socket, const Address& peer, std::string_view message,
-               std::string_view reason);
+               std::string_view reason, Counter counted = Counter::refused_full);
 
 // How many workers an architecture runs when options.workers is 0.
 unsigned default_workers(const ServerOptions& options);

@@ -100,8 +100,10 @@ void Acceptor::on_ready() {
 void Acceptor::admit(Socket accepted, Address peer) {
   Runtime& rt = loop_.rt;
   std::string reason;
-  ConnectionGate::Ticket ticket = rt.gate.admit(peer, &reason);
+  Counter refusal = Counter::refused_full;
+  ConnectionGate::Ticket ticket = rt.gate.admit(peer, &reason, &refusal);
   if (!ticket) {
+    loop_.metrics->add(refusal);
     std::error_code ignored;  // best effort: the client is turned away either way
     accepted.write_nonblock(rt.service.full_message(), ignored);
     if (loop_.info_enabled()) rt.log.info("refused " + peer.to_string() + ": " + reason);

@@ -90,6 +90,8 @@ struct Channel {
   bool ended = false;
   bool link = false;  // a service's link: never idle, however long it is silent
   std::string reason;
+  // Why it ended, for the metrics, when not what finish() tells from the rest.
+  std::optional<Counter> closed_as;
 };
 
 struct PendingConnect {
@@ -159,6 +161,10 @@ class Connection final : public ChannelHost {
       primary_.session.reset();
     }
     uncharge(primary_);
+    if (!primary_.link) {
+      thread_shard().add(primary_.closed_as.value_or(primary_.read_open ? Counter::closed_server
+                                                                        : Counter::closed_eof));
+    }
     if (logging() && !primary_.link) {
       // A failure during the drain (a write deadline, a poll error) names itself.
       const std::string reason =
@@ -167,7 +173,8 @@ class Connection final : public ChannelHost {
     }
   }
 
-  void set_reason(std::string reason) { end(primary_, std::move(reason)); }
+  // Ends it as failed (counted as closed_error).
+  void set_reason(std::string reason) { end(primary_, std::move(reason), Counter::closed_error); }
 
   // From a ChannelPeer's task, on this thread.
   void deliver(std::uint64_t id, const std::string& bytes, bool close) {
@@ -223,6 +230,10 @@ class Connection final : public ChannelHost {
     ch.ended = true;
     if (ch.reason.empty()) ch.reason = std::move(reason);
   }
+  static void end(Channel& ch, std::string reason, Counter closed_as) {
+    if (!ch.ended) ch.closed_as = closed_as;
+    end(ch, std::move(reason));
+  }
 
   // Runs a session callback of `ch`. An exception ends that channel (the whole connection
   // when it is the accepted one), as it always has.
@@ -247,7 +258,7 @@ class Connection final : public ChannelHost {
       }
     } catch (...) {
     }
-    end(ch, "error");
+    end(ch, "error", Counter::closed_error);
   }
 
   bool can_read(const Channel& ch) const noexcept {
@@ -299,7 +310,7 @@ class Connection final : public ChannelHost {
         if (primary_.over()) break;
       }
       if (primary_.deadline() <= now) {
-        end(primary_, deadline_reason(primary_));
+        end(primary_, deadline_reason(primary_), deadline_kind(primary_));
         break;
       }
       wake = std::min(wake, primary_.deadline());
@@ -323,7 +334,7 @@ class Connection final : public ChannelHost {
       int ready = ::poll(fds_.data(), fds_.size(), timeout);
       if (ready < 0) {
         if (errno == EINTR) continue;
-        end(primary_, std::string("poll: ") + std::strerror(errno));
+        end(primary_, std::string("poll: ") + std::strerror(errno), Counter::closed_error);
         break;
       }
       if (ready == 0) {
@@ -348,6 +359,9 @@ class Connection final : public ChannelHost {
     linger();
   }
 
+  static Counter deadline_kind(const Channel& ch) noexcept {
+    return ch.write_until ? Counter::closed_server : Counter::closed_idle;
+  }
   std::string deadline_reason(const Channel& ch) const {
     if (!ch.write_until) return "idle timeout";
     return draining_ ? "drain deadline passed while writing" : "write timed out";
@@ -359,7 +373,7 @@ class Connection final : public ChannelHost {
     for (auto& ch : outbound_) {
       if (ch->ended) continue;
       if (ch->deadline() <= now) {
-        end(*ch, deadline_reason(*ch));
+        end(*ch, deadline_reason(*ch), deadline_kind(*ch));
       } else {
         wake = std::min(wake, ch->deadline());
       }
@@ -390,7 +404,7 @@ class Connection final : public ChannelHost {
     } else if ((fd.events & POLLIN) != 0) {
       after_read(ch, read_once(ch));
     } else if ((fd.revents & POLLERR) != 0 || ((fd.revents & POLLHUP) != 0 && !ch.read_open)) {
-      end(ch, "peer gone");
+      end(ch, "peer gone", Counter::closed_reset);
     } else if ((fd.revents & POLLHUP) != 0) {
       ch.hangup = true;  // reading is off: the session learns of it once it reads again
     }
@@ -399,6 +413,7 @@ class Connection final : public ChannelHost {
   // What other threads sent: bytes and a close for the accepted channel, posted tasks.
   void take_home() {
     const ConnectionPeer::Taken taken = home_->take(primary_.out.pending(), tasks_);
+    if (taken.sends != 0) thread_shard().add(Counter::messages_out, taken.sends);
     if (taken.close) primary_.out.close();
     if (taken.too_slow) too_slow(primary_);
     std::vector<ConnectionPeer::Task> tasks;
@@ -448,11 +463,12 @@ class Connection final : public ChannelHost {
     try {
       r = ch.socket->read_nonblock(std::span<char>(buffer_, read_chunk));
     } catch (const Error& e) {
-      end(ch, e.code().message());
+      end(ch, e.code().message(), failure_kind(e.code()));
       return ReadOutcome::failed;
     }
     if (r.would_block()) return ReadOutcome::nothing;
     if (r.eof()) return ReadOutcome::eof;
+    thread_shard().add(Counter::bytes_in, r.bytes);
     ch.heard = true;
     invoke(ch, [&] { ch.session->on_data(std::string_view(buffer_, r.bytes), ch.out); });
     return ReadOutcome::data;
@@ -471,7 +487,7 @@ class Connection final : public ChannelHost {
       try {
         r = ch.socket->write_nonblock(out.unsent());
       } catch (const Error& e) {
-        end(ch, e.code().message());
+        end(ch, e.code().message(), failure_kind(e.code()));
         out.discard();
         return false;
       }
@@ -528,7 +544,7 @@ class Connection final : public ChannelHost {
       try {
         ch.socket->close_write();
       } catch (const Error& e) {
-        end(ch, e.code().message());
+        end(ch, e.code().message(), failure_kind(e.code()));
         return;
       }
     }
@@ -548,7 +564,7 @@ class Connection final : public ChannelHost {
       if (ready < 0) {
         if (errno == EINTR) continue;
         // The output cannot be waited for: it is lost, and the close says why.
-        end(ch, std::string("poll: ") + std::strerror(errno));
+        end(ch, std::string("poll: ") + std::strerror(errno), Counter::closed_error);
         ch.out.discard();
         return false;
       }
@@ -842,6 +858,10 @@ void run_blocking_handler(Runtime& rt, const BlockingService& service, Socket& s
   ConnectionInfo info{peer, socket.local_address(), rt.options.limits};
   const bool logging = rt.log.level() != LogLevel::quiet;
   if (logging) rt.log.info("connection from " + peer.to_string());
+  // Counted as ended by the server whatever ended it: the handler's socket is its own.
+  struct Closed {
+    ~Closed() { thread_shard().add(Counter::closed_server); }
+  } closed;
   service.handle(socket, info);
   if (logging) rt.log.info("closed " + peer.to_string());
 }
@@ -868,6 +888,7 @@ void serve_link(Runtime& rt, Socket& socket, const Address& peer,
 
 void serve_connection(Runtime& rt, Socket& socket, const Address& peer,
                       Clock::time_point accepted) noexcept {
+  thread_shard().add(Counter::accepted);
   try {
     if (auto* blocking = dynamic_cast<BlockingService*>(&rt.service)) {
       run_blocking_handler(rt, *blocking, socket, peer);

@@ -46,6 +46,7 @@ std::optional<std::size_t> BufferedOutput::send_file(int fd, std::uint64_t offse
   // Nothing taken and no error: the file ended early; the session finds out by reading it.
   if (n == 0) return std::nullopt;
   const auto took = static_cast<std::size_t>(n);
+  thread_shard().add(Counter::bytes_out, took);
   if (took < length) file_waiting_ = true;
   return took;
 }

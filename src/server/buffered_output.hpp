@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "metric_shard.hpp"
 #include "sockit/server/session.hpp"
 #include "sockit/socket.hpp"
 
@@ -36,8 +37,11 @@ class BufferedOutput final : public Output {
   BufferedOutput(ChannelHost& host, std::uint64_t channel, Socket* socket) noexcept
       : host_(host), channel_(channel), socket_(socket) {}
 
+  // Counted in the calling thread's shard (thread_shard()), as are the bytes sent.
   void write(std::string_view bytes) override {
-    if (!closing_ && !write_shut_) pending_.append(bytes);
+    if (closing_ || write_shut_) return;
+    pending_.append(bytes);
+    thread_shard().add(Counter::messages_out);
   }
   void close() override { closing_ = true; }
   bool closing() const noexcept override { return closing_; }
@@ -52,6 +56,7 @@ class BufferedOutput final : public Output {
   std::size_t queued() const noexcept override { return pending_.size() - sent_ + file_waiting_; }
   void set_reading(bool on) override { reading_ = on; }
   std::optional<std::size_t> send_file(int fd, std::uint64_t offset, std::size_t length) override;
+  void tally(Counter counter, std::uint64_t n) noexcept override { thread_shard().add(counter, n); }
   // The rest of a file waits for the socket to take more (see send_file): the channel is
   // polled for POLLOUT and held to its write deadline, as with queued bytes.
   bool file_waiting() const noexcept { return file_waiting_; }
@@ -68,6 +73,7 @@ class BufferedOutput final : public Output {
   // The kernel took `n` more bytes. What was sent is dropped once all is sent, or once it is
   // most of the buffer, so a slow peer costs no copying per partial write.
   void sent(std::size_t n) noexcept {
+    thread_shard().add(Counter::bytes_out, n);
     sent_ += n;
     if (sent_ == pending_.size()) {
       pending_.clear();

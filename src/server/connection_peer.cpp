@@ -32,6 +32,7 @@ void ConnectionPeer::send(std::string bytes) {
   } else {
     budget_.add(bytes.size());
     queued_ += bytes;
+    ++sends_;
   }
   wake();
 }
@@ -59,6 +60,7 @@ ConnectionPeer::Taken ConnectionPeer::take(std::string& bytes, std::vector<Task>
   budget_.remove(queued_.size());
   bytes += queued_;
   queued_.clear();
+  const std::uint64_t sends = std::exchange(sends_, 0);
   if (!tasks_.empty()) {
     if (tasks.empty()) {
       tasks.swap(tasks_);
@@ -68,7 +70,7 @@ ConnectionPeer::Taken ConnectionPeer::take(std::string& bytes, std::vector<Task>
       tasks_.clear();
     }
   }
-  return {close_requested_, too_slow_};
+  return {close_requested_, too_slow_, sends};
 }
 
 void ConnectionPeer::detach() noexcept {
@@ -77,6 +79,7 @@ void ConnectionPeer::detach() noexcept {
   gone_ = true;
   budget_.remove(queued_.size());
   queued_.clear();
+  sends_ = 0;
   dropped.swap(tasks_);
 }
 

@@ -37,8 +37,9 @@ class ConnectionPeer final : public Peer {
   int wake_fd() const noexcept { return wake_fd_; }
 
   struct Taken {
-    bool close = false;     // a close was asked for
-    bool too_slow = false;  // what was sent passed the output bounds, and was dropped
+    bool close = false;       // a close was asked for
+    bool too_slow = false;    // what was sent passed the output bounds, and was dropped
+    std::uint64_t sends = 0;  // how many send() calls the bytes came from
   };
   // On the connection's thread: appends what others sent to `bytes`, moves the posted tasks
   // to `tasks`.
@@ -57,6 +58,7 @@ class ConnectionPeer final : public Peer {
   std::atomic<std::size_t> held_{0};
   std::mutex mutex_;
   std::string queued_;
+  std::uint64_t sends_ = 0;  // in queued_
   std::vector<Task> tasks_;
   bool close_requested_ = false;
   bool too_slow_ = false;

@@ -210,7 +210,8 @@ void EventLoop::deliver_mail() {
   for (const auto& peer : mail_batch_) {
     LoopConnection* c = shared_.slots.find(peer->slot);
     if (c == nullptr || !c->is(peer->generation)) continue;
-    c->write(peer->taken);
+    if (peer->taken_sends != 0) shared_.metrics->add(Counter::messages_out, peer->taken_sends);
+    c->write_mail(peer->taken);
     if (peer->take_close) c->close();
     c->settle();
   }
@@ -237,6 +238,7 @@ void EventLoop::expire_timers() {
     while (LoopConnection* c = shared_.idle.front()) {
       if (c->touched + shared_.idle_timeout + shared_.tick > now) break;
       if (shared_.info_enabled()) shared_.rt.log.info("idle timeout " + c->remote().to_string());
+      c->count_close_as(Counter::closed_idle);
       c->abort();
     }
   }

@@ -25,13 +25,15 @@ namespace {
 
 // The child: serves the one connection with a stop signal of its own, so that a signal
 // sent to this process ends this connection only.
-[[noreturn]] void connection_process_main(Runtime& rt, Admitted& admitted, pid_t parent) {
+[[noreturn]] void connection_process_main(Runtime& rt, Admitted& admitted, pid_t parent,
+                                          MetricShard* counts) {
+  set_thread_shard(counts);
   try {
     StopSignal stop;
     enter_child_process(stop, rt.stop, parent);
     rt.listener.close();
-    Runtime child{rt.service, rt.options, rt.listener, rt.local, rt.log,
-                  rt.gate,    stop,       rt.workers,  rt.output};
+    Runtime child{rt.service, rt.options, rt.listener, rt.local,  rt.log,
+                  rt.gate,    stop,       rt.workers,  rt.output, rt.metrics};
     serve_connection(child, admitted.socket, admitted.peer, admitted.accepted);
     admitted.socket.close();
   } catch (const std::exception& e) {
@@ -59,13 +61,18 @@ void run_fork(Runtime& rt) {
   auto reap = [&] { reap_children(children, on_exit); };
 
   const pid_t parent = ::getpid();
+  // The parent counts what it accepts and refuses; the children, what they serve, in a
+  // shard mapped shared before the first fork.
+  const ThreadShardScope counting(new_shard(rt, "accept"));
+  MetricShard* children_count =
+      rt.metrics != nullptr ? &rt.metrics->shared(0, "connections", true) : nullptr;
   AcceptLoop acceptor(rt);
   while (auto admitted = acceptor.next(reap, std::chrono::milliseconds(100))) {
     pid_t pid = 0;
     {
       StopSignalsBlocked blocked;
       pid = ForkGate::fork_when_clear();
-      if (pid == 0) connection_process_main(rt, *admitted, parent);
+      if (pid == 0) connection_process_main(rt, *admitted, parent, children_count);
     }
     if (pid < 0) {
       turn_away(rt, admitted->socket, admitted->peer, rt.service.full_message(),

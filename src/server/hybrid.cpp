@@ -94,6 +94,7 @@ void run_hybrid(Runtime& rt, LoopKind kind) {
   loops.push_back(std::make_unique<EventLoop>(rt, rt.listener, use, first));
   for (unsigned i = 1; i < reactors; ++i) {
     Socket& listener = shared ? rt.listener : siblings[i - 1];
+    settings.index = i;
     loops.push_back(std::make_unique<EventLoop>(rt, listener, use, settings));
   }
   if (rt.log.level() == LogLevel::verbose) {

@@ -14,6 +14,8 @@ void LineSession::on_data(std::string_view bytes, Output& out) {
   if (out.closing()) return;
   const std::size_t before = lines_;
   take(bytes, out);
+  // Counted once per read, not per line: the lines of one read cost one call.
+  if (lines_ != before) out.tally(Counter::messages_in, lines_ - before);
   if (line_timeout_.count() > 0 && !out.closing()) time_line(lines_ != before, out);
 }
 
@@ -90,6 +92,7 @@ void LineSession::on_eof(Output& out) {
     std::string last(codec_.pending());
     codec_.reset();
     if (!last.empty() && last.back() == '\r') last.pop_back();
+    out.tally(Counter::messages_in);
     deliver(last, out);
   }
   out.close();
@@ -98,6 +101,7 @@ void LineSession::on_eof(Output& out) {
 void LineSession::deliver(std::string_view line, Output& out) {
   ++lines_;
   if (!bucket_.try_take()) {
+    out.tally(Counter::messages_rate_limited);
     out.write("Rate limit exceeded\n");
     return;
   }

@@ -23,6 +23,7 @@ void LoopConnection::start(Socket accepted, Address peer, ConnectionGate::Ticket
   ++loop.live;
   loop.counters.connections.store(loop.live, std::memory_order_relaxed);
   LoopCounters::add(loop.counters.accepted);
+  loop.metrics->add(Counter::accepted);
   if (loop.idle_timeout.count() > 0) loop.idle.push_back(*this);
 }
 
@@ -31,7 +32,7 @@ void LoopConnection::start(Socket accepted, Address peer, ConnectionGate::Ticket
 // bytes go straight to the socket.
 // Written from another connection's callback (a proxy), it must be settled afterwards:
 // its interest may now include writable, or a failure may have to close it.
-void LoopConnection::write(std::string_view bytes) {
+void LoopConnection::write_mail(std::string_view bytes) {
   if ((state != State::open && state != State::closing) || bytes.empty() ||
       write_shut_ != WriteShut::no) {
     return;
@@ -107,6 +108,7 @@ std::optional<std::size_t> LoopConnection::send_file(int fd, std::uint64_t offse
   if (n == 0) return std::nullopt;
   touch();
   const auto took = static_cast<std::size_t>(n);
+  loop.metrics->add(Counter::bytes_out, took);
   if (took < length) file_waiting = true;
   return took;
 }
@@ -160,6 +162,7 @@ void LoopConnection::enqueue(std::string_view bytes) {
 
 void LoopConnection::callback_failed(const char* what, const char* why) noexcept {
   state = State::broken;
+  closed_as_ = Counter::closed_error;
   try {
     loop.rt.log.error(std::string(what) + " " + remote_.to_string() + ": " + why);
   } catch (...) {
@@ -185,6 +188,7 @@ void LoopConnection::flush() {
     if (!r.ok()) break;
     pending->consume(r.bytes);
     loop.queued_less(r.bytes);
+    loop.metrics->add(Counter::bytes_out, r.bytes);
   }
   // The write deadline (the idle list) restarts once everything is out, not at each partial
   // write: a peer that takes a byte now and then is as slow as one that takes nothing.
@@ -336,6 +340,13 @@ void LoopConnection::close_children() noexcept {
   children_.clear();
 }
 
+// An I/O failure says why by itself; then what count_close_as said; then the peer's EOF.
+Counter LoopConnection::closed_kind() const noexcept {
+  if (error_) return failure_kind(error_);
+  if (closed_as_ != Counter::closed_server) return closed_as_;
+  return eof ? Counter::closed_eof : Counter::closed_server;
+}
+
 void LoopConnection::destroy() noexcept {
   if (list != nullptr) list->remove(*this);
   if (peer_handle_) loop.mailbox->forget(*peer_handle_);
@@ -366,6 +377,7 @@ void LoopConnection::destroy() noexcept {
   if (loop.uring) release_uring();
   socket.close();
   ticket_ = ConnectionGate::Ticket{};
+  if (!outbound_) loop.metrics->add(closed_kind());
   // An outbound connection that never connected has said why in its "failed" line.
   if (loop.info_enabled() && !dialing_ && !link_) {
     try {
@@ -387,6 +399,7 @@ void LoopConnection::destroy() noexcept {
   link_ = false;
   dialing_.reset();
   error_.clear();
+  closed_as_ = Counter::closed_server;
   loop.slots.release(*this);  // cannot throw: its room was reserved when the slot was made
   --loop.live;
   loop.counters.connections.store(loop.live, std::memory_order_relaxed);

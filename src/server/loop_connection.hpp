@@ -63,8 +63,14 @@ class alignas(64) LoopConnection final : public Output {
 
   LoopConnection(LoopShared& shared, std::uint32_t number) noexcept : loop(shared), slot(number) {}
 
-  // Output, for its session.
-  void write(std::string_view bytes) override;
+  // Output, for its session. Each write counts as a message out.
+  void write(std::string_view bytes) override {
+    loop.metrics->add(Counter::messages_out);
+    write_mail(bytes);
+  }
+  // Writes without counting a message: mail from Peer handles, counted as it is posted.
+  void write_mail(std::string_view bytes);
+  void tally(Counter counter, std::uint64_t n) noexcept override { loop.metrics->add(counter, n); }
   void close() override {
     if (state == State::open) state = State::closing;
     if (loop.corked != this) settle_later();
@@ -120,6 +126,9 @@ class alignas(64) LoopConnection final : public Output {
   }
   // Closes at once, without flushing.
   void abort() noexcept;
+  // Why the connection is closing, for the metrics, when the rest does not tell (the idle
+  // timeout): see closed_kind().
+  void count_close_as(Counter kind) noexcept { closed_as_ = kind; }
   // Settles this connection at the end of the loop's iteration: another connection's
   // callback changed it (wrote to it, closed it, turned its reading on).
   void settle_later() {
@@ -208,6 +217,7 @@ class alignas(64) LoopConnection final : public Output {
   bool update_interest();
   bool linger();
   void destroy() noexcept;
+  Counter closed_kind() const noexcept;
   void close_children() noexcept;
   // Outbound (loop_outbound.cpp).
   void begin_dial();
@@ -228,7 +238,8 @@ class alignas(64) LoopConnection final : public Output {
   std::error_code error_;  // what broke the connection, for its "closed" line
   Address remote_;
   Clock::time_point accepted_at_{};
-  bool listed_ = false;  // in loop.settle_later
+  bool listed_ = false;                         // in loop.settle_later
+  Counter closed_as_ = Counter::closed_server;  // see count_close_as
   // close_write: asked for (FIN once the queue is empty), then done.
   enum class WriteShut : std::uint8_t { no, asked, done };
   WriteShut write_shut_ = WriteShut::no;
@@ -292,6 +303,7 @@ inline bool LoopConnection::on_readable() {
   }
   touch();
   heard = true;
+  loop.metrics->add(Counter::bytes_in, r.bytes);
   char* const bytes = loop.read_buffer.get();
   loop.staging.set_source(bytes, r.bytes);
   call("on_data", [&] { session->on_data({bytes, r.bytes}, *this); });
@@ -337,6 +349,7 @@ inline void LoopConnection::send_or_queue(std::string_view bytes) {
       return;
     }
     if (r.ok()) {
+      loop.metrics->add(Counter::bytes_out, r.bytes);
       // Traffic either way is activity: a client that only receives (a download through a
       // proxy, a ticker) is not idle.
       touch();

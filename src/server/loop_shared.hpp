@@ -55,6 +55,8 @@ struct LoopSettings {
   std::chrono::milliseconds linger{2000};
   // This loop keeps the service's links (Service::links): one loop of a server does.
   bool keeps_links = false;
+  // Which of the server's loops this is: its worker label in the metrics.
+  unsigned index = 0;
 };
 
 // Counters a test or a benchmark can read from another thread.
@@ -133,7 +135,10 @@ struct LoopShared {
         mailbox(Mailbox::open()),
         idle_timeout(runtime.options.idle_timeout),
         tick(std::clamp(idle_timeout / 16, std::chrono::milliseconds{1},
-                        std::chrono::milliseconds{1000})) {}
+                        std::chrono::milliseconds{1000})),
+        metrics(runtime.metrics != nullptr
+                    ? &runtime.metrics->add(std::to_string(loop_settings.index))
+                    : &unread_metrics) {}
 
   bool info_enabled() const noexcept { return rt.log.level() != LogLevel::quiet; }
   // Output queued, or taken by the kernel: counted for the stats and the server's bounds.
@@ -176,6 +181,10 @@ struct LoopShared {
   std::size_t outbound = 0;  // outbound connections open or connecting
   std::vector<RefusedDial> refused;
   LoopCounters counters;
+  // Where the loop counts for the server's metrics (sockit/server/metrics.hpp): its shard,
+  // or, for a runtime without a registry, one nobody reads.
+  MetricShard unread_metrics;
+  MetricShard* metrics;
 };
 
 }  // namespace sockit::server::detail

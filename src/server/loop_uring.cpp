@@ -69,6 +69,7 @@ void LoopConnection::on_received(const UringCompletion& done) {
   if (result > 0) {
     const char* bytes = loop.uring->buffer(done.buffer());
     const auto size = static_cast<std::size_t>(result);
+    loop.metrics->add(Counter::bytes_in, size);
     if (state == State::open && !eof) {
       if (hold != 0 || stashed_) {
         stash(bytes, size);
@@ -113,6 +114,7 @@ void LoopConnection::on_sent(std::int32_t result) {
     return;
   }
   const auto size = static_cast<std::size_t>(result);
+  loop.metrics->add(Counter::bytes_out, size);
   sending->consume(size);
   loop.queued_less(size);
   // As on epoll, only an empty queue restarts the write deadline.

@@ -43,6 +43,7 @@ void Mailbox::take(std::vector<std::shared_ptr<PeerImpl>>& batch,
   for (auto& peer : batch) {
     peer->taken.swap(peer->inbox_);
     peer->inbox_.clear();
+    peer->taken_sends = std::exchange(peer->inbox_sends_, 0);
     peer->take_close = peer->close_asked_;
     peer->close_asked_ = false;
     peer->queued_ = false;
@@ -104,6 +105,7 @@ void PeerImpl::post(std::string bytes, bool close_after) {
     } else {
       inbox_ += bytes;
     }
+    if (!close_after) ++inbox_sends_;
     close_asked_ = close_asked_ || close_after;
     if (!queued_) {
       queued_ = true;

@@ -88,6 +88,7 @@ class PeerImpl final : public Peer, public std::enable_shared_from_this<PeerImpl
   const std::uint32_t generation;
   // The loop thread's copy of what was taken from the inbox.
   std::string taken;
+  std::uint64_t taken_sends = 0;  // how many send() calls it came from
   bool take_close = false;
 
  private:
@@ -97,6 +98,7 @@ class PeerImpl final : public Peer, public std::enable_shared_from_this<PeerImpl
   std::shared_ptr<Mailbox> box_;
   // Guarded by box_->mutex_:
   std::string inbox_;
+  std::uint64_t inbox_sends_ = 0;
   bool close_asked_ = false;
   bool queued_ = false;
   bool gone_ = false;

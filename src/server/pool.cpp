@@ -72,7 +72,8 @@ struct WorkerState {
   bool finished = false;
 };
 
-void work(Runtime& rt, ConnectionQueue& queue, WorkerState& state) {
+void work(Runtime& rt, ConnectionQueue& queue, WorkerState& state, MetricShard* counts) {
+  const ThreadShardScope counting(counts);
   while (auto connection = queue.pop()) {
     {
       std::lock_guard lock(state.mutex);
@@ -97,12 +98,14 @@ void run_pool(Runtime& rt) {
   std::vector<std::thread> threads;
   threads.reserve(workers);
   for (unsigned i = 0; i < workers; ++i) {
+    MetricShard* counts = new_shard(rt, std::to_string(i));
     threads.push_back(sockit::detail::quiet_thread(
-        [&rt, &queue, &state = states[i]] { work(rt, queue, state); }));
+        [&rt, &queue, &state = states[i], counts] { work(rt, queue, state, counts); }));
   }
   rt.log.debug("pool of " + std::to_string(workers) + " threads, queue of " +
                std::to_string(capacity));
 
+  const ThreadShardScope counting(new_shard(rt, "accept"));
   ThreadLinks links(rt);
   AcceptLoop acceptor(rt);
   while (auto admitted = acceptor.next()) {

@@ -29,6 +29,11 @@ namespace {
 
 [[noreturn]] void worker_main(Runtime& rt, unsigned workers, pid_t parent,
                               SharedAddressSlots* addresses, std::size_t slot) {
+  // Counts in its slot's shard, mapped shared before the first fork (as the slot's label
+  // is known to the parent, which reads them).
+  if (rt.metrics != nullptr && slot < workers) {
+    set_thread_shard(&rt.metrics->shared(slot, std::to_string(slot)));
+  }
   try {
     // The worker's own: a signal sent to this worker ends this worker only.
     StopSignal stop;
@@ -44,8 +49,8 @@ namespace {
       gate.emplace(share, rt.options.max_connections_per_ip);
     }
     // The output budget is the parent's, copied by fork: each worker counts its own.
-    Runtime worker{rt.service, rt.options, rt.listener, rt.local, rt.log,
-                   *gate,      stop,       rt.workers,  rt.output};
+    Runtime worker{rt.service, rt.options, rt.listener, rt.local,  rt.log,
+                   *gate,      stop,       rt.workers,  rt.output, rt.metrics};
     run_serial(worker);
   } catch (const std::exception& e) {
     rt.log.error("worker: " + std::string(e.what()));
@@ -69,6 +74,10 @@ void run_prefork(Runtime& rt) {
   std::vector<pid_t> slot_owner(workers, 0);
 
   const pid_t parent = ::getpid();
+  if (rt.metrics != nullptr) {
+    for (unsigned i = 0; i < workers; ++i)
+      rt.metrics->shared(i, std::to_string(i));
+  }
   auto spawn = [&]() -> bool {
     // A slot whose worker is gone unseen (reaped elsewhere) is free too.
     for (std::size_t i = 0; i < slot_owner.size(); ++i) {

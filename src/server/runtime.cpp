@@ -86,7 +86,8 @@ ConnectionGate::ConnectionGate(std::size_t max_total, std::size_t max_per_addres
                                SharedAddressSlots& shared, std::size_t slot)
     : max_total_(max_total), max_per_address_(max_per_address), shared_(&shared), slot_(slot) {}
 
-ConnectionGate::Ticket ConnectionGate::admit(const Address& peer, std::string* reason) {
+ConnectionGate::Ticket ConnectionGate::admit(const Address& peer, std::string* reason,
+                                             Counter* refusal) {
   if (max_per_address_ == 0) {
     // No per-address limit: the count is all there is to keep, so no key is formatted, no
     // table touched and no lock taken (this runs for every connection).
@@ -95,6 +96,7 @@ ConnectionGate::Ticket ConnectionGate::admit(const Address& peer, std::string* r
       active_.fetch_sub(1, std::memory_order_relaxed);
       if (reason != nullptr)
         *reason = "connection limit " + std::to_string(max_total_) + " reached";
+      if (refusal != nullptr) *refusal = Counter::refused_full;
       return {};
     }
     return Ticket(this, {});
@@ -103,6 +105,7 @@ ConnectionGate::Ticket ConnectionGate::admit(const Address& peer, std::string* r
   std::lock_guard lock(mutex_);
   if (max_total_ != 0 && active_.load(std::memory_order_relaxed) >= max_total_) {
     if (reason != nullptr) *reason = "connection limit " + std::to_string(max_total_) + " reached";
+    if (refusal != nullptr) *refusal = Counter::refused_full;
     return {};
   }
   if (shared_ != nullptr) {
@@ -110,6 +113,7 @@ ConnectionGate::Ticket ConnectionGate::admit(const Address& peer, std::string* r
       if (reason != nullptr) {
         *reason = "per-address limit " + std::to_string(max_per_address_) + " reached for " + key;
       }
+      if (refusal != nullptr) *refusal = Counter::refused_per_address;
       return {};
     }
     active_.fetch_add(1, std::memory_order_relaxed);
@@ -121,6 +125,7 @@ ConnectionGate::Ticket ConnectionGate::admit(const Address& peer, std::string* r
       if (reason != nullptr) {
         *reason = "per-address limit " + std::to_string(max_per_address_) + " reached for " + key;
       }
+      if (refusal != nullptr) *refusal = Counter::refused_per_address;
       return {};
     }
   }

@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "log_writer.hpp"
+#include "metrics_registry.hpp"
 #include "output_budget.hpp"
 #include "shared_address_slots.hpp"
 #include "sockit/address.hpp"
@@ -74,7 +75,8 @@ class ConnectionGate {
                  std::size_t slot);
   // An empty ticket when over a limit; `reason` then says which ("connection limit 1024
   // reached" / "per-address limit 4 reached for 127.0.0.1").
-  Ticket admit(const Address& peer, std::string* reason = nullptr);
+  // `refusal` (when given) says which, as the counter of metrics.hpp.
+  Ticket admit(const Address& peer, std::string* reason = nullptr, Counter* refusal = nullptr);
   // Connections admitted and open now.
   std::size_t active() const noexcept { return active_.load(std::memory_order_relaxed); }
 
@@ -117,6 +119,22 @@ struct Runtime {
   StopSignal& stop;
   WorkerPool& workers;   // for Output::run_off_loop; shared by every connection
   OutputBudget& output;  // the bounds on output waiting for slow peers
+  // Where its workers count (Server::metrics()); null: counted nowhere (a test's runtime).
+  MetricsRegistry* metrics = nullptr;
+};
+
+// A new shard of rt's registry labelled `worker`, or null when rt has none.
+inline MetricShard* new_shard(Runtime& rt, std::string worker) {
+  return rt.metrics != nullptr ? &rt.metrics->add(std::move(worker)) : nullptr;
+}
+
+// Makes `shard` the calling thread's (thread_shard()) until destroyed.
+class ThreadShardScope {
+ public:
+  explicit ThreadShardScope(MetricShard* shard) noexcept { set_thread_shard(shard); }
+  ~ThreadShardScope() { set_thread_shard(nullptr); }
+  ThreadShardScope(const ThreadShardScope&) = delete;
+  ThreadShardScope& operator=(const ThreadShardScope&) = delete;
 };
 
 // At a stop, a connection whose client has sent nothing yet is closed as idle, unless it

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "accept_loop.hpp"
 #include "restart.hpp"
 #include "runtime.hpp"
 #include "signals.hpp"
@@ -106,7 +107,16 @@ struct Server::Impl {
       : service(std::move(s)),
         options(std::move(o)),
         log(options.log_level, &log_writer),
-        gate(options.max_connections, options.max_connections_per_ip) {}
+        gate(options.max_connections, options.max_connections_per_ip),
+        metrics(std::string(service->name()), std::string(to_string(options.architecture)),
+                shared_shards(options)) {}
+
+  // Fork's connection processes count in one shard they share; each prefork worker in its own.
+  static std::size_t shared_shards(const ServerOptions& o) {
+    if (o.architecture == Architecture::fork) return 1;
+    if (o.architecture == Architecture::prefork) return detail::default_workers(o);
+    return 0;
+  }
 
   std::shared_ptr<Service> service;
   ServerOptions options;
@@ -119,6 +129,7 @@ struct Server::Impl {
   detail::Logger log;
   detail::ConnectionGate gate;
   detail::StopSignal stop;
+  detail::MetricsRegistry metrics;
 };
 
 void log_info(std::string_view message) {
@@ -173,6 +184,10 @@ Server::Server(std::shared_ptr<Service> service, ServerOptions options) {
 
 Server::~Server() = default;
 
+ServerMetrics Server::metrics() const {
+  return impl_->metrics.snapshot();
+}
+
 Address Server::local_address() const {
   return impl_->local;
 }
@@ -189,7 +204,7 @@ void Server::run() {
   detail::WorkerPool workers(s.options.off_loop_threads, s.options.off_loop_queue);
   detail::OutputBudget output(s.options.max_output_per_connection, s.options.max_output);
   detail::Runtime rt{*s.service, s.options, *s.listener, s.local, s.log,
-                     s.gate,     s.stop,    workers,     output};
+                     s.gate,     s.stop,    workers,     output,  &s.metrics};
 
   // SIGUSR2: a new copy of the program takes the listener over, and this one drains. The
   // supervisor follows: the new copy is the service's main process from then on. Handled
@@ -225,9 +240,11 @@ void Server::run() {
   }
 
   switch (s.options.architecture) {
-    case Architecture::serial:
+    case Architecture::serial: {
+      const detail::ThreadShardScope counting(&s.metrics.add("0"));
       detail::run_serial(rt);
       break;
+    }
     case Architecture::thread:
       detail::run_thread(rt);
       break;

@@ -1,6 +1,7 @@
 // The ready-made services and their registry (see sockit/server/services.hpp).
 #include "sockit/server/services.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -30,6 +31,10 @@ class EchoSession final : public Session {
 
   void on_data(std::string_view bytes, Output& out) override {
     if (out.closing() || bytes.empty()) return;
+    // Its messages are lines: those this read finishes.
+    if (const auto lines = std::count(bytes.begin(), bytes.end(), '\n'); lines > 0) {
+      out.tally(Counter::messages_in, static_cast<std::uint64_t>(lines));
+    }
     if (max_line_ == 0 && !bucket_.enabled()) {
       out.write(bytes);
       mid_line_ = bytes.back() != '\n';
@@ -121,6 +126,7 @@ class EchoSession final : public Session {
   // The line is done: its "\n" (when not already echoed) or the rate-limit answer.
   void end_line(Output& out, bool write_newline = true) {
     if (dropping_) {
+      out.tally(Counter::messages_rate_limited);
       out.write("Rate limit exceeded\n");
     } else if (write_newline) {
       out.write(cr_pending_ ? "\r\n" : "\n");

@@ -27,7 +27,13 @@ struct ConnectionThread {
   std::atomic<bool> done{false};
 
   void serve(Runtime& rt) {
-    serve_connection(rt, connection.socket, connection.peer, connection.accepted);
+    {
+      // A shard of the "connections" label no other thread holds now, given back after.
+      MetricShard* counts = rt.metrics != nullptr ? &rt.metrics->borrow("connections") : nullptr;
+      const ThreadShardScope counting(counts);
+      serve_connection(rt, connection.socket, connection.peer, connection.accepted);
+      if (counts != nullptr) rt.metrics->give_back(*counts);
+    }
     std::lock_guard lock(mutex);
     connection.socket.close();
     connection.ticket = {};
@@ -61,6 +67,7 @@ void join_finished(Threads& threads) {
 }  // namespace
 
 void run_thread(Runtime& rt) {
+  const ThreadShardScope counting(new_shard(rt, "accept"));
   ThreadLinks links(rt);
   Threads threads;
   AcceptLoop acceptor(rt);

@@ -297,6 +297,9 @@ class TlsSession final : public Session {
       return real_->start_timer(after);
     }
     bool cancel_timer(TimerId id) noexcept override { return real_->cancel_timer(id); }
+    void tally(server::Counter counter, std::uint64_t n) noexcept override {
+      real_->tally(counter, n);
+    }
     // The continuation runs with this adapter, so what it writes is encrypted. It runs only
     // while the connection, and so this session, is alive.
     bool run_off_loop(OffLoopWork work) override {
@@ -346,6 +349,7 @@ class TlsSession final : public Session {
   void fail_handshake(Output& out, const std::string& reason) {
     report("tls handshake with", reason);
     failed_ = true;
+    out.tally(server::Counter::tls_failures);
     if (pending_inner_) {
       pending_inner_->on_connect_failed(make_error_code(tls_errc::handshake_failed),
                                         "tls handshake: " + reason);
@@ -424,6 +428,7 @@ class TlsSession final : public Session {
       return false;
     }
     established_ = true;
+    out.tally(server::Counter::tls_handshakes);
     if (handshake_timer_ != 0) out.cancel_timer(std::exchange(handshake_timer_, 0));
     plaintext_ = std::make_unique<char[]>(plaintext_chunk);
     inner_ = client_ ? std::move(pending_inner_) : inner_service_->open(info_);

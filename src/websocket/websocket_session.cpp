@@ -48,10 +48,12 @@ void WebSocketSession::on_data(std::string_view bytes, server::Output& out) {
           return;
         case MessageEvent::text:
           time_message(out);
+          out.tally(server::Counter::messages_in);
           on_text(r.payload, out);
           break;
         case MessageEvent::binary:
           time_message(out);
+          out.tally(server::Counter::messages_in);
           on_binary(r.payload, out);
           break;
         case MessageEvent::ping:

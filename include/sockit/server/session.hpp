@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "sockit/address.hpp"
+#include "sockit/server/metrics.hpp"
 
 namespace sockit::server {
 
@@ -105,6 +106,15 @@ class Output {
   // the reason; never an exception. The outbound connection lives until it ends itself or
   // this connection closes.
   virtual void connect(OutboundRequest request, std::unique_ptr<Session> session) = 0;
+
+  // Counts, for the server's metrics (sockit/server/metrics.hpp), what only the protocol
+  // sees: the messages its framing took in (Counter::messages_in: lines, WebSocket messages,
+  // HTTP requests), those the rate limit refused, TLS handshakes done and failed. Bytes,
+  // connections and writes the server counts by itself.
+  virtual void tally(Counter counter, std::uint64_t n = 1) noexcept {
+    (void)counter;
+    (void)n;
+  }
 
  protected:
   ~Output() = default;
