@@ -1,7 +1,7 @@
 // `sockit serve ... --metrics HOST:PORT` on a running server: what clients did shows in
 // /metrics (read with curl, checked by Prometheus's promtool) and in /stats with the same
-// totals, /live pushes, on every architecture the accepted count is right, and the option's
-// mistakes are usage errors.
+// totals, /live pushes, TLS handshakes are counted, on every architecture the accepted count
+// is right, and the option's mistakes are usage errors.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -18,6 +18,8 @@
 
 #include "integration/cli_helpers.hpp"
 #include "integration/serve_fixture.hpp"
+#include "integration/tls_fixture.hpp"
+#include "sockit/tls.hpp"
 #include "support/require_tool.hpp"
 
 namespace sockit::test {
@@ -142,6 +144,35 @@ TEST(MetricsServe, EchoCountsWhatItServedInEveryForm) {
   live.close_stdin();
   EXPECT_EQ(live.finish(20s).code, 0) << live.stderr_text();
 
+  EXPECT_EQ(server.terminate().code, 0) << server.process->stderr_text();
+}
+
+// With TLS on the main server (the door itself stays plain HTTP): handshakes that finish
+// and handshakes that fail are counted.
+TEST(MetricsServe, TlsHandshakesAndFailuresAreCounted) {
+  TlsTempDir dir;
+  const CertPair pair = sockit_cert(dir, "localhost");
+  ServeProcess server("hello", "reactor",
+                      {"--tls-cert", pair.cert, "--tls-key", pair.key, "--metrics", "0"});
+  ASSERT_TRUE(server.ok());
+  const auto door = metrics_port(*server.process);
+  ASSERT_TRUE(door) << server.process->stderr_text();
+  {
+    auto context = TlsContext::client({pair.cert, true, {}, {}});
+    auto client = TlsClient::connect("127.0.0.1", server.port, context, 20s);
+    EXPECT_EQ(client->stream().read_line(1024, 20s), "Hello, world!");
+  }
+  {
+    Client plain(server.port);
+    plain.send("GET / HTTP/1.0\r\n\r\n");
+    plain.read_to_eof();
+  }
+  const nlohmann::json after = stats_when(*door, [](const nlohmann::json& s) {
+    return s["total"]["tls_handshakes"] == 1 && s["total"]["tls_handshake_failures"] == 1;
+  });
+  EXPECT_EQ(after["total"]["tls_handshakes"], 1) << after.dump();
+  EXPECT_EQ(after["total"]["tls_handshake_failures"], 1) << after.dump();
+  EXPECT_EQ(after["total"]["connections_accepted"], 2) << after.dump();
   EXPECT_EQ(server.terminate().code, 0) << server.process->stderr_text();
 }
 
