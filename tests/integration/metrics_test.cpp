@@ -1,7 +1,8 @@
 // `sockit serve ... --metrics HOST:PORT` on a running server: what clients did shows in
 // /metrics (read with curl, checked by Prometheus's promtool) and in /stats with the same
-// totals, /live pushes, TLS handshakes are counted, on every architecture the accepted count
-// is right, and the option's mistakes are usage errors.
+// totals, /live pushes, TLS handshakes are counted, on every architecture (fork and prefork
+// count in shared memory) connections and bytes are, and the option's mistakes are usage errors.
+// sockit-test-labels: threaded
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -178,7 +179,7 @@ TEST(MetricsServe, TlsHandshakesAndFailuresAreCounted) {
 
 class MetricsArchitectures : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(MetricsArchitectures, AcceptedCountIsRight) {
+TEST_P(MetricsArchitectures, ConnectionsAndBytesAreCounted) {
   ServeProcess server("echo", GetParam(), {"--metrics", ":0", "--workers", "2"});
   ASSERT_TRUE(server.ok());
   const auto door = metrics_port(*server.process);
@@ -189,12 +190,17 @@ TEST_P(MetricsArchitectures, AcceptedCountIsRight) {
     client.send("x\n");
     EXPECT_EQ(client.read_at_least(2, 20s), "x\n");
   }
+  // Each connection closes after its peer's EOF, having carried "x\n" each way.
   const nlohmann::json after = stats_when(*door, [&](const nlohmann::json& s) {
-    return s["total"]["connections_accepted"] == connections && s["open"] == 0;
+    return s["total"]["connections_closed"]["eof"] == connections && s["open"] == 0;
   });
+  const auto& total = after["total"];
   EXPECT_EQ(after["architecture"], GetParam());
-  EXPECT_EQ(after["total"]["connections_accepted"], connections) << after.dump();
+  EXPECT_EQ(total["connections_accepted"], connections) << after.dump();
+  EXPECT_EQ(total["connections_closed"]["eof"], connections) << after.dump();
   EXPECT_EQ(after["open"], 0) << after.dump();
+  EXPECT_EQ(total["received_bytes"], 2 * connections) << after.dump();
+  EXPECT_EQ(total["sent_bytes"], 2 * connections) << after.dump();
   EXPECT_FALSE(after["workers"].empty()) << after.dump();
   EXPECT_EQ(server.terminate().code, 0) << server.process->stderr_text();
 }

@@ -1,6 +1,7 @@
 // The metrics door (sockit/http/metrics_web.hpp) on a server of its own, fed hand-made
 // counters, read by real clients: curl for /metrics (checked by Prometheus's promtool),
 // /stats and the page, and `sockit connect` for the pushes of /live.
+// sockit-test-labels: threaded
 #include "sockit/http/metrics_web.hpp"
 
 #include <gtest/gtest.h>
