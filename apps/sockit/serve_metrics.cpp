@@ -71,20 +71,10 @@ MetricsDoor::MetricsDoor(http::MetricsSource source, const MetricsAddress& addre
 }
 
 void MetricsDoor::start(server::Server& main) {
-  thread_ = std::thread([this, &main] {
-    try {
-      server_->run();
-    } catch (const std::exception& e) {
-      fmt::print(stderr, "sockit: serve: metrics: {}\n", e.what());
-      main.stop();
-    }
+  server_->start([&main](const std::exception& e) {
+    fmt::print(stderr, "sockit: serve: metrics: {}\n", e.what());
+    main.stop();
   });
-}
-
-MetricsDoor::~MetricsDoor() {
-  if (!thread_.joinable()) return;
-  server_->stop();
-  thread_.join();
 }
 
 }  // namespace sockit::cli

@@ -9,7 +9,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include "sockit/http/metrics_web.hpp"
 #include "sockit/server/server.hpp"
@@ -47,7 +46,6 @@ class MetricsDoor {
   // what Server throws (the address cannot be bound).
   MetricsDoor(http::MetricsSource source, const MetricsAddress& address,
               const server::ServerOptions& main);
-  ~MetricsDoor();
   MetricsDoor(const MetricsDoor&) = delete;
   MetricsDoor& operator=(const MetricsDoor&) = delete;
 
@@ -57,7 +55,6 @@ class MetricsDoor {
 
  private:
   std::unique_ptr<server::Server> server_;
-  std::thread thread_;
 };
 
 }  // namespace sockit::cli
