@@ -81,8 +81,12 @@ bool closed(const ServerMetrics& m, std::uint64_t n) {
 
 class ServerMetricsTest : public ::testing::TestWithParam<Architecture> {};
 
+// With a line limit, echo reads line by line: its messages are lines. (Without one it passes
+// bytes through unscanned, and a read is a message.)
 TEST_P(ServerMetricsTest, CountsConnectionsBytesAndLinesOfEachClient) {
-  RunningServer server("echo", on(GetParam()));
+  server::ServerOptions o = on(GetParam());
+  o.limits.max_line = 1024;
+  RunningServer server("echo", o);
   for (int i = 0; i < 3; ++i) {
     TcpSocket client = server.connect();
     client.send("one\ntwo\n");
