@@ -8,6 +8,7 @@
 #include <string_view>
 #include <utility>
 
+#include "inline_page.hpp"
 #include "sockit/websocket/frame_codec.hpp"
 #include "sockit/websocket/utf8.hpp"
 #include "sockit/websocket/websocket_session.hpp"
@@ -125,14 +126,7 @@ class ChatWebSocket final : public websocket::WebSocketSession {
 void add_chat_web(HttpService& http, std::shared_ptr<server::ChatService> chat,
                   ChatWebOptions options) {
   if (!chat) throw std::invalid_argument("add_chat_web: no chat service given");
-  http.route("GET", "/", [](const Request&) {
-    Response page = Response::html(200, std::string(chat_page()));
-    page.header("Cache-Control", "no-cache");
-    page.header("Content-Security-Policy",
-                "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
-                "connect-src 'self'; img-src 'none'; base-uri 'none'; form-action 'none'");
-    return page;
-  });
+  http.route("GET", "/", [](const Request&) { return detail::inline_page(chat_page()); });
   websocket::ServerHandshakeOptions handshake;
   handshake.allowed_origins = std::move(options.allowed_origins);
   handshake.same_origin = true;

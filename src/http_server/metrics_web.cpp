@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "inline_page.hpp"
 #include "metrics_format.hpp"
 #include "sockit/websocket/websocket_session.hpp"
 
@@ -39,12 +40,6 @@ class LiveStats final : public websocket::WebSocketSession {
   server::TimerId timer_ = 0;
 };
 
-// The page's Content-Security-Policy: nothing from elsewhere, its inline style and script,
-// and WebSockets to its own origin.
-constexpr const char* kPagePolicy =
-    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
-    "connect-src 'self'; img-src 'none'; base-uri 'none'; form-action 'none'";
-
 }  // namespace
 
 void add_metrics_web(HttpService& http, MetricsSource source) {
@@ -61,12 +56,7 @@ void add_metrics_web(HttpService& http, MetricsSource source) {
     response.header("Cache-Control", "no-store");
     return response;
   });
-  http.route("GET", "/", [](const Request&) {
-    Response page = Response::html(200, std::string(metrics_page()));
-    page.header("Cache-Control", "no-cache");
-    page.header("Content-Security-Policy", kPagePolicy);
-    return page;
-  });
+  http.route("GET", "/", [](const Request&) { return detail::inline_page(metrics_page()); });
   websocket::ServerHandshakeOptions handshake;
   handshake.same_origin = true;
   // The page sends nothing: a small message limit is enough.
