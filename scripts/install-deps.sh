@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package sockit's build, tests, examples and tools need.
 # Idempotent: installs only what is missing, and otherwise only makes sure no system nginx
-# service runs (the tests start their own).
+# or Prometheus service runs (the tests start their own nginx, and need only promtool).
 set -euo pipefail
 
 packages=(
@@ -22,6 +22,8 @@ packages=(
   ruby netcat-openbsd socat curl python3 python3-websockets procps util-linux iproute2 openssl
   # TLS peer for the TLS client tests (started by the test itself, never as a service)
   nginx-light
+  # promtool, which checks the `serve --metrics` exposition (metrics_test)
+  prometheus
   # the Redis that chat rooms shared across servers meet on (chat_redis_test starts its
   # own on a port it picks) and its command-line client
   redis-server redis-tools
@@ -35,15 +37,19 @@ sudo=""
 if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
 
 # The tests start their own nginx on port 0; Debian's nginx package starts a system nginx
-# on port 80 too. Where systemd runs, that service is stopped and disabled (again on every
-# run, in case an upgrade or an earlier install started it); a no-op when it is not there.
-stop_system_nginx() {
-  if [[ -d /run/systemd/system ]] && systemctl cat nginx.service >/dev/null 2>&1; then
-    if systemctl is-enabled --quiet nginx.service || systemctl is-active --quiet nginx.service; then
-      echo "install-deps: stopping and disabling the system nginx service" >&2
-      $sudo systemctl disable --now --quiet nginx.service
+# on port 80 too, and its prometheus package a Prometheus server on port 9090. Where systemd
+# runs, those services are stopped and disabled (again on every run, in case an upgrade or
+# an earlier install started them); a no-op when they are not there.
+stop_system_services() {
+  [[ -d /run/systemd/system ]] || return 0
+  local unit
+  for unit in nginx.service prometheus.service; do
+    systemctl cat "$unit" >/dev/null 2>&1 || continue
+    if systemctl is-enabled --quiet "$unit" || systemctl is-active --quiet "$unit"; then
+      echo "install-deps: stopping and disabling the system $unit" >&2
+      $sudo systemctl disable --now --quiet "$unit"
     fi
-  fi
+  done
 }
 
 missing=()
@@ -54,14 +60,14 @@ for p in "${packages[@]}"; do
 done
 
 if ((${#missing[@]} == 0)); then
-  stop_system_nginx
+  stop_system_services
   exit 0
 fi
 
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 # While packages install, a policy-rc.d that answers 101 ("action not allowed") keeps their
-# maintainer scripts from starting services (nginx, haproxy). One that is already there
+# maintainer scripts from starting services (nginx, haproxy, prometheus). One that is already there
 # belongs to the machine and is left alone.
 policy=/usr/sbin/policy-rc.d
 if [[ ! -e $policy ]]; then
@@ -72,4 +78,4 @@ if [[ ! -e $policy ]]; then
 fi
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-stop_system_nginx
+stop_system_services

@@ -15,6 +15,7 @@
 
 #include "cli_support.hpp"
 #include "commands.hpp"
+#include "serve_metrics.hpp"
 #include "serve_proxy_protocol.hpp"
 #include "serve_tls.hpp"
 #include "serve_web.hpp"
@@ -57,6 +58,7 @@ struct ServeArgs {
   TlsServeOptions tls;     // --tls-cert, --tls-key
   ProxyProtocolServeOptions proxy;  // --proxy-protocol, --proxy-from
   WebServeOptions web;              // --web, --allow-origin
+  MetricsServeOptions metrics;      // --metrics
 };
 
 // Registered services, TCP ones first (--help and error messages list them so).
@@ -115,7 +117,9 @@ std::string help_footer() {
       "  sockit serve http --root ./site --port 8080 --access-log -\n"
       "  curl -i http://127.0.0.1:8080/\n"
       "  sockit serve chat --web 8000     # nc 127.0.0.1 5000, and http://127.0.0.1:8000/\n"
-      "\nWith --web it also prints \"web page on http://HOST:PORT/\" before the listening line.\n";
+      "  sockit serve echo --metrics 9100 # curl http://127.0.0.1:9100/metrics\n"
+      "\nWith --web it also prints \"web page on http://HOST:PORT/\", with --metrics\n"
+      "\"metrics on http://HOST:PORT/\", before the listening line.\n";
   return text;
 }
 
@@ -126,6 +130,10 @@ int run_udp_serve(const ServeArgs& args) {
   if (args.proxy.enabled) {
     usage_error(
         fmt::format("serve: --proxy-protocol is for TCP services; {} runs over UDP", args.service));
+  }
+  if (args.metrics.enabled()) {
+    usage_error(
+        fmt::format("serve: --metrics is for TCP services; {} runs over UDP", args.service));
   }
   auto service = find_udp_service(args.service);
   if (!service) {
@@ -207,6 +215,8 @@ int run_serve(const ServeArgs& args) {
   if (wants_udp(args)) return run_udp_serve(args);
   if (!args.http.chat_room.empty()) check_room(args, *parse_architecture(args.arch));
   check_web_options(args.web, args.service);
+  std::optional<MetricsAddress> metrics_address;
+  if (args.metrics.enabled()) metrics_address = parse_metrics_address(args.metrics.address);
   auto service = make_tcp_service(args);
   // The room both doors share, before TLS or PROXY wrap it.
   auto chat = std::dynamic_pointer_cast<ChatService>(service);
@@ -238,6 +248,7 @@ int run_serve(const ServeArgs& args) {
   options.max_output = args.max_output;
   options.max_output_per_connection = args.max_output_per_conn;
   if (args.web.enabled()) options.restart_refused = kWebRestartRefused;
+  if (args.metrics.enabled()) options.restart_refused = kMetricsRestartRefused;
 
   try {
     service = wrap_tls(std::move(service), args.tls, options.log_level);
@@ -250,6 +261,11 @@ int run_serve(const ServeArgs& args) {
     if (args.web.enabled()) {
       web.emplace(chat, args.web, options, args.tls);
       web->start(server);
+    }
+    std::optional<MetricsDoor> metrics;
+    if (metrics_address) {
+      metrics.emplace([&server] { return server.metrics(); }, *metrics_address, options);
+      metrics->start(server);
     }
     server.run();
   } catch (const CliError&) {
@@ -380,6 +396,7 @@ void register_serve(CLI::App& app, int& exit_code) {
   add_tls_serve_options(*cmd, args->tls);
   add_proxy_protocol_serve_options(*cmd, args->proxy);
   add_web_serve_options(*cmd, args->web);
+  add_metrics_serve_options(*cmd, args->metrics);
   cmd->footer(help_footer());
   cmd->callback([args, &exit_code] { exit_code = run_serve(*args); });
 }

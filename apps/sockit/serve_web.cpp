@@ -62,20 +62,10 @@ ChatWebDoor::ChatWebDoor(std::shared_ptr<server::ChatService> chat, const WebSer
 }
 
 void ChatWebDoor::start(server::Server& main) {
-  thread_ = std::thread([this, &main] {
-    try {
-      server_->run();
-    } catch (const std::exception& e) {
-      fmt::print(stderr, "sockit: serve: web page: {}\n", e.what());
-      main.stop();
-    }
+  server_->start([&main](const std::exception& e) {
+    fmt::print(stderr, "sockit: serve: web page: {}\n", e.what());
+    main.stop();
   });
-}
-
-ChatWebDoor::~ChatWebDoor() {
-  if (!thread_.joinable()) return;
-  server_->stop();
-  thread_.join();
 }
 
 }  // namespace sockit::cli

@@ -6,7 +6,6 @@
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "serve_tls.hpp"
@@ -40,7 +39,6 @@ class ChatWebDoor {
   // log level and drain; TLS (wss://) when `tls` is on. Throws what Server and wrap_tls throw.
   ChatWebDoor(std::shared_ptr<server::ChatService> chat, const WebServeOptions& web,
               const server::ServerOptions& main, const TlsServeOptions& tls);
-  ~ChatWebDoor();
   ChatWebDoor(const ChatWebDoor&) = delete;
   ChatWebDoor& operator=(const ChatWebDoor&) = delete;
 
@@ -50,7 +48,6 @@ class ChatWebDoor {
 
  private:
   std::unique_ptr<server::Server> server_;
-  std::thread thread_;
 };
 
 }  // namespace sockit::cli

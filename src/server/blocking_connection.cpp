@@ -866,47 +866,53 @@ void run_blocking_handler(Runtime& rt, const BlockingService& service, Socket& s
   if (logging) rt.log.info("closed " + peer.to_string());
 }
 
-}  // namespace
-
-void serve_link(Runtime& rt, Socket& socket, const Address& peer,
-                std::unique_ptr<Session> session) noexcept {
+// Runs a connection made by `make` to its end; what is thrown is logged under `label`
+// ("connection", "link"), and a connection that throws is finished as failed.
+template <class Make>
+void run_logged(Runtime& rt, const char* label, const Address& peer, Make&& make) noexcept {
+  auto log = [&](const char* what) noexcept {
+    try {
+      rt.log.error(std::string(label) + " " + peer.to_string() + ": " + what);
+    } catch (...) {
+    }
+  };
   try {
-    Connection connection(rt, socket, peer, std::move(session));
+    Connection connection = make();
     try {
       connection.run();
     } catch (const std::exception& e) {
-      rt.log.error("link " + peer.to_string() + ": " + e.what());
+      log(e.what());
       connection.set_reason("error");
       connection.finish();
     }
   } catch (const std::exception& e) {
-    rt.log.error("link " + peer.to_string() + ": " + e.what());
+    log(e.what());
   } catch (...) {
-    rt.log.error("link " + peer.to_string() + ": unknown error");
+    log("unknown error");
   }
+}
+
+}  // namespace
+
+void serve_link(Runtime& rt, Socket& socket, const Address& peer,
+                std::unique_ptr<Session> session) noexcept {
+  run_logged(rt, "link", peer, [&] { return Connection(rt, socket, peer, std::move(session)); });
 }
 
 void serve_connection(Runtime& rt, Socket& socket, const Address& peer,
                       Clock::time_point accepted) noexcept {
   thread_shard().add(Counter::accepted);
-  try {
-    if (auto* blocking = dynamic_cast<BlockingService*>(&rt.service)) {
-      run_blocking_handler(rt, *blocking, socket, peer);
-      return;
-    }
-    Connection connection(rt, socket, peer, accepted);
+  if (auto* blocking = dynamic_cast<BlockingService*>(&rt.service)) {
     try {
-      connection.run();
+      run_blocking_handler(rt, *blocking, socket, peer);
     } catch (const std::exception& e) {
       rt.log.error("connection " + peer.to_string() + ": " + e.what());
-      connection.set_reason("error");
-      connection.finish();
+    } catch (...) {
+      rt.log.error("connection " + peer.to_string() + ": unknown error");
     }
-  } catch (const std::exception& e) {
-    rt.log.error("connection " + peer.to_string() + ": " + e.what());
-  } catch (...) {
-    rt.log.error("connection " + peer.to_string() + ": unknown error");
+    return;
   }
+  run_logged(rt, "connection", peer, [&] { return Connection(rt, socket, peer, accepted); });
 }
 
 }  // namespace sockit::server::detail

@@ -7,9 +7,11 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "../quiet_thread.hpp"
 #include "accept_loop.hpp"
 #include "restart.hpp"
 #include "runtime.hpp"
@@ -130,6 +132,7 @@ struct Server::Impl {
   detail::ConnectionGate gate;
   detail::StopSignal stop;
   detail::MetricsRegistry metrics;
+  std::thread background;  // start()
 };
 
 void log_info(std::string_view message) {
@@ -182,7 +185,23 @@ Server::Server(std::shared_ptr<Service> service, ServerOptions options) {
   s.listener->set_nonblocking(true);
 }
 
-Server::~Server() = default;
+Server::~Server() {
+  if (impl_ && impl_->background.joinable()) {
+    impl_->stop.request();
+    impl_->background.join();
+  }
+}
+
+void Server::start(std::function<void(const std::exception&)> failed) {
+  if (impl_->background.joinable()) throw std::logic_error("Server::start: already started");
+  impl_->background = sockit::detail::quiet_thread([this, failed = std::move(failed)] {
+    try {
+      run();
+    } catch (const std::exception& e) {
+      if (failed) failed(e);
+    }
+  });
+}
 
 ServerMetrics Server::metrics() const {
   return impl_->metrics.snapshot();

@@ -122,7 +122,10 @@ void WebSocketSession::on_timer(server::TimerId id, server::Output& out) {
     close(out, CloseCode::policy_violation, "message not finished in time");
     return;
   }
-  if (id != ping_timer_) return;
+  if (id != ping_timer_) {
+    on_app_timer(id, out);
+    return;
+  }
   ping_timer_ = 0;
   if (close_sent_ || out.closing()) return;
   if (heard_) {

@@ -195,6 +195,15 @@ TEST(LogWriter, AForkedChildWritesWithoutTheThreadItDoesNotHave) {
             "parent before\nchild\nparent after\n");
 }
 
+// A forked child's work: allocates in every size class the writer used, logs, and ends.
+[[noreturn]] void allocate_log_and_exit(LogWriter& writer) {
+  std::vector<std::string> strings;
+  for (int j = 0; j < 1000; ++j)
+    strings.emplace_back(static_cast<std::size_t>(16 + (j * 37) % 4000), 'y');
+  writer.write("child " + std::to_string(strings.size()) + "\n");
+  ::_exit(0);
+}
+
 TEST(LogWriter, ChildrenForkedWhileTheWriterIsBusyAllFinish) {
   // The writer thread takes batches, frees them and formats drop reports all the time: a
   // small buffer that overflows, fed by the forking thread and by a helper thread that logs
@@ -216,14 +225,7 @@ TEST(LogWriter, ChildrenForkedWhileTheWriterIsBusyAllFinish) {
       writer.write(numbered(j));
     const pid_t pid = ForkGate::fork_when_clear();
     ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      // Allocates in every size class the writer used, then logs.
-      std::vector<std::string> strings;
-      for (int j = 0; j < 1000; ++j)
-        strings.emplace_back(static_cast<std::size_t>(16 + (j * 37) % 4000), 'y');
-      writer.write("child " + std::to_string(strings.size()) + "\n");
-      ::_exit(0);
-    }
+    if (pid == 0) allocate_log_and_exit(writer);
     if (!finished_cleanly(pid, 10s)) ++stuck;
   }
   stop.store(true);
@@ -285,13 +287,7 @@ TEST(LogWriter, ChildrenForkedRightAfterAWriterStartsAllFinish) {
     LogWriter writer(null.get());
     const pid_t pid = ForkGate::fork_when_clear();
     ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      std::vector<std::string> strings;
-      for (int j = 0; j < 1000; ++j)
-        strings.emplace_back(static_cast<std::size_t>(16 + (j * 37) % 4000), 'y');
-      writer.write("child " + std::to_string(strings.size()) + "\n");
-      ::_exit(0);
-    }
+    if (pid == 0) allocate_log_and_exit(writer);
     if (!finished_cleanly(pid, 10s)) ++stuck;
   }
   EXPECT_EQ(stuck, 0) << "children that never finished";

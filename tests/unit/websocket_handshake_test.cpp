@@ -210,6 +210,35 @@ TEST(WebSocketHandshake, OriginAllowList) {
             101);
 }
 
+TEST(WebSocketHandshake, SameOriginAllowsOnlyThePageTheServerServed) {
+  ServerHandshakeOptions options;
+  options.same_origin = true;
+  auto from = [&](std::string_view host, std::string_view origin) {
+    std::string fields = "Host: ";
+    fields += host;
+    fields += "\r\n";
+    if (!origin.empty()) {
+      fields += "Origin: ";
+      fields += origin;
+      fields += "\r\n";
+    }
+    return status_of(request(without("Host"), fields), options);
+  };
+  EXPECT_EQ(from("127.0.0.1:8080", "http://127.0.0.1:8080"), 101);
+  EXPECT_EQ(from("Chat.Example.com", "https://chat.example.COM"), 101);
+  EXPECT_EQ(from("127.0.0.1:8080", "http://127.0.0.1:8081"), 403);  // another port
+  EXPECT_EQ(from("127.0.0.1:8080", "http://evil.example"), 403);
+  EXPECT_EQ(from("example.com", "http://example.com.evil"), 403);
+  EXPECT_EQ(from("example.com", "ftp://example.com"), 403);
+  EXPECT_EQ(from("example.com", "null"), 403);  // a sandboxed or file: page
+  EXPECT_EQ(from("", "http://example.com"), 403);
+  EXPECT_EQ(from("example.com", ""), 101);  // not from a browser
+  // An allow-list, when given, decides instead.
+  options.allowed_origins = {"https://elsewhere.example"};
+  EXPECT_EQ(from("example.com", "https://elsewhere.example"), 101);
+  EXPECT_EQ(from("example.com", "http://example.com"), 403);
+}
+
 TEST(WebSocketHandshake, RefusalsReadBackAsHttpResponses) {
   const auto answer = accept_upgrade(parse_request(request(without("Sec-WebSocket-Version"))));
   const std::string wire = answer.to_bytes();

@@ -180,6 +180,42 @@ TEST(WebSocketSession, NoPingWhenTheIntervalIsZero) {
   EXPECT_TRUE(out.timers.empty());
 }
 
+// Starts a timer of its own at start and sends a message each time it fires.
+class Ticker final : public WebSocketSession {
+ public:
+  using WebSocketSession::WebSocketSession;
+  std::vector<server::TimerId> fired;
+  server::TimerId mine = 0;
+
+ private:
+  void on_start(server::Output& out) override { mine = out.start_timer(std::chrono::seconds(1)); }
+  void on_app_timer(server::TimerId id, server::Output& out) override {
+    fired.push_back(id);
+    send_text("tick", out);
+    mine = out.start_timer(std::chrono::seconds(1));
+  }
+};
+
+TEST(WebSocketSession, TheApplicationsOwnTimersReachItAndTheSessionsDoNot) {
+  Ticker s;  // the idle ping every 30 s: a timer of the session's own
+  FakeOutput out;
+  s.on_open(out);
+  ASSERT_EQ(out.timers.size(), 2U);
+  const server::TimerId ping = out.timers[0].id;
+  ASSERT_EQ(out.timers[1].id, s.mine);
+  for (int round = 0; round < 3; ++round) {
+    const server::TimerId tick = s.mine;
+    ASSERT_TRUE(out.fire(tick, s));
+    EXPECT_EQ(out.take(), server_frame(Opcode::text, "tick")) << round;
+    ASSERT_EQ(s.fired.size(), static_cast<std::size_t>(round) + 1);
+    EXPECT_EQ(s.fired.back(), tick);
+  }
+  // The ping timer is the session's: it pings and is not passed on.
+  ASSERT_TRUE(out.fire(ping, s));
+  EXPECT_EQ(out.take(), server_frame(Opcode::ping, ""));
+  EXPECT_EQ(s.fired.size(), 3U);
+}
+
 std::uint16_t close_code(const std::string& written) {
   if (written.size() < 4 || static_cast<unsigned char>(written[0]) != 0x88) return 0;
   return static_cast<std::uint16_t>(static_cast<unsigned char>(written[2]) << 8 |

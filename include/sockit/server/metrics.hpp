@@ -18,17 +18,19 @@ namespace sockit::server {
 
 // What a worker counts. Monotonic, from the server's start.
 enum class Counter : std::uint8_t {
-  accepted,               // connections admitted
-  refused_full,           // turned away: the server's connection limit
-  refused_per_address,    // turned away: the per-address limit
-  closed_eof,             // closed after the peer's EOF
-  closed_reset,           // closed by a reset (or a broken pipe) from the peer
-  closed_idle,            // closed by the idle timeout
-  closed_error,           // closed by another I/O error or a failed session callback
-  closed_server,          // closed by the server: the session ended it, a drain, a slow reader
-  bytes_in,               // bytes read from clients
-  bytes_out,              // bytes the kernel took for clients
-  messages_in,            // what the protocol frames: lines, WebSocket messages, HTTP requests
+  accepted,             // connections admitted
+  refused_full,         // turned away: the server's connection limit
+  refused_per_address,  // turned away: the per-address limit
+  closed_eof,           // closed after the peer's EOF
+  closed_reset,         // closed by a reset (or a broken pipe) from the peer
+  closed_idle,          // closed by the idle timeout
+  closed_error,         // closed by another I/O error or a failed session callback
+  closed_server,        // closed by the server: the session ended it, a drain, a slow reader
+  bytes_in,             // bytes read from clients
+  bytes_out,            // bytes the kernel took for clients
+  // What the protocol frames: lines of line services, WebSocket messages, HTTP requests.
+  // Echo without a line limit or a rate passes bytes through unscanned: a read is one.
+  messages_in,
   messages_out,           // writes by sessions and sends through their Peer handles
   messages_rate_limited,  // messages refused by the per-connection rate limit
   tls_handshakes,         // TLS handshakes completed

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -95,6 +97,12 @@ class Server {
   Address local_address() const;
   // Serves until stopped; returns once the drain has finished (or its deadline passed).
   void run();
+  // run() on a thread of the server's own, for a server beside a program's main one (a web
+  // page, a metrics door): that thread takes no asynchronous signal, so the program's
+  // handlers (and its main server's) run on the program's threads. If run() throws, `failed`
+  // is called with it on that thread. Destroying the server stops it and waits for its
+  // drain. At most once; do not call run() as well.
+  void start(std::function<void(const std::exception&)> failed = {});
   // Graceful stop, from any thread: stop accepting, finish in-flight work, close idle
   // connections, return from run() within the drain timeout.
   void stop() noexcept;

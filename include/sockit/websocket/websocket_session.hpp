@@ -49,6 +49,12 @@ class WebSocketSession : public server::Session {
     (void)message;
     (void)out;
   }
+  // A timer the application started with out.start_timer has fired (the session's own
+  // timers, for pings and the close handshake, are not passed on).
+  virtual void on_app_timer(server::TimerId id, server::Output& out) {
+    (void)id;
+    (void)out;
+  }
   // The connection ended: the code of the close frame received or sent (1006 when it ended
   // without one). Called once.
   virtual void on_closed(CloseCode code, std::string_view reason) {
